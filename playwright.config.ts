@@ -1,0 +1,40 @@
+import { defineConfig } from '@playwright/test';
+import type { CandidateOptions } from './harness/fixtures-options.ts';
+
+/**
+ * Projects:
+ *  - `self`: the harness's own tests (protocol vectors, remote<->remote federation, check controls).
+ *  - one project per candidate (`synapse`, `dendrite`, `external`): the conformance tests, run
+ *    against that candidate. `LAZYJOIN_CANDIDATES` (comma-separated) picks which candidate projects
+ *    exist; the default is `synapse`.
+ */
+const candidateNames = (process.env.LAZYJOIN_CANDIDATES ?? 'synapse')
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
+
+const conformanceTests = ['smoke/**/*.spec.ts', 'resident/**/*.spec.ts', 'joining/**/*.spec.ts', 'msc2775/**/*.spec.ts'];
+
+export default defineConfig<CandidateOptions>({
+  testDir: './tests',
+  outputDir: './test-results',
+  fullyParallel: false,
+  forbidOnly: !!process.env.CI,
+  retries: 0,
+  workers: process.env.LAZYJOIN_WORKERS ? Number(process.env.LAZYJOIN_WORKERS) : 2,
+  timeout: 60_000,
+  globalSetup: './harness/global-setup.ts',
+  reporter: [
+    ['list'],
+    ['junit', { outputFile: 'lazyjoin-report/junit.xml' }],
+    ['./harness/report/summary-line.ts'],
+  ],
+  projects: [
+    { name: 'self', testMatch: 'self/**/*.spec.ts' },
+    ...candidateNames.map((name) => ({
+      name,
+      testMatch: conformanceTests,
+      use: { candidateName: name },
+    })),
+  ],
+});
