@@ -1,0 +1,63 @@
+/**
+ * The candidate driver interface: what every way of getting a homeserver under test (a local
+ * process, an external server, later a container) gives the fixtures and tests.
+ */
+
+/** A user registered on a candidate. */
+export interface CandidateUser {
+  /** Full Matrix user ID, e.g. `@alice:127.0.0.1:8448`. */
+  userId: string;
+  accessToken: string;
+  deviceId: string;
+}
+
+/** Capabilities that decide whether a test can run ("not run" otherwise, never "pass"). */
+export interface CandidateCapabilities {
+  /** The suite can stop and start the candidate with the same data. */
+  restart: boolean;
+  /** The candidate has an admin user / admin API the suite can use. */
+  admin: boolean;
+}
+
+export interface CandidateInfo {
+  /** Driver name as used for the Playwright project: `synapse`, `dendrite`, `external`, ... */
+  name: string;
+  /** Implementation version as installed (e.g. `1.98.0`, `v0.13.8`), or `unknown`. */
+  version: string;
+  /** How it runs: `process`, `external`, `container`. */
+  driver: string;
+}
+
+export interface Candidate {
+  readonly info: CandidateInfo;
+  readonly capabilities: CandidateCapabilities;
+  /** The candidate's server name, e.g. `127.0.0.1:38443`. */
+  readonly serverName: string;
+  /** Base URL of the client-server API (no trailing slash). */
+  readonly clientUrl: string;
+  /** Base URL of the federation API (https, no trailing slash). */
+  readonly federationUrl: string;
+
+  /** Installs if needed, writes config, starts, waits for health (bounded). Idempotent. */
+  start(): Promise<void>;
+  /** Stops the process (if any), leaving data in place. Idempotent. */
+  stop(): Promise<void>;
+  /** Stop then start with the same data and configuration. */
+  restart(): Promise<void>;
+  /** Stops and removes everything the driver created (process, port, temp data). Idempotent. */
+  teardown(): Promise<void>;
+
+  /** Registers a fresh user (localpart generated when omitted). */
+  registerUser(localpart?: string, opts?: { admin?: boolean; displayName?: string }): Promise<CandidateUser>;
+
+  /** The last `lines` lines of the candidate's log (empty string if it has none). */
+  logTail(lines?: number): string;
+}
+
+/** Thrown for any failure to install, start or reach a candidate: one line naming the cause. */
+export class CandidateError extends Error {
+  constructor(message: string, readonly logTail: string = '') {
+    super(logTail ? `${message}\n--- candidate log tail ---\n${logTail}` : message);
+    this.name = 'CandidateError';
+  }
+}
