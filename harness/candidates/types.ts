@@ -61,3 +61,19 @@ export class CandidateError extends Error {
     this.name = 'CandidateError';
   }
 }
+
+/** What the fixtures give a driver to create one candidate instance. */
+export interface DriverOptions {
+  /** Unique within the run, e.g. `synapse-w0`; used for folder names and log prefixes. */
+  instanceName: string;
+  /** A fresh folder for this instance's config, data and log (inside the run folder). */
+  workDir: string;
+  /** Where installs are cached across runs (outside the repo's tracked files). */
+  cacheDir: string;
+  /** Implementation version to install; the driver's default when omitted. */
+  version?: string;
+  /** PEM path of the run's CA, which the candidate must trust for outbound federation. */
+  caCertPath: string;
+  /** Issues a TLS certificate (signed by the run's CA) for the candidate's federation listener. */
+  issueCert(names: string[]): Promise<{ certPem: string; keyPem: string }>;
+}
