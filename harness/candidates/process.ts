@@ -1,0 +1,258 @@
+/**
+ * Child processes for process-based candidate drivers: spawn with the output in a log file, wait
+ * for health without guessing, stop politely then firmly, and never leave a child behind when the
+ * test process ends (normally, by signal or by crash).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { request, type Dispatcher } from 'undici';
+import { CandidateError } from './types.ts';
+
+export interface SpawnOptions {
+  /** Shown in every error message, e.g. `synapse-w0`. */
+  name: string;
+  command: string;
+  args?: string[];
+  cwd?: string;
+  /** Full environment of the child (defaults to this process's environment). */
+  env?: NodeJS.ProcessEnv;
+  /** stdout and stderr are appended here. */
+  logPath: string;
+}
+
+export interface HealthWaitOptions {
+  /** Upper bound on the whole wait. */
+  timeoutMs: number;
+  /** Pause between polls (default 100 ms). */
+  intervalMs?: number;
+  /** e.g. an undici Agent trusting the suite CA, for an https URL. */
+  dispatcher?: Dispatcher;
+}
+
+/** Bytes read from the end of a log file for a tail: plenty for the last lines of any server. */
+const TAIL_WINDOW_BYTES = 64 * 1024;
+
+/** The last `lines` lines of a file, or '' if it does not exist. */
+export function fileTail(path: string, lines = 40): string {
+  if (!existsSync(path)) return '';
+  const size = statSync(path).size;
+  const length = Math.min(size, TAIL_WINDOW_BYTES);
+  const buf = Buffer.alloc(length);
+  const fd = openSync(path, 'r');
+  try {
+    readSync(fd, buf, 0, length, size - length);
+  } finally {
+    closeSync(fd);
+  }
+  const all = buf.toString('utf8').replace(/\n+$/, '').split('\n');
+  return all.slice(-lines).join('\n');
+}
+
+/** A running (or exited) child process whose output goes to a log file. */
+export class ManagedProcess {
+  exitCode: number | null = null;
+  exitSignal: NodeJS.Signals | null = null;
+  /** Resolves once the process has exited, whatever the cause. */
+  readonly exited: Promise<void>;
+  private hasExited = false;
+
+  private constructor(
+    readonly name: string,
+    readonly logPath: string,
+    private readonly child: ChildProcess,
+  ) {
+    this.exited = new Promise((resolve) => {
+      child.once('exit', (code, signal) => {
+        this.exitCode = code;
+        this.exitSignal = signal;
+        this.hasExited = true;
+        registry.delete(this);
+        resolve();
+      });
+    });
+  }
+
+  /**
+   * Starts `command`. Rejects with a one-line CandidateError when it cannot be started at all
+   * (missing binary, not executable, bad cwd).
+   */
+  static async spawn(opts: SpawnOptions): Promise<ManagedProcess> {
+    const logFd = openSync(opts.logPath, 'a');
+    let child: ChildProcess;
+    try {
+      // Own process group (detached) so that stop() also reaches anything the command forks.
+      child = spawn(opts.command, opts.args ?? [], {
+        cwd: opts.cwd,
+        env: opts.env ?? process.env,
+        stdio: ['ignore', logFd, logFd],
+        detached: true,
+      });
+    } finally {
+      closeSync(logFd); // the child holds its own copy
+    }
+    await new Promise<void>((resolve, reject) => {
+      child.once('spawn', resolve);
+      child.once('error', (err: NodeJS.ErrnoException) => {
+        const cause = err.code === 'ENOENT' ? 'not found (or its working directory does not exist)' : err.message;
+        reject(new CandidateError(`${opts.name}: cannot start ${opts.command}: ${cause}`, fileTail(opts.logPath)));
+      });
+    });
+    const proc = new ManagedProcess(opts.name, opts.logPath, child);
+    registry.add(proc);
+    return proc;
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  get running(): boolean {
+    return !this.hasExited;
+  }
+
+  logTail(lines = 40): string {
+    return fileTail(this.logPath, lines);
+  }
+
+  /** How the process ended, in words, e.g. `exited with code 1`. */
+  describeExit(): string {
+    return this.exitSignal ? `was killed by ${this.exitSignal}` : `exited with code ${this.exitCode}`;
+  }
+
+  /**
+   * Polls `url` until it answers 2xx. Fails fast when the process exits meanwhile; on timeout,
+   * says what the last poll got.
+   */
+  async waitForHealth(url: string, opts: HealthWaitOptions): Promise<void> {
+    const deadline = Date.now() + opts.timeoutMs;
+    let lastOutcome = 'no answer yet';
+    const exitedEarly = this.exited.then(() => 'exited' as const);
+    while (Date.now() < deadline) {
+      if (!this.running) break;
+      const remaining = deadline - Date.now();
+      const poll = request(url, {
+        dispatcher: opts.dispatcher,
+        headersTimeout: Math.max(1, Math.min(remaining, 5_000)),
+        bodyTimeout: 5_000,
+      }).then(
+        async (res) => {
+          await res.body.text().catch(() => '');
+          return res.statusCode;
+        },
+        (err: unknown) => (err instanceof Error ? `${(err as NodeJS.ErrnoException).code ?? err.name}: ${err.message}` : String(err)),
+      );
+      const outcome = await Promise.race([poll, exitedEarly]);
+      if (outcome === 'exited') break;
+      if (typeof outcome === 'number' && outcome >= 200 && outcome < 300) return;
+      lastOutcome = typeof outcome === 'number' ? `HTTP ${outcome}` : outcome;
+      await Promise.race([sleep(Math.min(opts.intervalMs ?? 100, Math.max(0, deadline - Date.now()))), exitedEarly]);
+    }
+    if (!this.running) {
+      throw new CandidateError(`${this.name} ${this.describeExit()} while waiting for ${url} to be healthy`, this.logTail());
+    }
+    await this.stop();
+    throw new CandidateError(
+      `${this.name} not healthy after ${opts.timeoutMs} ms: GET ${url} last got ${lastOutcome}`,
+      this.logTail(),
+    );
+  }
+
+  /** SIGTERM, then SIGKILL if still running after `graceMs`. Resolves once the process is gone. */
+  async stop(graceMs = 10_000): Promise<void> {
+    if (!this.running) return;
+    this.signalGroup('SIGTERM');
+    const timer = setTimeout(() => this.signalGroup('SIGKILL'), graceMs);
+    try {
+      await this.exited;
+    } finally {
+      clearTimeout(timer);
+    }
+    // The leader is gone; make sure nothing it forked lingers in its group.
+    this.signalGroup('SIGKILL');
+  }
+
+  /** Synchronous hard kill, for exit paths where nothing can be awaited. */
+  killNow(): void {
+    this.signalGroup('SIGKILL');
+  }
+
+  private signalGroup(signal: NodeJS.Signals): void {
+    try {
+      process.kill(-this.pid, signal);
+    } catch {
+      // ESRCH: the group is already gone.
+    }
+  }
+}
+
+/** Every child started by this process and not yet exited. */
+const registry = new Set<ManagedProcess>();
+let exitHooksInstalled = false;
+
+function killAllNow(): void {
+  for (const proc of registry) proc.killNow();
+  registry.clear();
+}
+
+/** Pids of the children still running, for tests that check nothing was left behind. */
+export function runningChildPids(): number[] {
+  return [...registry].filter((p) => p.running).map((p) => p.pid);
+}
+
+function installExitHooks(): void {
+  if (exitHooksInstalled) return;
+  exitHooksInstalled = true;
+  process.on('exit', killAllNow);
+  // A monitor does not change how an uncaught exception ends the process.
+  process.on('uncaughtExceptionMonitor', killAllNow);
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    const onSignal = (): void => {
+      killAllNow();
+      // If nobody else handles this signal, keep its default meaning: end this process.
+      if (process.listenerCount(signal) === 1) {
+        process.removeListener(signal, onSignal);
+        process.kill(process.pid, signal);
+      }
+    };
+    process.on(signal, onSignal);
+  }
+}
+installExitHooks();
+
+/** True when nothing is listening on (and nothing has bound) `host:port`. */
+export function isPortFree(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EADDRINUSE' || err.code === 'EACCES') resolve(false);
+      else reject(err);
+    });
+    server.listen({ port, host, exclusive: true }, () => server.close(() => resolve(true)));
+  });
+}
+
+/** Throws a one-line CandidateError when `host:port` is taken. */
+export async function assertPortFree(port: number, host = '127.0.0.1', purpose = 'listener'): Promise<void> {
+  if (!(await isPortFree(port, host))) {
+    throw new CandidateError(`port ${host}:${port} for the ${purpose} is already in use`);
+  }
+}
+
+/** A port the kernel reports free on `host` right now (bind to 0, read, close). */
+export function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen({ port: 0, host, exclusive: true }, () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => (port ? resolve(port) : reject(new Error(`could not get a free port on ${host}`))));
+    });
+  });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
