@@ -1,0 +1,302 @@
+/**
+ * Events (PDUs): content hashes, redaction per room version, reference hashes and event IDs,
+ * signing outgoing events and validating received ones (server-server API "Signing Events").
+ */
+import { hash } from 'node:crypto';
+import { canonicalJson } from './canonical-json.ts';
+import { decodeBase64, encodeBase64, encodeBase64Url } from './base64.ts';
+import type { SigningKey } from './keys.ts';
+import { checkSignaturesOver, type KeyLookup } from './signing.ts';
+import { resolveRoomVersion, type RoomVersion } from './room-versions.ts';
+
+export type PDU = {
+  room_id: string;
+  sender: string;
+  type: string;
+  state_key?: string;
+  content: Record<string, unknown>;
+  origin_server_ts: number;
+  depth: number;
+  prev_events: string[];
+  auth_events: string[];
+  hashes?: { sha256: string };
+  signatures?: Record<string, Record<string, string>>;
+  unsigned?: Record<string, unknown>;
+  redacts?: string;
+  [k: string]: unknown;
+};
+
+function sha256(data: string | Uint8Array): Buffer {
+  return hash('sha256', data, 'buffer');
+}
+
+/** `event` without the given top-level keys (a shallow copy). */
+function without(event: object, keys: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(event)) if (!keys.includes(k)) out[k] = (event as Record<string, unknown>)[k];
+  return out;
+}
+
+const NOT_HASHED = ['unsigned', 'signatures', 'hashes'] as const;
+const NOT_SIGNED = ['unsigned', 'signatures'] as const;
+
+/** Content hash ("Calculating the content hash"): unpadded Base64 of SHA-256 over the canonical
+ * JSON of the event without `unsigned`, `signatures` and `hashes`. */
+export function contentHash(event: object): string {
+  return encodeBase64(sha256(canonicalJson(without(event, NOT_HASHED))));
+}
+
+// ---- Redaction ----------------------------------------------------------------------------------
+
+/** Top-level keys kept by redaction in room versions 1-10. */
+const TOP_LEVEL_V1 = [
+  'event_id', 'type', 'room_id', 'sender', 'state_key', 'content', 'hashes', 'signatures', 'depth',
+  'prev_events', 'prev_state', 'auth_events', 'origin', 'origin_server_ts', 'membership',
+] as const;
+/** v11 no longer protects the top-level `origin`, `membership` and `prev_state`. */
+const TOP_LEVEL_V11 = TOP_LEVEL_V1.filter((k) => k !== 'origin' && k !== 'membership' && k !== 'prev_state');
+
+const POWER_LEVELS_V1 = ['ban', 'events', 'events_default', 'kick', 'redact', 'state_default', 'users', 'users_default'];
+
+/** Content keys kept per event type; `'*'` keeps the whole content. */
+type ContentRules = Record<string, readonly string[] | '*'>;
+
+const CONTENT_V1: ContentRules = {
+  'm.room.member': ['membership'],
+  'm.room.create': ['creator'],
+  'm.room.join_rules': ['join_rule'],
+  'm.room.power_levels': POWER_LEVELS_V1,
+  'm.room.aliases': ['aliases'],
+  'm.room.history_visibility': ['history_visibility'],
+};
+const { 'm.room.aliases': _aliases, ...CONTENT_V6 } = CONTENT_V1;
+const CONTENT_V8: ContentRules = { ...CONTENT_V6, 'm.room.join_rules': ['join_rule', 'allow'] };
+const CONTENT_V9: ContentRules = { ...CONTENT_V8, 'm.room.member': ['membership', 'join_authorised_via_users_server'] };
+const CONTENT_V11: ContentRules = {
+  ...CONTENT_V9,
+  // plus `third_party_invite.signed`, handled in redactContent
+  'm.room.create': '*',
+  'm.room.power_levels': [...POWER_LEVELS_V1, 'invite'],
+  'm.room.redaction': ['redacts'],
+};
+
+const REDACTION_RULES: Record<RoomVersion['redaction'], { topLevel: readonly string[]; content: ContentRules }> = {
+  v1: { topLevel: TOP_LEVEL_V1, content: CONTENT_V1 },
+  v6: { topLevel: TOP_LEVEL_V1, content: CONTENT_V6 },
+  v8: { topLevel: TOP_LEVEL_V1, content: CONTENT_V8 },
+  v9: { topLevel: TOP_LEVEL_V1, content: CONTENT_V9 },
+  v11: { topLevel: TOP_LEVEL_V11, content: CONTENT_V11 },
+};
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function redactContent(type: unknown, content: unknown, algorithm: RoomVersion['redaction']): Record<string, unknown> {
+  if (!isObject(content)) return {};
+  const kept = typeof type === 'string' && Object.hasOwn(REDACTION_RULES[algorithm].content, type)
+    ? REDACTION_RULES[algorithm].content[type]
+    : [];
+  if (kept === '*') return content;
+  const out: Record<string, unknown> = {};
+  for (const k of kept) if (Object.hasOwn(content, k)) out[k] = content[k];
+  if (algorithm === 'v11' && type === 'm.room.member') {
+    const invite = content.third_party_invite;
+    if (isObject(invite) && Object.hasOwn(invite, 'signed')) out.third_party_invite = { signed: invite.signed };
+  }
+  return out;
+}
+
+/**
+ * The redacted copy of `event` under `version`'s redaction algorithm: a new object that shares
+ * kept nested values with `event` (treat both as immutable). `content` is always present.
+ */
+export function redactEvent(event: PDU, version: RoomVersion | string): PDU {
+  const algorithm = resolveRoomVersion(version).redaction;
+  const out: Record<string, unknown> = {};
+  const source = event as Record<string, unknown>;
+  for (const k of REDACTION_RULES[algorithm].topLevel) {
+    if (k !== 'content' && Object.hasOwn(source, k)) out[k] = source[k];
+  }
+  out.content = redactContent(source.type, source.content, algorithm);
+  return out as PDU;
+}
+
+// ---- Reference hashes and event IDs -------------------------------------------------------------
+
+/** Canonical JSON of the redacted event without `signatures`/`unsigned`: the bytes that the
+ * origin's signature and the reference hash both cover. */
+function redactedSignedJson(event: PDU, v: RoomVersion): string {
+  return canonicalJson(without(redactEvent(event, v), NOT_SIGNED));
+}
+
+/** Reference hash ("Calculating the reference hash for an event"). */
+export function referenceHash(event: PDU, version: RoomVersion | string): Uint8Array {
+  return sha256(redactedSignedJson(event, resolveRoomVersion(version)));
+}
+
+function formatEventId(reference: Uint8Array, event: PDU, v: RoomVersion): string {
+  switch (v.eventIdFormat) {
+    case 'v4':
+      return '$' + encodeBase64Url(reference);
+    case 'v3':
+      return '$' + encodeBase64(reference);
+    case 'v1':
+      if (typeof event.event_id !== 'string') {
+        throw new Error(`room version ${v.id} events carry their own event_id, and this one has none`);
+      }
+      return event.event_id;
+  }
+}
+
+/** The event ID: `$` + Base64 of the reference hash (URL-safe in v4+), or the carried `event_id` in v1/v2. */
+export function eventId(event: PDU, version: RoomVersion | string): string {
+  const v = resolveRoomVersion(version);
+  if (v.eventIdFormat === 'v1') return formatEventId(new Uint8Array(0), event, v);
+  return formatEventId(referenceHash(event, v), event, v);
+}
+
+// ---- Signing ------------------------------------------------------------------------------------
+
+/**
+ * Hash, redact and sign an outgoing event ("Adding hashes and signatures to outgoing events").
+ * Any `hashes` in the input are recomputed; existing `signatures` are kept and the new one merged
+ * in; `unsigned` is kept but covered by neither hash nor signature. Two canonicalisations in all:
+ * the full event for the content hash, and the redacted event, whose bytes are both signed and
+ * hashed into the event ID.
+ */
+export function signEvent(
+  unsigned: Omit<PDU, 'hashes' | 'signatures'>,
+  serverName: string,
+  key: SigningKey,
+  version: RoomVersion | string,
+): { event: PDU; eventId: string } {
+  const v = resolveRoomVersion(version);
+  const hashed = without(unsigned, NOT_HASHED);
+  hashed.hashes = { sha256: encodeBase64(sha256(canonicalJson(hashed))) };
+  const signedBytes = Buffer.from(canonicalJson(redactEvent(hashed as PDU, v)), 'utf8');
+  const signature = encodeBase64(key.sign(signedBytes));
+  const existing = (unsigned as PDU).signatures ?? {};
+  const event = hashed as PDU;
+  event.signatures = { ...existing, [serverName]: { ...(existing[serverName] ?? {}), [key.keyId]: signature } };
+  if ((unsigned as PDU).unsigned !== undefined) event.unsigned = (unsigned as PDU).unsigned;
+  return { event, eventId: formatEventId(sha256(signedBytes), event, v) };
+}
+
+/**
+ * Add `serverName`'s signature to an already hashed and signed event without changing anything
+ * else (e.g. a resident server signing a restricted join it authorised). Returns a new event.
+ */
+export function cosignEvent(event: PDU, serverName: string, key: SigningKey, version: RoomVersion | string): PDU {
+  if (!event.hashes) throw new Error('cosignEvent: the event has no hashes; sign it with signEvent first');
+  const signature = encodeBase64(key.sign(Buffer.from(redactedSignedJson(event, resolveRoomVersion(version)), 'utf8')));
+  const existing = event.signatures ?? {};
+  return { ...event, signatures: { ...existing, [serverName]: { ...(existing[serverName] ?? {}), [key.keyId]: signature } } };
+}
+
+// ---- Validation ---------------------------------------------------------------------------------
+
+/** The server name part of a user ID, event ID (v1/v2) or room ID: everything after the first colon. */
+export function serverNameOf(id: string): string {
+  const colon = typeof id === 'string' ? id.indexOf(':') : -1;
+  if (colon < 0 || colon === id.length - 1) throw new Error(`${JSON.stringify(id)} has no server name`);
+  return id.slice(colon + 1);
+}
+
+export interface EventVerification {
+  /** Signatures and content hash both valid. */
+  ok: boolean;
+  /** Every required server's signature over the redacted event verified. */
+  signaturesOk: boolean;
+  /** The content hash in `hashes.sha256` matches the event as received. */
+  hashOk: boolean;
+  /** The copy to use: the event as received, or its redacted copy when the hash check failed. */
+  effective: PDU;
+  /** The event ID computed for the received event ('' if it cannot be computed). */
+  eventId: string;
+  errors: string[];
+}
+
+/**
+ * "Validating hashes and signatures on received events". Signatures are checked on the redacted
+ * copy, from: the sender's server (not required for third-party invites, whose sending server may
+ * differ); in v1/v2 the event ID's server; for a join with `join_authorised_via_users_server` in a
+ * version with restricted joins, that user's server; and `opts.requiredServers`. Unknown keys are
+ * skipped; a required server with no known key fails. Then the content hash is compared; when it
+ * differs, `effective` is the redacted copy (the spec's "use the redacted copy").
+ */
+export function verifyEvent(
+  event: PDU,
+  version: RoomVersion | string,
+  lookup: KeyLookup,
+  opts: { requiredServers?: string[] } = {},
+): EventVerification {
+  const v = resolveRoomVersion(version);
+  const errors: string[] = [];
+  const redacted = redactEvent(event, v);
+  let signedJson: string | undefined;
+  try {
+    signedJson = canonicalJson(without(redacted, NOT_SIGNED));
+  } catch (e) {
+    errors.push(`the redacted event is not canonical JSON: ${(e as Error).message}`);
+  }
+
+  const required = new Set<string>();
+  const isThirdPartyInvite = event.type === 'm.room.member' && isObject(event.content)
+    && event.content.membership === 'invite' && event.content.third_party_invite !== undefined;
+  const addServerOf = (what: string, id: unknown) => {
+    try {
+      required.add(serverNameOf(id as string));
+    } catch (e) {
+      errors.push(`${what}: ${(e as Error).message}`);
+    }
+  };
+  if (!isThirdPartyInvite) addServerOf('sender', event.sender);
+  if (v.eventIdFormat === 'v1') addServerOf('event_id', event.event_id);
+  if (v.restrictedJoins && event.type === 'm.room.member' && isObject(event.content)
+      && event.content.membership === 'join' && event.content.join_authorised_via_users_server !== undefined) {
+    addServerOf('join_authorised_via_users_server', event.content.join_authorised_via_users_server);
+  }
+  for (const server of opts.requiredServers ?? []) required.add(server);
+
+  let signaturesOk = signedJson !== undefined && errors.length === 0;
+  if (signedJson !== undefined) {
+    const bytes = Buffer.from(signedJson, 'utf8');
+    const servers = isThirdPartyInvite && required.size === 0 && isObject(event.signatures)
+      ? Object.keys(event.signatures) // a third-party invite needs some valid signature
+      : [...required];
+    if (servers.length === 0) {
+      signaturesOk = false;
+      errors.push('no signatures to check');
+    }
+    for (const server of servers) {
+      const check = checkSignaturesOver(bytes, event.signatures, server, lookup);
+      if (!check.ok) {
+        signaturesOk = false;
+        errors.push(`signature check failed for ${server}: ${check.reason}`);
+      }
+    }
+  }
+
+  let hashOk = false;
+  const claimed = event.hashes?.sha256;
+  if (typeof claimed !== 'string') {
+    errors.push('no hashes.sha256 on the event');
+  } else {
+    try {
+      const expected = sha256(canonicalJson(without(event, NOT_HASHED)));
+      hashOk = expected.equals(decodeBase64(claimed));
+      if (!hashOk) errors.push(`content hash mismatch: hashes.sha256 is ${claimed}, computed ${encodeBase64(expected)}`);
+    } catch (e) {
+      errors.push(`content hash cannot be checked: ${(e as Error).message}`);
+    }
+  }
+
+  let id = '';
+  try {
+    id = v.eventIdFormat === 'v1' ? formatEventId(new Uint8Array(0), event, v) : signedJson !== undefined ? formatEventId(sha256(signedJson), event, v) : '';
+  } catch (e) {
+    errors.push((e as Error).message);
+  }
+  return { ok: signaturesOk && hashOk, signaturesOk, hashOk, effective: hashOk ? event : redacted, eventId: id, errors };
+}
