@@ -256,3 +256,24 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+
+/**
+ * Runs a command to completion (an install step), output appended to `logPath`. Throws a one-line
+ * CandidateError with the log tail when it cannot start, fails, or outlives `timeoutMs`.
+ */
+export async function runToCompletion(opts: SpawnOptions & { timeoutMs: number }): Promise<void> {
+  const proc = await ManagedProcess.spawn(opts);
+  const what = [opts.command, ...(opts.args ?? [])].join(' ');
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    void proc.stop(5_000);
+  }, opts.timeoutMs);
+  try {
+    await proc.exited;
+  } finally {
+    clearTimeout(timer);
+  }
+  if (timedOut) throw new CandidateError(`${opts.name}: \`${what}\` did not finish within ${opts.timeoutMs} ms`, proc.logTail());
+  if (proc.exitCode !== 0) throw new CandidateError(`${opts.name}: \`${what}\` ${proc.describeExit()}`, proc.logTail());
+}

@@ -1,0 +1,137 @@
+/**
+ * A candidate that someone else runs: the suite only reaches it. Described by environment:
+ *
+ *   LAZYJOIN_EXTERNAL_CLIENT_URL           client-server API base URL (required)
+ *   LAZYJOIN_EXTERNAL_SERVER_NAME          its server name (required)
+ *   LAZYJOIN_EXTERNAL_FEDERATION_URL       federation base URL (default https://<server name>)
+ *   LAZYJOIN_EXTERNAL_SHARED_SECRET        registration through /_synapse/admin/v1/register, or
+ *   LAZYJOIN_EXTERNAL_REGISTRATION_TOKEN   registration through /register with m.login.registration_token
+ *
+ * Its operator must make it trust the suite CA for outbound federation; start() prints where it is.
+ */
+import { randomBytes } from 'node:crypto';
+import { request } from 'undici';
+import { freshLocalpart, registerWithSharedSecret } from './shared-secret-registration.ts';
+import { CandidateError, type Candidate, type CandidateUser, type DriverOptions } from './types.ts';
+
+const ENV = {
+  clientUrl: 'LAZYJOIN_EXTERNAL_CLIENT_URL',
+  serverName: 'LAZYJOIN_EXTERNAL_SERVER_NAME',
+  federationUrl: 'LAZYJOIN_EXTERNAL_FEDERATION_URL',
+  sharedSecret: 'LAZYJOIN_EXTERNAL_SHARED_SECRET',
+  registrationToken: 'LAZYJOIN_EXTERNAL_REGISTRATION_TOKEN',
+} as const;
+
+export interface ExternalDescription {
+  clientUrl: string;
+  serverName: string;
+  federationUrl: string;
+  registration: { sharedSecret: string } | { registrationToken: string };
+}
+
+/** Reads the description from `env`; one-line error naming every missing variable. */
+export function externalFromEnv(env: NodeJS.ProcessEnv = process.env): ExternalDescription {
+  const missing: string[] = [];
+  if (!env[ENV.clientUrl]) missing.push(ENV.clientUrl);
+  if (!env[ENV.serverName]) missing.push(ENV.serverName);
+  if (!env[ENV.sharedSecret] && !env[ENV.registrationToken]) missing.push(`${ENV.sharedSecret} or ${ENV.registrationToken}`);
+  if (missing.length) throw new CandidateError(`external candidate: missing environment variable(s): ${missing.join(', ')}`);
+  const clientUrl = env[ENV.clientUrl]!.replace(/\/+$/, '');
+  if (!/^https?:\/\/[^/]+/.test(clientUrl)) throw new CandidateError(`external candidate: ${ENV.clientUrl}="${clientUrl}" is not an http(s) URL`);
+  const serverName = env[ENV.serverName]!;
+  return {
+    clientUrl,
+    serverName,
+    federationUrl: (env[ENV.federationUrl] ?? `https://${serverName}`).replace(/\/+$/, ''),
+    registration: env[ENV.sharedSecret] ? { sharedSecret: env[ENV.sharedSecret]! } : { registrationToken: env[ENV.registrationToken]! },
+  };
+}
+
+export function createExternal(opts: DriverOptions): Candidate {
+  return new ExternalCandidate(opts, externalFromEnv());
+}
+
+class ExternalCandidate implements Candidate {
+  readonly info = { name: 'external', version: 'unknown', driver: 'external' };
+  readonly capabilities = { restart: false, admin: false };
+  readonly serverName: string;
+  readonly clientUrl: string;
+  readonly federationUrl: string;
+  private announced = false;
+
+  constructor(
+    private readonly opts: DriverOptions,
+    private readonly description: ExternalDescription,
+  ) {
+    this.serverName = description.serverName;
+    this.clientUrl = description.clientUrl;
+    this.federationUrl = description.federationUrl;
+    this.capabilities.admin = 'sharedSecret' in description.registration;
+  }
+
+  async start(): Promise<void> {
+    if (!this.announced) {
+      this.announced = true;
+      process.env.LAZYJOIN_SUITE_CA = this.opts.caCertPath;
+      console.log(`[lazyjoin] external candidate ${this.serverName}: it must trust the suite CA at ${this.opts.caCertPath} for outbound federation`);
+    }
+    const url = `${this.clientUrl}/_matrix/client/versions`;
+    try {
+      const res = await request(url, { headersTimeout: 10_000, bodyTimeout: 10_000 });
+      const body = await res.body.text();
+      if (res.statusCode !== 200) throw new Error(`HTTP ${res.statusCode} ${body.slice(0, 200)}`);
+    } catch (err) {
+      throw new CandidateError(`external candidate not reachable: GET ${url} failed: ${(err as Error).message}`);
+    }
+  }
+
+  async stop(): Promise<void> {}
+
+  async restart(): Promise<void> {
+    throw new CandidateError('external candidate cannot be restarted by the suite (capability restart=false)');
+  }
+
+  async teardown(): Promise<void> {}
+
+  async registerUser(localpart?: string, opts: { admin?: boolean; displayName?: string } = {}): Promise<CandidateUser> {
+    const name = localpart ?? freshLocalpart();
+    const reg = this.description.registration;
+    if ('sharedSecret' in reg) {
+      return registerWithSharedSecret({ clientUrl: this.clientUrl, sharedSecret: reg.sharedSecret, localpart: name, admin: opts.admin, displayName: opts.displayName, candidate: 'external' });
+    }
+    if (opts.admin) throw new CandidateError('external candidate: admin users need LAZYJOIN_EXTERNAL_SHARED_SECRET');
+    return this.registerWithToken(name, reg.registrationToken, opts.displayName);
+  }
+
+  /** User-interactive registration: first call gets a session, second completes the token stage. */
+  private async registerWithToken(localpart: string, token: string, displayName?: string): Promise<CandidateUser> {
+    const url = `${this.clientUrl}/_matrix/client/v3/register`;
+    const password = randomBytes(12).toString('hex');
+    const post = async (body: unknown) => {
+      const res = await request(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      return { status: res.statusCode, body: (await res.body.json().catch(() => ({}))) as Record<string, unknown> };
+    };
+    const first = await post({ username: localpart, password });
+    let final = first;
+    if (first.status === 401 && typeof first.body.session === 'string') {
+      final = await post({ username: localpart, password, auth: { type: 'm.login.registration_token', token, session: first.body.session } });
+    }
+    const { user_id, access_token, device_id } = final.body;
+    if (final.status !== 200 || typeof user_id !== 'string' || typeof access_token !== 'string' || typeof device_id !== 'string') {
+      throw new CandidateError(`external candidate: POST /_matrix/client/v3/register -> ${final.status} ${JSON.stringify(final.body).slice(0, 300)}`);
+    }
+    const user = { userId: user_id, accessToken: access_token, deviceId: device_id };
+    if (displayName) {
+      await request(`${this.clientUrl}/_matrix/client/v3/profile/${encodeURIComponent(user_id)}/displayname`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${access_token}` },
+        body: JSON.stringify({ displayname: displayName }),
+      }).then((r) => r.body.dump());
+    }
+    return user;
+  }
+
+  logTail(): string {
+    return '';
+  }
+}

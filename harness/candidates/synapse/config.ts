@@ -1,0 +1,111 @@
+/**
+ * The Synapse configuration for one candidate instance: local SQLite, a plain client listener and
+ * a TLS federation listener on loopback, outbound federation trusting only the suite CA and
+ * allowed to reach loopback, no key servers, no rate limits, cheap hashing.
+ */
+import { randomBytes } from 'node:crypto';
+
+export interface SynapseConfigInput {
+  serverName: string;
+  clientPort: number;
+  federationPort: number;
+  workDir: string;
+  caCertPath: string;
+  tlsCertPath: string;
+  tlsKeyPath: string;
+  signingKeyPath: string;
+  logConfigPath: string;
+  registrationSharedSecret: string;
+}
+
+/** Limits far above anything a test does, so rate limiting never shapes a result. */
+const UNLIMITED = { per_second: 1_000_000, burst_count: 1_000_000 };
+
+export function synapseConfig(c: SynapseConfigInput): Record<string, unknown> {
+  return {
+    server_name: c.serverName,
+    pid_file: `${c.workDir}/homeserver.pid`,
+    public_baseurl: `http://127.0.0.1:${c.clientPort}/`,
+    report_stats: false,
+    listeners: [
+      {
+        port: c.clientPort,
+        bind_addresses: ['127.0.0.1'],
+        type: 'http',
+        tls: false,
+        x_forwarded: false,
+        resources: [{ names: ['client'], compress: false }],
+      },
+      {
+        // `federation` also serves the key server, `/_matrix/key/v2/*`.
+        port: c.federationPort,
+        bind_addresses: ['127.0.0.1'],
+        type: 'http',
+        tls: true,
+        x_forwarded: false,
+        resources: [{ names: ['federation'], compress: false }],
+      },
+    ],
+    tls_certificate_path: c.tlsCertPath,
+    tls_private_key_path: c.tlsKeyPath,
+    federation_verify_certificates: true,
+    federation_custom_ca_list: [c.caCertPath],
+    // Remotes live on loopback, which Synapse blocks for outbound requests by default.
+    ip_range_whitelist: ['127.0.0.0/8', '::1/128'],
+    trusted_key_servers: [],
+    suppress_key_server_warning: true,
+    database: { name: 'sqlite3', args: { database: `${c.workDir}/homeserver.db` } },
+    media_store_path: `${c.workDir}/media_store`,
+    signing_key_path: c.signingKeyPath,
+    log_config: c.logConfigPath,
+    registration_shared_secret: c.registrationSharedSecret,
+    enable_registration: false,
+    macaroon_secret_key: randomBytes(24).toString('hex'),
+    form_secret: randomBytes(24).toString('hex'),
+    bcrypt_rounds: 4,
+    // A cached /sync answer could hide a state change a test waits for.
+    caches: { sync_response_cache_duration: 0 },
+    // Presence EDUs are federation traffic unrelated to joins; they would only add noise to what
+    // the remotes record.
+    presence: { enabled: false },
+    allow_device_name_lookup_over_federation: true,
+    enable_metrics: false,
+    url_preview_enabled: false,
+    rc_message: UNLIMITED,
+    rc_registration: UNLIMITED,
+    rc_registration_token_validity: UNLIMITED,
+    rc_login: { address: UNLIMITED, account: UNLIMITED, failed_attempts: UNLIMITED },
+    rc_admin_redaction: UNLIMITED,
+    rc_joins: { local: UNLIMITED, remote: UNLIMITED },
+    rc_joins_per_room: UNLIMITED,
+    rc_3pid_validation: UNLIMITED,
+    rc_invites: { per_room: UNLIMITED, per_user: UNLIMITED, per_issuer: UNLIMITED },
+    rc_third_party_invite: UNLIMITED,
+    rc_key_requests: UNLIMITED,
+    rc_federation: { window_size: 1000, sleep_limit: 1_000_000, sleep_delay: 1, reject_limit: 1_000_000, concurrent: 1_000_000 },
+  };
+}
+
+/** Python logging config: everything to stderr, which the driver appends to the instance log. */
+export function synapseLogConfig(): Record<string, unknown> {
+  return {
+    version: 1,
+    formatters: { precise: { format: '%(asctime)s %(name)s %(lineno)d %(levelname)s %(request)s %(message)s' } },
+    filters: { context: { '()': 'synapse.logging.context.LoggingContextFilter', request: '' } },
+    handlers: { console: { class: 'logging.StreamHandler', formatter: 'precise', filters: ['context'], stream: 'ext://sys.stderr' } },
+    loggers: {
+      // SQL at INFO level is a line per query: it would bury everything else.
+      'synapse.storage.SQL': { level: 'WARNING' },
+      'twisted': { level: 'WARNING' },
+    },
+    root: { level: 'INFO', handlers: ['console'] },
+    disable_existing_loggers: false,
+  };
+}
+
+/** A fresh Synapse signing key file line: `ed25519 <version> <unpadded base64 seed>`. */
+export function synapseSigningKey(): string {
+  const version = `a_${randomBytes(3).toString('hex')}`;
+  const seed = randomBytes(32).toString('base64').replace(/=+$/, '');
+  return `ed25519 ${version} ${seed}\n`;
+}
