@@ -1,0 +1,100 @@
+/**
+ * Playwright fixtures for a running candidate.
+ *
+ * - `candidateName` (worker option, set per project) picks the driver.
+ * - `candidate` (worker): installed, configured and started once per worker, torn down at the end.
+ *   A candidate that fails to start makes every test that uses it fail with the one-line reason
+ *   and the log tail; the failure is remembered in the run folder so that later workers report it
+ *   at once instead of trying again (a start that timed out would otherwise cost each of them the
+ *   full bound).
+ * - `user` / `client` (test): a fresh user per test, and a client acting as that user;
+ *   `newClient()` registers more.
+ * - After any test that did not end as expected, the candidate's log tail is attached.
+ */
+import { test } from '@playwright/test';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CandidateClient } from '../client/client.ts';
+import { issueServerCert, runDir, suiteCA } from '../remote/pki.ts';
+import { createCandidate, defaultCacheDir } from './index.ts';
+import { CandidateError, type Candidate, type CandidateUser } from './types.ts';
+
+/** Installing on a cold cache takes minutes; starting takes seconds. */
+const CANDIDATE_SETUP_TIMEOUT_MS = 15 * 60_000;
+const LOG_TAIL_LINES = 200;
+
+export interface CandidateTestFixtures {
+  /** A fresh user on the candidate, registered for this test. */
+  user: CandidateUser;
+  /** A client acting as `user`. */
+  client: CandidateClient;
+  /** Registers another fresh user and returns a client acting as them. */
+  newClient: (opts?: { displayName?: string; admin?: boolean }) => Promise<CandidateClient>;
+  /** Attaches the candidate's log tail to a test that did not end as expected (automatic). */
+  candidateLogOnFailure: void;
+}
+
+export interface CandidateWorkerFixtures {
+  candidateName: string;
+  candidate: Candidate;
+}
+
+function startFailureMemo(candidateName: string): string {
+  return join(runDir(), 'candidates', `${candidateName}.start-failed.txt`);
+}
+
+export const candidateTest = test.extend<CandidateTestFixtures, CandidateWorkerFixtures>({
+  candidateName: ['synapse', { option: true, scope: 'worker' }],
+
+  candidate: [
+    async ({ candidateName }, use, workerInfo) => {
+      const memo = startFailureMemo(candidateName);
+      if (existsSync(memo)) throw new CandidateError(`${candidateName} failed to start earlier in this run: ${readFileSync(memo, 'utf8')}`);
+      const instanceName = `${candidateName}-w${workerInfo.workerIndex}`;
+      const workDir = join(runDir(), 'candidates', instanceName);
+      mkdirSync(workDir, { recursive: true });
+      let candidate: Candidate | undefined;
+      try {
+        candidate = await createCandidate(candidateName, {
+          instanceName,
+          workDir,
+          cacheDir: defaultCacheDir(),
+          caCertPath: suiteCA().certPath,
+          issueCert: issueServerCert,
+        });
+        await candidate.start();
+      } catch (err) {
+        await candidate?.teardown().catch(() => undefined);
+        writeFileSync(memo, err instanceof Error ? err.message : String(err));
+        throw err;
+      }
+      await use(candidate);
+      await candidate.teardown();
+    },
+    { scope: 'worker', timeout: CANDIDATE_SETUP_TIMEOUT_MS },
+  ],
+
+  user: async ({ candidate }, use) => {
+    await use(await candidate.registerUser());
+  },
+
+  client: async ({ candidate, user }, use) => {
+    await use(new CandidateClient(candidate.clientUrl, user));
+  },
+
+  newClient: async ({ candidate }, use) => {
+    await use(async (opts = {}) => new CandidateClient(candidate.clientUrl, await candidate.registerUser(undefined, opts)));
+  },
+
+  candidateLogOnFailure: [
+    async ({ candidate }, use, testInfo) => {
+      await use();
+      if (testInfo.status !== testInfo.expectedStatus) {
+        await testInfo.attach(`${candidate.info.name} log tail`, { body: candidate.logTail(LOG_TAIL_LINES), contentType: 'text/plain' });
+      }
+    },
+    { auto: true },
+  ],
+});
+
+export { expect } from '@playwright/test';
