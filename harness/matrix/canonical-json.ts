@@ -87,9 +87,14 @@ export function sortedKeys(obj: object): string[] {
  * where canonical JSON has no representation for them; those are rejected before.
  */
 function writeString(s: string): string {
+  // Fast path, most strings: nothing to escape and no surrogates at all.
+  if (!NEEDS_CARE.test(s)) return '"' + s + '"';
   if (!isWellFormed(s)) throw new Rejected();
   return JSON.stringify(s);
 }
+
+/** Characters that need escaping, and surrogates (which need a well-formedness check). */
+const NEEDS_CARE = /["\\\u0000-\u001f\uD800-\uDFFF]/;
 
 function write(value: unknown): string {
   switch (typeof value) {
@@ -111,18 +116,27 @@ function write(value: unknown): string {
       }
       const proto = Object.getPrototypeOf(value);
       if (proto !== Object.prototype && proto !== null) throw new Rejected();
-      const keys = sortedKeys(value);
       const obj = value as Record<string, unknown>;
+      const keys = Object.keys(obj).sort();
       let out = '{';
       for (let i = 0; i < keys.length; i++) {
         const k = keys[i];
-        out += (i === 0 ? '' : ',') + writeString(k) + ':' + write(obj[k]);
+        // A key with escapes or surrogates (which may change the sort order) takes the careful path.
+        if (NEEDS_CARE.test(k)) return writeObjectCarefully(obj);
+        out += (i === 0 ? '"' : ',"') + k + '":' + write(obj[k]);
       }
       return out + '}';
     }
     default:
       throw new Rejected();
   }
+}
+
+function writeObjectCarefully(obj: Record<string, unknown>): string {
+  const keys = sortedKeys(obj);
+  let out = '{';
+  for (let i = 0; i < keys.length; i++) out += (i === 0 ? '' : ',') + writeString(keys[i]) + ':' + write(obj[keys[i]]);
+  return out + '}';
 }
 
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
