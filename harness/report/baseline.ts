@@ -1,0 +1,114 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Verdict } from './model.ts';
+
+/**
+ * Baselines: the failures a given candidate version is known to have, kept outside the tests
+ * (`expectations/<candidate>-<version>.json`). A listed failure is reported as `known-failure`
+ * instead of `fail`/`non-strict`; a listed failure that now passes is "unexpectedly passing" and
+ * fails the run, so that baselines stay current.
+ */
+export interface KnownFailure {
+  requirement: string;
+  /** Restricts the entry to one test: its title, or its title path joined with " > ". */
+  test?: string;
+  reason: string;
+}
+
+export interface Baseline {
+  candidate: string;
+  version: string;
+  knownFailures: KnownFailure[];
+}
+
+export const BASELINE_DIR = 'expectations';
+
+export function baselinePath(candidate: string, version: string, dir = BASELINE_DIR): string {
+  return join(dir, `${candidate}-${version}.json`);
+}
+
+/** Validates a parsed baseline file; every problem is one line naming the file and the entry. */
+export function parseBaseline(raw: unknown, origin: string): Baseline {
+  const fail = (what: string): never => {
+    throw new Error(`baseline ${origin}: ${what}`);
+  };
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail('expected an object { candidate, version, knownFailures }');
+  const b = raw as Record<string, unknown>;
+  if (typeof b.candidate !== 'string' || !b.candidate) fail('"candidate" must be a non-empty string');
+  if (typeof b.version !== 'string' || !b.version) fail('"version" must be a non-empty string');
+  if (!Array.isArray(b.knownFailures)) fail('"knownFailures" must be an array');
+  const knownFailures = (b.knownFailures as unknown[]).map((entry, i): KnownFailure => {
+    const e = entry as Record<string, unknown>;
+    if (typeof entry !== 'object' || entry === null) fail(`knownFailures[${i}] must be an object`);
+    if (typeof e.requirement !== 'string' || !e.requirement) fail(`knownFailures[${i}].requirement must be a requirement ID`);
+    if (e.test !== undefined && typeof e.test !== 'string') fail(`knownFailures[${i}].test must be a string when present`);
+    if (typeof e.reason !== 'string' || !e.reason.trim()) fail(`knownFailures[${i}] (${String(e.requirement)}) needs a "reason"`);
+    return { requirement: e.requirement as string, ...(e.test !== undefined ? { test: e.test as string } : {}), reason: e.reason as string };
+  });
+  return { candidate: b.candidate as string, version: b.version as string, knownFailures };
+}
+
+export function readBaseline(path: string): Baseline {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new Error(`baseline ${path}: cannot read: ${(e as Error).message}`);
+  }
+  return parseBaseline(raw, path);
+}
+
+/** The baseline file for this candidate version, if the expectations folder has one. */
+export function findBaseline(candidate: string, version: string, dir = BASELINE_DIR): { path: string; baseline: Baseline } | undefined {
+  const path = baselinePath(candidate, version, dir);
+  return existsSync(path) ? { path, baseline: readBaseline(path) } : undefined;
+}
+
+/** The part of an outcome the baseline looks at. */
+export interface BaselineSubject {
+  requirementId: string;
+  verdict: Verdict;
+  testTitle: string;
+  testTitlePath: string[];
+}
+
+export type BaselineMatched<T> = T & { knownFailureReason?: string };
+
+export interface BaselineApplied<T> {
+  outcomes: BaselineMatched<T>[];
+  /** Entries whose outcomes were judged and none failed: the baseline is out of date. */
+  unexpectedlyPassing: KnownFailure[];
+  /** Entries with no passing or failing outcome (not run, error, not supported, no such test). */
+  unexercised: KnownFailure[];
+}
+
+const FAILING: ReadonlySet<Verdict> = new Set(['fail', 'non-strict', 'known-failure']);
+const PASSING: ReadonlySet<Verdict> = new Set(['pass', 'informational']);
+
+export function entryMatches(entry: KnownFailure, subject: BaselineSubject): boolean {
+  if (entry.requirement !== subject.requirementId) return false;
+  if (entry.test === undefined) return true;
+  return entry.test === subject.testTitle || entry.test === subject.testTitlePath.join(' > ');
+}
+
+/**
+ * Turns every `fail`/`non-strict` outcome an entry matches into `known-failure` carrying the
+ * entry's reason. Other verdicts are untouched: an error is never excused by a baseline.
+ */
+export function applyBaseline<T extends BaselineSubject>(outcomes: T[], baseline: Baseline | undefined): BaselineApplied<T> {
+  if (!baseline) return { outcomes: outcomes.map((o) => ({ ...o })), unexpectedlyPassing: [], unexercised: [] };
+  const mapped = outcomes.map((o): BaselineMatched<T> => {
+    if (o.verdict !== 'fail' && o.verdict !== 'non-strict') return { ...o };
+    const entry = baseline.knownFailures.find((e) => entryMatches(e, o));
+    return entry ? { ...o, verdict: 'known-failure', knownFailureReason: entry.reason } : { ...o };
+  });
+  const unexpectedlyPassing: KnownFailure[] = [];
+  const unexercised: KnownFailure[] = [];
+  for (const entry of baseline.knownFailures) {
+    const matching = outcomes.filter((o) => entryMatches(entry, o));
+    if (matching.some((o) => FAILING.has(o.verdict))) continue;
+    if (matching.some((o) => PASSING.has(o.verdict))) unexpectedlyPassing.push(entry);
+    else unexercised.push(entry);
+  }
+  return { outcomes: mapped, unexpectedlyPassing, unexercised };
+}

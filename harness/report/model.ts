@@ -1,0 +1,89 @@
+/**
+ * The data the compliance report is made of: the raw per-test records the reporter gathers
+ * (saved as `results.json`, so a report can be rebuilt without re-running), and the verdict
+ * vocabulary of DESIGN.md "Verdicts".
+ */
+
+import type { CheckOutcome, RequirementLevel, Verdict } from '../checks/types.ts';
+
+export type { CheckOutcome, Verdict };
+export type Level = RequirementLevel;
+
+export const VERDICTS = [
+  'pass',
+  'fail',
+  'non-strict',
+  'informational',
+  'not-supported',
+  'not-run',
+  'error',
+  'known-failure',
+] as const satisfies readonly Verdict[];
+
+export const LEVELS = ['MUST', 'SHOULD', 'MAY', 'MSC-ONLY'] as const satisfies readonly Level[];
+
+/** The Playwright tag that carries each level (`@must`, `@should`, `@may`, `@msc-only`). */
+export const LEVEL_TAGS: Record<string, Level> = {
+  '@must': 'MUST',
+  '@should': 'SHOULD',
+  '@may': 'MAY',
+  '@msc-only': 'MSC-ONLY',
+};
+
+/** A requirement ID tag: `@SJ-12`, `@SJ-15a`, `@C-6`. */
+export const REQUIREMENT_TAG = /^@([A-Z]+-\d+[a-z]?)$/;
+
+/** What the specification and proposals checked by this version of the suite are. */
+export const SPEC_COVERAGE = {
+  specVersions: [{ version: 'v1.6+', mscs: ['MSC3706', 'MSC3943'] }],
+  /** Proposals never merged into the spec; their requirements are MSC-ONLY. */
+  unmergedMscs: ['MSC2775', 'MSC3895', 'MSC3902'],
+} as const;
+
+export interface CandidateInfo {
+  name: string;
+  version: string;
+  driver: string;
+}
+
+/** Playwright's final status of a test (`TestResult['status']`). */
+export type TestStatus = 'passed' | 'failed' | 'timedOut' | 'skipped' | 'interrupted';
+
+/** One test's final result against one candidate: what the reporter gathers. */
+export interface TestRecord {
+  /** Playwright project name = candidate name. */
+  candidate: string;
+  title: string;
+  /** Describe blocks and title, without the project and file. */
+  titlePath: string[];
+  /** Relative to the repository root. */
+  file: string;
+  line: number;
+  tags: string[];
+  status: TestStatus;
+  durationMs: number;
+  retry: number;
+  /** First lines of the test's errors (what Playwright reported). */
+  errors: string[];
+  checks: CheckOutcome[];
+  /** Why the test was skipped or annotated `skip`/`fixme`, if it was. */
+  skipReason?: string;
+  /** The remote's wire exchange (`remote-requests` attachment), trimmed. */
+  wireExchange?: string;
+  /** The candidate's log tail (`candidate-log` attachment), trimmed. */
+  candidateLogTail?: string;
+}
+
+/** Everything needed to rebuild a report: the content of `results.json`. */
+export interface RunResults {
+  format: 'lazyjoin-results/1';
+  lazyjoinVersion: string;
+  startedAt: string;
+  /** Candidates by project name, as the candidate fixture recorded them (may be absent). */
+  candidates: Record<string, CandidateInfo>;
+  /** Project names that ran conformance tests, in first-seen order (even with no record). */
+  projects: string[];
+  tests: TestRecord[];
+  /** Errors outside any test (global setup, worker teardown), first lines. */
+  globalErrors?: string[];
+}
