@@ -1,0 +1,556 @@
+/**
+ * The room model a remote serves: a DAG of signed events with state, auth chains, servers and
+ * heroes. A remote builds rooms it is resident in (`Room.create` then `append`/`forge`) and keeps
+ * replicas of rooms it joined elsewhere (`Room.replica` then `importEvent`/`setStateBefore`).
+ *
+ * State is computed by replaying ancestors in stream order (the order events entered this model,
+ * which is topological because an event's known prev_events are always stored first). For a
+ * linear history this is exact. For forks it is a documented simplification, not state
+ * resolution v2: the state after a merge is the union of the branches' state where, for a key set
+ * on several branches, the event that entered the model last wins (no auth or power ordering).
+ * Tests that need a particular resolved state forge the merge event's auth events explicitly.
+ */
+import {
+  eventId as computeEventId,
+  roomVersion,
+  selectAuthEvents,
+  signEvent,
+  stateKey as stateMapKey,
+  type PDU,
+  type RoomVersion,
+  type SigningKey,
+  type StateMap,
+} from '../matrix/index.ts';
+
+/** Finds the key a server signs with; the remote answers for itself and its bystanders. */
+export type SignerLookup = (serverName: string) => SigningKey | undefined;
+
+export type Membership = 'join' | 'leave' | 'invite' | 'ban' | 'knock';
+export type JoinRule = 'public' | 'invite' | 'restricted' | 'knock' | 'knock_restricted' | 'private';
+
+export interface RoomOptions {
+  /** Room version ID: '10' (default), '11' or '12'. */
+  version?: string;
+  /** User ID of the creator; must be on a server whose key the signer lookup knows. */
+  creator: string;
+  /** Room ID for versions before 12 (default: random on the creator's server). */
+  roomId?: string;
+  joinRule?: JoinRule;
+  /** Rooms whose members may join a restricted room (`allow` of `m.room.join_rules`). */
+  allowRooms?: string[];
+  /** `m.room.name`; no name event when absent (heroes then matter). */
+  name?: string;
+  /** `m.room.canonical_alias` alias; no alias event when absent. */
+  alias?: string;
+  /** Merged over the default power levels content (creator 100, everyone 0, state 50). */
+  powerLevels?: Record<string, unknown>;
+  historyVisibility?: 'shared' | 'joined' | 'invited' | 'world_readable';
+  /** Extra state events appended after the standard ones, sent by the creator unless given. */
+  state?: Array<{ type: string; stateKey?: string; content: Record<string, unknown>; sender?: string }>;
+  /** Clock for `origin_server_ts`; default `Date.now`. */
+  now?: () => number;
+}
+
+/** An event to append (prev/auth events chosen by the model) or to forge (given explicitly). */
+export interface EventSpec {
+  type: string;
+  sender: string;
+  content: Record<string, unknown>;
+  /** Present for state events (use '' for the empty state key). */
+  stateKey?: string;
+  /** Explicit prev_events (default: the forward extremities). */
+  prevEvents?: string[];
+  /** Explicit auth_events (default: chosen by the auth rules from the state before the event). */
+  authEvents?: string[];
+  /** Explicit depth (default: 1 + the greatest depth among prev_events). */
+  depth?: number;
+  originServerTs?: number;
+  /** Top-level `redacts` for rooms before v11 (v11+ keeps it in content). */
+  redacts?: string;
+  /** Extra top-level fields merged into the event before signing (e.g. malformed fields for negative tests). */
+  extra?: Record<string, unknown>;
+  /**
+   * An outlier is stored and served (event, event_auth) but is not part of the DAG: it changes
+   * neither the forward extremities nor anybody's state.
+   */
+  outlier?: boolean;
+  /** Sign as this server instead of the sender's (for signature tests); must be a known signer. */
+  signAs?: string;
+}
+
+interface StoredEvent {
+  id: string;
+  pdu: PDU;
+  /** Stream order: position in which the event entered this model. */
+  order: number;
+  outlier: boolean;
+  /** Cached `JSON.stringify(pdu)`, so big responses are concatenated rather than re-serialised. */
+  json?: string;
+}
+
+export function serverOf(userId: string): string {
+  const colon = userId.indexOf(':');
+  if (!userId.startsWith('@') || colon < 0) throw new Error(`not a user ID: ${JSON.stringify(userId)}`);
+  return userId.slice(colon + 1);
+}
+
+function randomLocalpart(): string {
+  return Math.random().toString(36).slice(2, 12) + Math.random().toString(36).slice(2, 8);
+}
+
+function pduField<T>(pdu: PDU, field: string): T {
+  return (pdu as unknown as Record<string, T>)[field];
+}
+
+export class Room {
+  readonly version: RoomVersion;
+  roomId: string;
+  private readonly events = new Map<string, StoredEvent>();
+  private readonly stream: StoredEvent[] = [];
+  private readonly extremities = new Set<string>();
+  /** State after the forward extremities; rebuilt lazily after a non-linear change. */
+  private current: StateMap = new Map();
+  private currentValid = true;
+  /** Known state before an event whose ancestors are not all here (replicas: the join event). */
+  private readonly stateBeforeSnapshots = new Map<string, StateMap>();
+  private readonly stateBeforeCache = new Map<string, StateMap>();
+  private readonly now: () => number;
+
+  private constructor(
+    version: string,
+    roomId: string,
+    private readonly signerFor: SignerLookup,
+    now?: () => number,
+  ) {
+    this.version = roomVersion(version);
+    this.roomId = roomId;
+    this.now = now ?? Date.now;
+  }
+
+  /** A new room resident on this remote, with the standard creation events. */
+  static create(opts: RoomOptions, signerFor: SignerLookup): Room {
+    const version = opts.version ?? '10';
+    const creatorServer = serverOf(opts.creator);
+    if (!signerFor(creatorServer)) throw new Error(`cannot create a room as ${opts.creator}: no signing key for ${creatorServer}`);
+    const v = roomVersion(version);
+    const roomId = v.roomIdFromCreateEvent ? '' : (opts.roomId ?? `!${randomLocalpart()}:${creatorServer}`);
+    const room = new Room(version, roomId, signerFor, opts.now);
+    const createContent: Record<string, unknown> = { room_version: version };
+    if (v.createHasCreator) createContent.creator = opts.creator;
+    const create = room.append({ type: 'm.room.create', stateKey: '', sender: opts.creator, content: createContent });
+    if (v.roomIdFromCreateEvent) room.roomId = `!${create.slice(1)}`;
+    room.append({ type: 'm.room.member', stateKey: opts.creator, sender: opts.creator, content: { membership: 'join' } });
+    const users: Record<string, number> = v.roomIdFromCreateEvent ? {} : { [opts.creator]: 100 };
+    room.append({
+      type: 'm.room.power_levels',
+      stateKey: '',
+      sender: opts.creator,
+      content: {
+        users,
+        users_default: 0,
+        events: {},
+        events_default: 0,
+        state_default: 50,
+        ban: 50,
+        kick: 50,
+        redact: 50,
+        invite: 0,
+        ...opts.powerLevels,
+      },
+    });
+    const joinRule = opts.joinRule ?? 'public';
+    const joinRulesContent: Record<string, unknown> = { join_rule: joinRule };
+    if (joinRule === 'restricted' || joinRule === 'knock_restricted') {
+      joinRulesContent.allow = (opts.allowRooms ?? []).map((room_id) => ({ type: 'm.room_membership', room_id }));
+    }
+    room.append({ type: 'm.room.join_rules', stateKey: '', sender: opts.creator, content: joinRulesContent });
+    room.append({
+      type: 'm.room.history_visibility',
+      stateKey: '',
+      sender: opts.creator,
+      content: { history_visibility: opts.historyVisibility ?? 'shared' },
+    });
+    if (opts.name !== undefined) room.append({ type: 'm.room.name', stateKey: '', sender: opts.creator, content: { name: opts.name } });
+    if (opts.alias !== undefined) {
+      room.append({ type: 'm.room.canonical_alias', stateKey: '', sender: opts.creator, content: { alias: opts.alias } });
+    }
+    for (const s of opts.state ?? []) {
+      room.append({ type: s.type, stateKey: s.stateKey ?? '', sender: s.sender ?? opts.creator, content: s.content });
+    }
+    return room;
+  }
+
+  /** An empty replica of a room resident elsewhere, filled by `importEvent`. */
+  static replica(roomId: string, version: string, signerFor: SignerLookup): Room {
+    return new Room(version, roomId, signerFor);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Events
+
+  /** Creates, signs and stores an event; prev/auth events default to the model's choice. Returns its ID. */
+  append(spec: EventSpec): string {
+    return this.insert(this.build(spec), spec.outlier ?? false);
+  }
+
+  /**
+   * Like `append`, but meant for events that break the rules: explicit `prevEvents` and
+   * `authEvents` (stale-auth kicks and bans, DAG gaps), outliers, signing as another server.
+   * Returns the signed event and its ID.
+   */
+  forge(spec: EventSpec): { event: PDU; eventId: string } {
+    const event = this.build(spec);
+    const id = this.insert(event, spec.outlier ?? false);
+    return { event, eventId: id };
+  }
+
+  /** Signs an event without storing it (a template for a test to send itself). */
+  build(spec: EventSpec): PDU {
+    const signer = spec.signAs ?? serverOf(spec.sender);
+    const key = this.signerFor(signer);
+    if (!key) throw new Error(`cannot sign an event as ${signer}: this remote holds no key for it`);
+    return signEvent(this.draft(spec), signer, key, this.version).event;
+  }
+
+  /**
+   * The unsigned event for `spec`: prev_events, depth and auth_events filled in (a make_join or
+   * make_leave template is a draft that the joining server signs).
+   */
+  draft(spec: EventSpec): PDU {
+    const prevEvents = spec.prevEvents ?? [...this.extremities];
+    const depth =
+      spec.depth ??
+      Math.min(Number.MAX_SAFE_INTEGER, 1 + prevEvents.reduce((max, id) => Math.max(max, this.depthOf(id)), 0));
+    const event: Record<string, unknown> = {
+      room_id: this.roomId,
+      sender: spec.sender,
+      type: spec.type,
+      content: spec.content,
+      origin_server_ts: spec.originServerTs ?? this.now(),
+      depth,
+      prev_events: prevEvents,
+      auth_events: [] as string[],
+    };
+    if (this.version.roomIdFromCreateEvent && spec.type === 'm.room.create') delete event.room_id;
+    if (spec.stateKey !== undefined) event.state_key = spec.stateKey;
+    if (spec.redacts !== undefined) {
+      if (this.version.redactsInContent) event.content = { ...spec.content, redacts: spec.redacts };
+      else event.redacts = spec.redacts;
+    }
+    Object.assign(event, spec.extra);
+    const pdu = event as unknown as PDU;
+    pdu.auth_events =
+      spec.authEvents ??
+      selectAuthEvents(pdu, this.stateBeforePrevs(prevEvents), (id: string) => this.events.get(id)?.pdu, this.version);
+    return pdu;
+  }
+
+  /**
+   * Stores an event made elsewhere (received over federation), as is. Its known prev_events must
+   * be stored already for state to be right; unknown ones are DAG gaps and are skipped.
+   */
+  importEvent(pdu: PDU, opts: { outlier?: boolean } = {}): string {
+    return this.insert(pdu, opts.outlier ?? false);
+  }
+
+  private insert(pdu: PDU, outlier: boolean): string {
+    const id = computeEventId(pdu, this.version);
+    const existing = this.events.get(id);
+    if (existing) {
+      // A de-outliered event joins the DAG the second time it is stored as a non-outlier.
+      if (existing.outlier && !outlier) {
+        existing.outlier = false;
+        this.linkIntoDag(existing);
+      }
+      return id;
+    }
+    const stored: StoredEvent = { id, pdu, order: this.stream.length, outlier };
+    this.events.set(id, stored);
+    this.stream.push(stored);
+    if (!outlier) this.linkIntoDag(stored);
+    return id;
+  }
+
+  private linkIntoDag(stored: StoredEvent): void {
+    const prevs = pduField<string[]>(stored.pdu, 'prev_events') ?? [];
+    const linear =
+      this.currentValid &&
+      prevs.length === this.extremities.size &&
+      prevs.every((p) => this.extremities.has(p));
+    for (const p of prevs) this.extremities.delete(p);
+    this.extremities.add(stored.id);
+    const sk = pduField<string | undefined>(stored.pdu, 'state_key');
+    if (linear) {
+      if (sk !== undefined) this.current.set(stateMapKey(pduField<string>(stored.pdu, 'type'), sk), stored.id);
+    } else {
+      this.currentValid = false;
+    }
+    // Cached state of events before this one stays right (state only looks back), so no purge.
+  }
+
+  /** The stored event, or undefined. */
+  event(id: string): PDU | undefined {
+    return this.events.get(id)?.pdu;
+  }
+
+  /** The stored event; throws naming the room if unknown. */
+  mustEvent(id: string): PDU {
+    const e = this.events.get(id)?.pdu;
+    if (!e) throw new Error(`event ${id} is not in room ${this.roomId}`);
+    return e;
+  }
+
+  has(id: string): boolean {
+    return this.events.has(id);
+  }
+
+  isOutlier(id: string): boolean {
+    return this.events.get(id)?.outlier ?? false;
+  }
+
+  /** `JSON.stringify` of the event, cached. */
+  eventJson(id: string): string {
+    const stored = this.events.get(id);
+    if (!stored) throw new Error(`event ${id} is not in room ${this.roomId}`);
+    return (stored.json ??= JSON.stringify(stored.pdu));
+  }
+
+  /** All event IDs in stream order. */
+  eventIds(): string[] {
+    return this.stream.map((s) => s.id);
+  }
+
+  get eventCount(): number {
+    return this.stream.length;
+  }
+
+  /** Stream position of an event (smaller = earlier), for orderings the spec states "by stream ordering". */
+  streamOrder(id: string): number {
+    const s = this.events.get(id);
+    if (!s) throw new Error(`event ${id} is not in room ${this.roomId}`);
+    return s.order;
+  }
+
+  forwardExtremities(): string[] {
+    return [...this.extremities];
+  }
+
+  depthOf(id: string): number {
+    const e = this.events.get(id);
+    return e ? Number(pduField<number>(e.pdu, 'depth')) || 0 : 0;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // State
+
+  /** Current state: after the forward extremities. */
+  currentState(): StateMap {
+    if (!this.currentValid) {
+      this.current = this.stateBeforePrevs([...this.extremities]);
+      this.currentValid = true;
+    }
+    return this.current;
+  }
+
+  /** State after the given prev_events, i.e. the state an event with these prevs sees. */
+  stateBeforePrevs(prevEvents: string[]): StateMap {
+    if (
+      this.currentValid &&
+      prevEvents.length === this.extremities.size &&
+      prevEvents.every((p) => this.extremities.has(p))
+    ) {
+      return this.current;
+    }
+    return this.replay(prevEvents);
+  }
+
+  /** State before `id` (what `/state_ids?event_id=` returns). */
+  stateBefore(id: string): StateMap {
+    const snapshot = this.stateBeforeSnapshots.get(id);
+    if (snapshot) return snapshot;
+    const cached = this.stateBeforeCache.get(id);
+    if (cached) return cached;
+    const stored = this.events.get(id);
+    if (!stored) throw new Error(`event ${id} is not in room ${this.roomId}`);
+    if (stored.outlier) throw new Error(`event ${id} is an outlier: it has no state in room ${this.roomId}`);
+    const state = this.replay(pduField<string[]>(stored.pdu, 'prev_events') ?? []);
+    if (this.stateBeforeCache.size >= 16) this.stateBeforeCache.delete(this.stateBeforeCache.keys().next().value!);
+    this.stateBeforeCache.set(id, state);
+    return state;
+  }
+
+  /** State after `id`: the state before it plus the event itself if it is a state event. */
+  stateAfter(id: string): StateMap {
+    const pdu = this.mustEvent(id);
+    const before = this.stateBefore(id);
+    const sk = pduField<string | undefined>(pdu, 'state_key');
+    if (sk === undefined) return before;
+    const after = new Map(before);
+    after.set(stateMapKey(pduField<string>(pdu, 'type'), sk), id);
+    return after;
+  }
+
+  /** Records the state before an event whose history this model lacks (a replica's join event). */
+  setStateBefore(id: string, state: StateMap): void {
+    this.stateBeforeSnapshots.set(id, new Map(state));
+    this.stateBeforeCache.clear();
+    this.currentValid = false;
+  }
+
+  /**
+   * Replays the ancestors of `heads` (inclusive) in stream order; an ancestor with a recorded
+   * snapshot contributes that snapshot and is not walked past.
+   */
+  private replay(heads: string[]): StateMap {
+    const ancestors = new Set<string>();
+    const bases: StoredEvent[] = [];
+    const stack = [...heads];
+    while (stack.length) {
+      const id = stack.pop()!;
+      if (ancestors.has(id)) continue;
+      const stored = this.events.get(id);
+      if (!stored || stored.outlier) continue; // DAG gap
+      ancestors.add(id);
+      if (this.stateBeforeSnapshots.has(id)) {
+        bases.push(stored);
+        continue;
+      }
+      for (const p of pduField<string[]>(stored.pdu, 'prev_events') ?? []) stack.push(p);
+    }
+    const state: StateMap = new Map();
+    for (const base of bases.sort((a, b) => a.order - b.order)) {
+      for (const [k, v] of this.stateBeforeSnapshots.get(base.id)!) state.set(k, v);
+    }
+    if (ancestors.size * 4 < this.stream.length) {
+      for (const stored of [...ancestors].map((id) => this.events.get(id)!).sort((a, b) => a.order - b.order)) {
+        this.applyToState(state, stored);
+      }
+    } else {
+      for (const stored of this.stream) if (ancestors.has(stored.id)) this.applyToState(state, stored);
+    }
+    return state;
+  }
+
+  private applyToState(state: StateMap, stored: StoredEvent): void {
+    const sk = pduField<string | undefined>(stored.pdu, 'state_key');
+    if (sk !== undefined) state.set(stateMapKey(pduField<string>(stored.pdu, 'type'), sk), stored.id);
+  }
+
+  /** The event ID for (type, state_key) in `state` (default: current state). */
+  stateEventId(type: string, stateKey: string, state: StateMap = this.currentState()): string | undefined {
+    return state.get(stateMapKey(type, stateKey));
+  }
+
+  /** The content of (type, state_key) in `state` (default: current state). */
+  stateContent(type: string, stateKey: string, state: StateMap = this.currentState()): Record<string, unknown> | undefined {
+    const id = this.stateEventId(type, stateKey, state);
+    return id ? pduField<Record<string, unknown>>(this.mustEvent(id), 'content') : undefined;
+  }
+
+  /** A user's membership in `state` (default: current state), or undefined if none. */
+  membership(userId: string, state: StateMap = this.currentState()): Membership | undefined {
+    return this.stateContent('m.room.member', userId, state)?.membership as Membership | undefined;
+  }
+
+  /** Member event IDs of `state` with their user and membership, in the map's order. */
+  members(state: StateMap = this.currentState()): Array<{ userId: string; membership: Membership; eventId: string }> {
+    const out: Array<{ userId: string; membership: Membership; eventId: string }> = [];
+    for (const eventId of state.values()) {
+      const pdu = this.events.get(eventId)?.pdu;
+      if (!pdu || pduField<string>(pdu, 'type') !== 'm.room.member') continue;
+      out.push({
+        userId: pduField<string>(pdu, 'state_key'),
+        membership: pduField<Record<string, unknown>>(pdu, 'content').membership as Membership,
+        eventId,
+      });
+    }
+    return out;
+  }
+
+  /** Servers with at least one joined member in `state` (default: current state), sorted. */
+  serversInRoom(state: StateMap = this.currentState()): string[] {
+    const servers = new Set<string>();
+    for (const m of this.members(state)) if (m.membership === 'join') servers.add(serverOf(m.userId));
+    return [...servers].sort();
+  }
+
+  /**
+   * The room summary's `m.heroes` for `forUser` (client-server `/sync` `summary`): the first 5
+   * members other than `forUser`, by stream ordering of their membership event, that are joined
+   * or invited; when there are none, the left and banned ones.
+   */
+  heroes(forUser: string, state: StateMap = this.currentState(), limit = 5): string[] {
+    const others = this.members(state).filter((m) => m.userId !== forUser);
+    const byStream = (a: { eventId: string }, b: { eventId: string }) => this.streamOrder(a.eventId) - this.streamOrder(b.eventId);
+    const present = others.filter((m) => m.membership === 'join' || m.membership === 'invite');
+    const pool = present.length ? present : others.filter((m) => m.membership === 'leave' || m.membership === 'ban');
+    return pool.sort(byStream).slice(0, limit).map((m) => m.userId);
+  }
+
+  /** True when current state has neither `m.room.name` nor `m.room.canonical_alias` (MSC3943's condition). */
+  isNameless(state: StateMap = this.currentState()): boolean {
+    return !state.has(stateMapKey('m.room.name', '')) && !state.has(stateMapKey('m.room.canonical_alias', ''));
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Auth chains
+
+  /**
+   * The union of the auth chains of `ids` (not including `ids` themselves unless one is in
+   * another's chain), in stream order. One walk with a shared visited set makes the union linear
+   * in its size, which is what a 150k-member send_join needs; no per-event memo is kept because
+   * the union's visited set already does that work once per event.
+   */
+  authChain(ids: Iterable<string>): string[] {
+    const seen = new Set<string>();
+    const stack: string[] = [];
+    for (const id of ids) {
+      const pdu = this.events.get(id)?.pdu;
+      if (pdu) for (const a of pduField<string[]>(pdu, 'auth_events') ?? []) stack.push(a);
+    }
+    while (stack.length) {
+      const id = stack.pop()!;
+      if (seen.has(id)) continue;
+      const stored = this.events.get(id);
+      if (!stored) continue; // not held here: the chain is as complete as this model
+      seen.add(id);
+      for (const a of pduField<string[]>(stored.pdu, 'auth_events') ?? []) if (!seen.has(a)) stack.push(a);
+    }
+    return [...seen].sort((a, b) => this.events.get(a)!.order - this.events.get(b)!.order);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Conveniences for scripting membership and messages (all go through `append`)
+
+  setState(sender: string, type: string, stateKey: string, content: Record<string, unknown>): string {
+    return this.append({ type, stateKey, sender, content });
+  }
+
+  setMembership(sender: string, target: string, membership: Membership, extra: Record<string, unknown> = {}): string {
+    return this.append({ type: 'm.room.member', stateKey: target, sender, content: { membership, ...extra } });
+  }
+
+  join(userId: string, extra: Record<string, unknown> = {}): string {
+    return this.setMembership(userId, userId, 'join', extra);
+  }
+
+  leave(userId: string): string {
+    return this.setMembership(userId, userId, 'leave');
+  }
+
+  invite(by: string, userId: string): string {
+    return this.setMembership(by, userId, 'invite');
+  }
+
+  kick(by: string, userId: string, reason?: string): string {
+    return this.setMembership(by, userId, 'leave', reason ? { reason } : {});
+  }
+
+  ban(by: string, userId: string, reason?: string): string {
+    return this.setMembership(by, userId, 'ban', reason ? { reason } : {});
+  }
+
+  sendMessage(sender: string, body: string): string {
+    return this.append({ type: 'm.room.message', sender, content: { msgtype: 'm.text', body } });
+  }
+}

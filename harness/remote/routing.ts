@@ -1,0 +1,157 @@
+/**
+ * The federation routes a remote knows, and the shapes handlers take and return. One table: the
+ * router matches on it, tests name routes by its names (`remote.route('send_join', ...)`,
+ * `remote.gate('state_ids')`), and the request log records them.
+ */
+import type { SigningKey } from '../matrix/index.ts';
+import type { Remote } from './remote.ts';
+import type { Room } from './room.ts';
+
+export type RouteName =
+  | 'key_server'
+  | 'version'
+  | 'make_join'
+  | 'send_join'
+  | 'send_join_v1'
+  | 'make_leave'
+  | 'send_leave'
+  | 'send_leave_v1'
+  | 'invite'
+  | 'state'
+  | 'state_ids'
+  | 'event'
+  | 'event_auth'
+  | 'get_missing_events'
+  | 'backfill'
+  | 'send'
+  | 'user_devices'
+  | 'user_keys_query'
+  | 'query_directory';
+
+interface RouteDef {
+  name: RouteName;
+  method: 'GET' | 'PUT' | 'POST';
+  /** Path with `{param}` segments. */
+  path: string;
+  /** False for the key server and version, which take no X-Matrix authentication. */
+  authenticated: boolean;
+}
+
+const F = '/_matrix/federation';
+const ROUTES: RouteDef[] = [
+  { name: 'key_server', method: 'GET', path: '/_matrix/key/v2/server', authenticated: false },
+  { name: 'key_server', method: 'GET', path: '/_matrix/key/v2/server/{keyId}', authenticated: false },
+  { name: 'version', method: 'GET', path: `${F}/v1/version`, authenticated: false },
+  { name: 'make_join', method: 'GET', path: `${F}/v1/make_join/{roomId}/{userId}`, authenticated: true },
+  { name: 'send_join', method: 'PUT', path: `${F}/v2/send_join/{roomId}/{eventId}`, authenticated: true },
+  { name: 'send_join_v1', method: 'PUT', path: `${F}/v1/send_join/{roomId}/{eventId}`, authenticated: true },
+  { name: 'make_leave', method: 'GET', path: `${F}/v1/make_leave/{roomId}/{userId}`, authenticated: true },
+  { name: 'send_leave', method: 'PUT', path: `${F}/v2/send_leave/{roomId}/{eventId}`, authenticated: true },
+  { name: 'send_leave_v1', method: 'PUT', path: `${F}/v1/send_leave/{roomId}/{eventId}`, authenticated: true },
+  { name: 'invite', method: 'PUT', path: `${F}/v2/invite/{roomId}/{eventId}`, authenticated: true },
+  { name: 'state', method: 'GET', path: `${F}/v1/state/{roomId}`, authenticated: true },
+  { name: 'state_ids', method: 'GET', path: `${F}/v1/state_ids/{roomId}`, authenticated: true },
+  { name: 'event', method: 'GET', path: `${F}/v1/event/{eventId}`, authenticated: true },
+  { name: 'event_auth', method: 'GET', path: `${F}/v1/event_auth/{roomId}/{eventId}`, authenticated: true },
+  { name: 'get_missing_events', method: 'POST', path: `${F}/v1/get_missing_events/{roomId}`, authenticated: true },
+  { name: 'backfill', method: 'GET', path: `${F}/v1/backfill/{roomId}`, authenticated: true },
+  { name: 'send', method: 'PUT', path: `${F}/v1/send/{txnId}`, authenticated: true },
+  { name: 'user_devices', method: 'GET', path: `${F}/v1/user/devices/{userId}`, authenticated: true },
+  { name: 'user_keys_query', method: 'POST', path: `${F}/v1/user/keys/query`, authenticated: true },
+  { name: 'query_directory', method: 'GET', path: `${F}/v1/query/directory`, authenticated: true },
+];
+
+interface CompiledRoute extends RouteDef {
+  regex: RegExp;
+  params: string[];
+}
+
+const COMPILED: CompiledRoute[] = ROUTES.map((r) => {
+  const params: string[] = [];
+  const source = r.path.replace(/\{(\w+)\}/g, (_m, name: string) => {
+    params.push(name);
+    return '([^/]+)';
+  });
+  return { ...r, regex: new RegExp(`^${source}$`), params };
+});
+
+export const ROUTE_NAMES: readonly RouteName[] = [...new Set(ROUTES.map((r) => r.name))];
+
+export type RouteMatch =
+  | { kind: 'route'; name: RouteName; authenticated: boolean; params: Record<string, string> }
+  /** A known path with another method: 405 M_UNRECOGNIZED. */
+  | { kind: 'wrong-method'; name: RouteName }
+  | { kind: 'unknown' };
+
+/** Matches a request path (already without query) to a route; path parameters are decoded. */
+export function matchRoute(method: string, path: string): RouteMatch {
+  let wrongMethod: RouteName | undefined;
+  for (const r of COMPILED) {
+    const m = r.regex.exec(path);
+    if (!m) continue;
+    if (r.method !== method) {
+      wrongMethod ??= r.name;
+      continue;
+    }
+    const params: Record<string, string> = {};
+    try {
+      r.params.forEach((name, i) => (params[name] = decodeURIComponent(m[i + 1])));
+    } catch {
+      return { kind: 'unknown' };
+    }
+    return { kind: 'route', name: r.name, authenticated: r.authenticated, params };
+  }
+  return wrongMethod ? { kind: 'wrong-method', name: wrongMethod } : { kind: 'unknown' };
+}
+
+/** A server name this remote answers as: the remote itself or one of its bystanders. */
+export interface HostedServer {
+  serverName: string;
+  key: SigningKey;
+}
+
+export interface RouteContext {
+  remote: Remote;
+  /** The server the request was addressed to. */
+  self: HostedServer;
+  route: RouteName;
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  params: Record<string, string>;
+  /** Parsed JSON body (undefined when there was none). */
+  body: unknown;
+  /** The authenticated X-Matrix origin ('' for unauthenticated routes). */
+  origin: string;
+}
+
+export interface RouteResponse {
+  status: number;
+  /** JSON body; ignored when `raw` is set. */
+  body?: unknown;
+  /** Body text sent as is (prebuilt JSON for big responses, or garbage for negative tests). */
+  raw?: string;
+  headers?: Record<string, string>;
+}
+
+export type RouteHandler = (ctx: RouteContext) => RouteResponse | Promise<RouteResponse>;
+
+export function json(body: unknown, status = 200): RouteResponse {
+  return { status, body };
+}
+
+/** A Matrix error response (`{errcode, error}` plus any extra fields). */
+export function matrixError(status: number, errcode: string, error: string, extra: Record<string, unknown> = {}): RouteResponse {
+  return { status, body: { errcode, error, ...extra } };
+}
+
+/** True for a handler's early answer (as opposed to the value it was looking up). */
+export function isResponse(x: unknown): x is RouteResponse {
+  return typeof x === 'object' && x !== null && typeof (x as { status?: unknown }).status === 'number';
+}
+
+/** The room named by the `roomId` path parameter, or a 404 M_NOT_FOUND answer. */
+export function roomOf(ctx: RouteContext): Room | RouteResponse {
+  const room = ctx.remote.rooms.get(ctx.params.roomId);
+  return room ?? matrixError(404, 'M_NOT_FOUND', `room ${ctx.params.roomId} is not known to ${ctx.self.serverName}`);
+}

@@ -1,0 +1,143 @@
+import { expect } from '@playwright/test';
+import { eventId, stateKey, type PDU } from '../../harness/matrix/index.ts';
+import { remoteTest as test } from '../../harness/remote/fixture.ts';
+import type { Remote, Room } from '../../harness/remote/index.ts';
+
+/** A room on `resident` with members from the resident, a bystander and a leaver, in a chosen order. */
+async function populatedRoom(resident: Remote, opts: { name?: string; alias?: string } = {}) {
+  const other = await resident.addServer();
+  const room = resident.createRoom({ version: '10', ...opts });
+  const alice = resident.userId('alice');
+  const bob = resident.userId('bob');
+  const carol = other.userId('carol');
+  const dave = other.userId('dave');
+  const erin = resident.userId('erin');
+  room.join(bob);
+  room.join(carol);
+  room.invite(alice, dave);
+  room.join(erin);
+  room.leave(erin);
+  room.sendMessage(bob, 'hello');
+  return { room, other, alice, bob, carol, dave, erin };
+}
+
+function typeAndKey(e: PDU): string {
+  return `${e.type}|${e.state_key}`;
+}
+
+test.describe('two remotes over real HTTPS', () => {
+  test('partial-state join of a nameless room: members omitted except heroes, servers_in_room, de-duplicated auth chain', async ({ makeRemote }) => {
+    const a = await makeRemote();
+    const b = await makeRemote();
+    const { room, other, alice, bob, carol, dave } = await populatedRoom(a);
+    const joiner = b.userId('joiner');
+
+    const join = await b.joinRoom(a.serverName, room.roomId, joiner, { mode: 'partial' });
+    const body = join.sendJoin.body!;
+    expect(join.sendJoin.headers['content-type']).toBe('application/json');
+    expect(body.members_omitted).toBe(true);
+    expect([...body.servers_in_room!].sort()).toEqual([a.serverName, other.serverName].sort());
+
+    // Heroes: the first five joined or invited members by stream order, never the joiner.
+    const members = body.state.filter((e) => e.type === 'm.room.member').map((e) => e.state_key);
+    expect(members.sort()).toEqual([alice, bob, carol, dave].sort());
+    // Non-member state is all there.
+    const expectedNonMember = [...room.stateBefore(join.joinEventId).values()]
+      .map((id) => room.mustEvent(id))
+      .filter((e) => e.type !== 'm.room.member')
+      .map(typeAndKey)
+      .sort();
+    expect(body.state.filter((e) => e.type !== 'm.room.member').map(typeAndKey).sort()).toEqual(expectedNonMember);
+
+    // Auth chain: no duplicates, nothing already in state, and closed (every auth event present).
+    const idOf = (e: PDU) => eventId(e, room.version);
+    const stateIdSet = new Set(body.state.map(idOf));
+    const chainIds = body.auth_chain.map(idOf);
+    expect(new Set(chainIds).size).toBe(chainIds.length);
+    expect(chainIds.filter((id) => stateIdSet.has(id))).toEqual([]);
+    const returned = new Set([...stateIdSet, ...chainIds]);
+    for (const e of [...body.state, ...body.auth_chain, join.room.mustEvent(join.joinEventId)]) {
+      for (const authId of e.auth_events) expect(returned.has(authId), `auth event ${authId} of ${typeAndKey(e)} returned`).toBe(true);
+    }
+    // The erin leave is not a hero (joined/invited members exist) and so is omitted.
+    expect(members).not.toContain(a.userId('erin'));
+    expect(join.invalidEvents).toEqual([]);
+  });
+
+  test('partial-state join of a named room returns no member events but the joiner\'s prior one', async ({ makeRemote }) => {
+    const a = await makeRemote();
+    const b = await makeRemote();
+    const { room, alice } = await populatedRoom(a, { name: 'Named', alias: `#named:${a.serverName}` });
+    const joiner = b.userId('joiner');
+    room.invite(alice, joiner);
+    const join = await b.joinRoom(a.serverName, room.roomId, joiner, { mode: 'partial' });
+    const members = join.sendJoin.body!.state.filter((e) => e.type === 'm.room.member');
+    expect(members.map((e) => [e.state_key, e.content.membership])).toEqual([[joiner, 'invite']]);
+    expect(join.sendJoin.body!.members_omitted).toBe(true);
+  });
+
+  test('full-state join returns every member, the full auth chain, and no members_omitted', async ({ makeRemote }) => {
+    const a = await makeRemote();
+    const b = await makeRemote();
+    const { room } = await populatedRoom(a);
+    const join = await b.joinRoom(a.serverName, room.roomId, b.userId('joiner'), { mode: 'absent' });
+    const body = join.sendJoin.body!;
+    expect(body.members_omitted).toBeUndefined();
+    const expected = [...room.stateBefore(join.joinEventId).keys()].sort();
+    expect(body.state.map((e) => stateKey(e.type, e.state_key!)).sort()).toEqual(expected);
+    // Without omit_members, state events stay in auth_chain (the create event is in both).
+    expect(body.auth_chain.some((e) => e.type === 'm.room.create')).toBe(true);
+    expect(join.invalidEvents).toEqual([]);
+    expect(join.room.stateBefore(join.joinEventId)).toEqual(room.stateBefore(join.joinEventId));
+  });
+
+  test('a partial joiner resyncs through state_ids and state and ends with the full state; the resident verified the join', async ({ makeRemote }) => {
+    const a = await makeRemote();
+    const b = await makeRemote();
+    const { room } = await populatedRoom(a);
+    const join = await b.joinRoom(a.serverName, room.roomId, b.userId('joiner'), { mode: 'partial' });
+    expect(join.room.stateBefore(join.joinEventId)).not.toEqual(room.stateBefore(join.joinEventId));
+
+    const resync = await b.resyncState(a.serverName, room.roomId, join.joinEventId);
+    expect(resync.stateIds.status).toBe(200);
+    expect(resync.state?.status).toBe(200);
+    expect(resync.fetchedSingly).toEqual([]);
+    expect(resync.invalidEvents).toEqual([]);
+    expect(join.room.stateBefore(join.joinEventId)).toEqual(room.stateBefore(join.joinEventId));
+    expect(join.room.currentState()).toEqual(room.currentState());
+    // Both directions were authenticated with X-Matrix and the join is in A's room.
+    expect(a.requests('send_join')[0].auth).toMatchObject({ kind: 'ok', origin: b.serverName });
+    expect(a.requests('state_ids')[0].auth).toMatchObject({ kind: 'ok', origin: b.serverName });
+    expect(room.membership(b.userId('joiner'))).toBe('join');
+  });
+
+  test('unstable partial_state flag gets both stable and unstable response fields', async ({ makeRemote }) => {
+    const a = await makeRemote();
+    const b = await makeRemote();
+    const { room } = await populatedRoom(a);
+    const join = await b.joinRoom(a.serverName, room.roomId, b.userId('joiner'), { mode: 'unstable-partial' });
+    const body = join.sendJoin.body!;
+    expect(body['org.matrix.msc3706.partial_state']).toBe(true);
+    expect(body['org.matrix.msc3706.servers_in_room']).toEqual(body.servers_in_room);
+  });
+
+  test('a PDU sent in a transaction is verified, stored and awaited; a forged signature is refused', async ({ makeRemote }) => {
+    const a = await makeRemote();
+    const b = await makeRemote();
+    const { room } = await populatedRoom(a);
+    const join = await b.joinRoom(a.serverName, room.roomId, b.userId('joiner'));
+    const message = join.room.build({ type: 'm.room.message', sender: b.userId('joiner'), content: { body: 'hi' } });
+    const forged = { ...message, content: { body: 'changed after signing' } };
+    const res = await b.client.send(a.serverName, { pdus: [message], edus: [{ edu_type: 'm.typing', content: { typing: true } }] });
+    expect(res.status).toBe(200);
+    const received = await a.expectPdu({ type: 'm.room.message', sender: b.userId('joiner') }, { within: 2000 });
+    expect(received.content).toEqual({ body: 'hi' });
+    await a.expectEdu({ edu_type: 'm.typing', origin: b.serverName }, { within: 2000 });
+    await expect(a.expectNoEdu({ edu_type: 'm.typing' }, { for: 50 })).rejects.toThrow(/unexpected EDU/);
+    await a.expectNoEdu({ edu_type: 'm.device_list_update' }, { for: 100 });
+    const second = await b.client.send(a.serverName, { pdus: [forged] });
+    const [verdict] = Object.values(second.body!.pdus);
+    // The content changed, so the content hash no longer matches (the redacted copy still verifies).
+    expect(verdict.error).toMatch(/hash/);
+  });
+});
