@@ -5,6 +5,7 @@
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { processIsAlive } from './process.ts';
 import { CandidateError } from './types.ts';
 
 const POLL_MS = 250;
@@ -16,13 +17,7 @@ function ownerIsAlive(lockDir: string): boolean {
   } catch {
     return true; // just created, owner not written yet: treat as held
   }
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return Number.isInteger(pid) && pid > 0 && processIsAlive(pid);
 }
 
 /** Runs `fn` while holding the lock `<path>.lock`; waits at most `timeoutMs` to get it. */

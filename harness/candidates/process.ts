@@ -4,7 +4,7 @@
  * test process ends (normally, by signal or by crash).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { request, type Dispatcher } from 'undici';
 import { CandidateError } from './types.ts';
@@ -203,9 +203,8 @@ export function runningChildPids(): number[] {
 function installExitHooks(): void {
   if (exitHooksInstalled) return;
   exitHooksInstalled = true;
+  // 'exit' also runs when an uncaught exception ends the process (tests/self/candidates-process).
   process.on('exit', killAllNow);
-  // A monitor does not change how an uncaught exception ends the process.
-  process.on('uncaughtExceptionMonitor', killAllNow);
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     const onSignal = (): void => {
       killAllNow();
@@ -219,6 +218,25 @@ function installExitHooks(): void {
   }
 }
 installExitHooks();
+
+/**
+ * True while `pid` is a live process. A zombie (killed, not yet reaped: in a container whose init
+ * does not reap, orphans stay zombies) counts as gone.
+ */
+export function processIsAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    // /proc/<pid>/stat: "pid (comm) state ..."; comm may contain spaces and parentheses.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true; // no procfs: trust kill(0)
+  }
+}
 
 /** True when nothing is listening on (and nothing has bound) `host:port`. */
 export function isPortFree(port: number, host = '127.0.0.1'): Promise<boolean> {

@@ -48,28 +48,29 @@ export function checkSynapseVersion(version: string): string {
   return version;
 }
 
-function installPaths(cacheDir: string, version: string) {
+/** Where one version lives in the cache: its folder, virtualenv, interpreter, marker and install log. */
+export function synapseInstallPaths(cacheDir: string, version: string) {
   const root = join(cacheDir, `synapse-${version}`);
   const venvDir = join(root, 'venv');
   return { root, venvDir, python: join(venvDir, 'bin', 'python'), marker: join(root, 'installed.json'), log: join(root, 'install.log') };
 }
 
 /** What the marker must say for an install to count as done. */
-function expectedMarker(version: string): string {
+export function synapseInstallMarker(version: string): string {
   const constraints = constraintsFileFor(version);
   const constraintsHash = constraints ? createHash('sha256').update(readFileSync(constraints)).digest('hex') : 'none';
   return JSON.stringify({ package: 'matrix-synapse', version, constraintsHash });
 }
 
 export function isSynapseInstalled(cacheDir: string, version: string): boolean {
-  const paths = installPaths(cacheDir, version);
-  return existsSync(paths.python) && existsSync(paths.marker) && readFileSync(paths.marker, 'utf8') === expectedMarker(version);
+  const paths = synapseInstallPaths(cacheDir, version);
+  return existsSync(paths.python) && existsSync(paths.marker) && readFileSync(paths.marker, 'utf8') === synapseInstallMarker(version);
 }
 
 /** Installs (once; cached) and returns where. Throws a one-line CandidateError naming the failed step. */
 export async function installSynapse(opts: SynapseInstallOptions): Promise<SynapseInstallation> {
   const version = checkSynapseVersion(opts.version);
-  const paths = installPaths(opts.cacheDir, version);
+  const paths = synapseInstallPaths(opts.cacheDir, version);
   const result = { version, venvDir: paths.venvDir, python: paths.python };
   if (isSynapseInstalled(opts.cacheDir, version)) return result;
 
@@ -110,7 +111,7 @@ export async function installSynapse(opts: SynapseInstallOptions): Promise<Synap
         `import sys, synapse, synapse.app.homeserver; sys.exit(0 if synapse.__version__ == ${JSON.stringify(version)} else "imported synapse " + synapse.__version__ + ", expected ${version}")`,
       ],
     });
-    writeFileSync(paths.marker, expectedMarker(version));
+    writeFileSync(paths.marker, synapseInstallMarker(version));
     return result;
   });
 }

@@ -1,0 +1,111 @@
+/**
+ * The child-process manager, the file lock and the port helpers under the conditions that break
+ * naive versions: children that ignore SIGTERM, a parent that crashes, concurrent lock holders,
+ * a lock left by a dead process, ports that are taken.
+ */
+import { expect, test } from '@playwright/test';
+import { execFile } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { withFileLock } from '../../harness/candidates/file-lock.ts';
+import { ManagedProcess, assertPortFree, freePort, isPortFree, processIsAlive, runToCompletion } from '../../harness/candidates/process.ts';
+
+const processModule = fileURLToPath(new URL('../../harness/candidates/process.ts', import.meta.url));
+
+test('stop() escalates to SIGKILL when the child ignores SIGTERM', async () => {
+  const proc = await ManagedProcess.spawn({
+    name: 'stubborn',
+    command: 'sh',
+    // The trap is inherited by sleep, so the whole group ignores SIGTERM.
+    args: ['-c', 'trap "" TERM; echo ready; sleep 60'],
+    logPath: test.info().outputPath('stubborn.log'),
+  });
+  const started = Date.now();
+  await proc.stop(300);
+  expect(proc.running).toBe(false);
+  expect(proc.exitSignal).toBe('SIGKILL');
+  expect(Date.now() - started).toBeLessThan(5_000);
+  expect(processIsAlive(proc.pid)).toBe(false);
+});
+
+test('a child process is killed when its parent dies of an uncaught exception', async () => {
+  const script = test.info().outputPath('crashing-parent.ts');
+  mkdirSync(test.info().outputPath(), { recursive: true });
+  writeFileSync(
+    script,
+    [
+      `import { ManagedProcess } from ${JSON.stringify(processModule)};`,
+      `const child = await ManagedProcess.spawn({ name: 'orphan-to-be', command: 'sleep', args: ['60'], logPath: ${JSON.stringify(test.info().outputPath('orphan.log'))} });`,
+      `console.log('child pid ' + child.pid);`,
+      `setTimeout(() => { throw new Error('parent crashes on purpose'); }, 10);`,
+    ].join('\n'),
+  );
+  const result = await promisify(execFile)('npx', ['tsx', script], { cwd: process.cwd(), timeout: 30_000 }).then(
+    () => ({ stdout: '', failed: false }),
+    (err: { stdout: string; stderr: string }) => ({ stdout: err.stdout, stderr: err.stderr, failed: true }),
+  );
+  expect(result.failed, 'the parent should have died of its exception').toBe(true);
+  const pid = Number(/child pid (\d+)/.exec(result.stdout)?.[1]);
+  expect(pid, `parent output: ${result.stdout}`).toBeGreaterThan(0);
+  expect(processIsAlive(pid), `child ${pid} outlived its parent`).toBe(false);
+});
+
+test('runToCompletion names the failing command and its exit code', async () => {
+  const err = await runToCompletion({
+    name: 'install step',
+    command: 'sh',
+    args: ['-c', 'echo "no matching distribution" >&2; exit 7'],
+    logPath: test.info().outputPath('step.log'),
+    timeoutMs: 10_000,
+  }).then(
+    () => undefined,
+    (e: Error) => e,
+  );
+  expect(err?.message.split('\n')[0]).toBe('install step: `sh -c echo "no matching distribution" >&2; exit 7` exited with code 7');
+  expect(err?.message).toContain('no matching distribution');
+});
+
+test('the file lock serialises holders and takes over a lock left by a dead process', async () => {
+  const dir = test.info().outputPath();
+  const order: string[] = [];
+  const holder = (name: string) =>
+    withFileLock(join(dir, 'install'), 10_000, async () => {
+      order.push(`${name} in`);
+      await new Promise((resolve) => setImmediate(resolve));
+      order.push(`${name} out`);
+    });
+  await Promise.all([holder('a'), holder('b')]);
+  expect(order).toEqual(['a in', 'a out', 'b in', 'b out']);
+
+  // A lock whose owner pid does not exist (pids are below 2^22 on Linux).
+  mkdirSync(join(dir, 'stale.lock'), { recursive: true });
+  writeFileSync(join(dir, 'stale.lock', 'owner.pid'), '99999999');
+  expect(await withFileLock(join(dir, 'stale'), 2_000, async () => 'taken over')).toBe('taken over');
+});
+
+test('a lock held by a live process times out with a clear message', async () => {
+  const dir = test.info().outputPath();
+  mkdirSync(join(dir, 'held.lock'), { recursive: true });
+  writeFileSync(join(dir, 'held.lock', 'owner.pid'), String(process.pid));
+  await expect(withFileLock(join(dir, 'held'), 300, async () => 'never')).rejects.toThrow(
+    `lock ${join(dir, 'held.lock')} still held by another process after 300 ms (remove it if no install is running)`,
+  );
+});
+
+test('port helpers: a free port is free, a bound one is reported taken', async () => {
+  const port = await freePort();
+  expect(await isPortFree(port)).toBe(true);
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  try {
+    expect(await isPortFree(port)).toBe(false);
+    await expect(assertPortFree(port, '127.0.0.1', 'test listener')).rejects.toThrow(
+      `port 127.0.0.1:${port} for the test listener is already in use`,
+    );
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+  }
+});
