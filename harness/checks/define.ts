@@ -1,0 +1,17 @@
+import type { Check } from './types.ts';
+
+const CHECK_ID = /^[a-z0-9-]+(\/[a-z0-9-]+)*$/;
+
+/**
+ * Declares a check. Shape errors are thrown at import time, so a malformed check never reaches a
+ * run; that the requirement exists in the catalogue is verified by the registry.
+ */
+export function defineCheck<O>(check: Check<O>): Check<O> {
+  if (!CHECK_ID.test(check.id)) throw new Error(`check ID ${JSON.stringify(check.id)} must be lower-case words joined by - and /`);
+  if (!check.title.trim()) throw new Error(`check ${check.id} has no title`);
+  if (check.controls.length === 0) throw new Error(`check ${check.id} has no negative control: it could never be shown to fail`);
+  const names = check.controls.map((c) => c.name);
+  const duplicate = names.find((n, i) => names.indexOf(n) !== i);
+  if (duplicate !== undefined) throw new Error(`check ${check.id} has two controls named ${JSON.stringify(duplicate)}`);
+  return Object.freeze(check);
+}

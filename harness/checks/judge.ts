@@ -1,0 +1,112 @@
+/**
+ * Turning check results into recorded verdicts. Every outcome becomes the Playwright annotation
+ * `{ type: 'lazyjoin-check', description: JSON.stringify(outcome) }`, which the reporter reads.
+ * A `fail` fails the test, and a `non-strict` does too under LAZYJOIN_STRICT=1, through a soft
+ * expectation: the test goes on, so every check over the same observation is still recorded.
+ */
+import { expect, type TestInfo } from '@playwright/test';
+import { requirement } from './catalogue.ts';
+import { trimForReport, trimmedJson } from './trim.ts';
+import type { Check, CheckOutcome, Evaluation, Requirement, Verdict } from './types.ts';
+
+export const CHECK_ANNOTATION = 'lazyjoin-check';
+
+/** Whether SHOULD-level breaks fail tests in this run. */
+export function strictMode(): boolean {
+  return process.env.LAZYJOIN_STRICT === '1';
+}
+
+/** The outcome of a check over one observation, without recording it (pure; used by judge and the self-tests). */
+export function outcomeOf<O>(check: Check<O>, observation: O): CheckOutcome {
+  const req = requirement(check.requirement);
+  let evaluation: Evaluation;
+  try {
+    evaluation = check.evaluate(observation);
+  } catch (e) {
+    return base(check.id, req, 'error', {
+      expected: 'the check to evaluate the observation',
+      observed: null,
+      reason: `the check threw: ${(e as Error).message}`,
+    });
+  }
+  const optional = req.level === 'MAY' || req.level === 'MSC-ONLY';
+  if ('notApplicable' in evaluation) {
+    return base(check.id, req, 'not-run', { expected: check.title, observed: null, reason: `not applicable: ${evaluation.notApplicable}` });
+  }
+  if (evaluation.ok) {
+    return optional
+      ? base(check.id, req, 'informational', { present: true, expected: check.title, observed: null })
+      : base(check.id, req, 'pass', { expected: check.title, observed: null });
+  }
+  const verdict: Verdict = optional ? 'informational' : req.level === 'MUST' ? 'fail' : 'non-strict';
+  return base(check.id, req, verdict, {
+    ...(optional ? { present: false } : {}),
+    expected: evaluation.expected,
+    observed: trimForReport(evaluation.observed ?? null),
+    reason: evaluation.reason,
+  });
+}
+
+/**
+ * Evaluates `check` over `observation`, records the outcome on the test, and fails the test for a
+ * `fail` (and a `non-strict` in strict mode) with a message naming the requirement, what was
+ * expected and what came. A check that throws is recorded as `error` and fails the test too.
+ */
+export function judge<O>(testInfo: TestInfo, check: Check<O>, observation: O): CheckOutcome {
+  const outcome = outcomeOf(check, observation);
+  record(testInfo, outcome);
+  const failsTest = outcome.verdict === 'fail' || outcome.verdict === 'error' || (outcome.verdict === 'non-strict' && strictMode());
+  expect.soft(failsTest ? failureMessage(outcome, check.title) : undefined, `check ${check.id}`).toBeUndefined();
+  return outcome;
+}
+
+/** Records that the candidate does not offer an optional feature these requirements describe. */
+export function recordNotSupported(testInfo: TestInfo, requirementIds: string[], why: string): CheckOutcome[] {
+  return requirementIds.map((id) => {
+    const outcome = base(null, requirement(id), 'not-supported', { expected: requirement(id).summary, observed: null, reason: why });
+    record(testInfo, outcome);
+    return outcome;
+  });
+}
+
+/** Records whether an optional (MAY or MSC-ONLY) behaviour was observed, outside any check. */
+export function recordInformational(testInfo: TestInfo, requirementId: string, present: boolean, observed: unknown, note?: string): CheckOutcome {
+  const req = requirement(requirementId);
+  if (req.level !== 'MAY' && req.level !== 'MSC-ONLY') {
+    throw new Error(`${requirementId} is ${req.level}: only MAY and MSC-ONLY behaviour is recorded as informational`);
+  }
+  const outcome = base(null, req, 'informational', {
+    present,
+    expected: req.summary,
+    observed: trimForReport(observed),
+    ...(note ? { reason: note } : {}),
+  });
+  record(testInfo, outcome);
+  return outcome;
+}
+
+/** The multi-line message an implementer reads when a check fails. */
+export function failureMessage(outcome: CheckOutcome, title: string): string {
+  const req = requirement(outcome.requirementId);
+  return [
+    `${req.id} (${req.level}, ${req.source.document}: ${req.source.section}) ${outcome.verdict.toUpperCase()}`,
+    `  requirement: ${req.summary}`,
+    `  check:       ${outcome.checkId ?? '-'}: ${title}`,
+    `  reason:      ${outcome.reason ?? '-'}`,
+    `  expected:    ${outcome.expected}`,
+    `  observed:    ${trimmedJson(outcome.observed)}`,
+  ].join('\n');
+}
+
+function record(testInfo: TestInfo, outcome: CheckOutcome): void {
+  testInfo.annotations.push({ type: CHECK_ANNOTATION, description: JSON.stringify(outcome) });
+}
+
+function base(
+  checkId: string | null,
+  req: Requirement,
+  verdict: Verdict,
+  rest: Pick<CheckOutcome, 'expected' | 'observed'> & Partial<Pick<CheckOutcome, 'reason' | 'present'>>,
+): CheckOutcome {
+  return { checkId, requirementId: req.id, level: req.level, verdict, ...rest };
+}

@@ -1,0 +1,68 @@
+/**
+ * Every registered check over the synthetic passing observations and over each of its negative
+ * controls: a check must pass somewhere, and every control must turn each pass into a failure.
+ */
+import { test, expect } from '@playwright/test';
+import { allChecks, catalogueDrift, observationKindOf } from '../../harness/checks/registry.ts';
+import { outcomeOf } from '../../harness/checks/judge.ts';
+import { passingObservations } from '../../harness/checks/testing/synthetic-room.ts';
+import type { Check, Evaluation } from '../../harness/checks/types.ts';
+
+const observations = passingObservations();
+
+function evaluate(check: Check<never>, observation: unknown): Evaluation | { threw: string } {
+  try {
+    return (check as Check<unknown>).evaluate(observation);
+  } catch (e) {
+    return { threw: (e as Error).message };
+  }
+}
+
+test('every check passes on some synthetic observation and every control makes it fail', async ({}, testInfo) => {
+  const problems: string[] = [];
+  let controlRuns = 0;
+  let controls = 0;
+  const checks = allChecks();
+  for (const check of checks) {
+    const kind = observationKindOf(check.id);
+    const passing = observations.filter((o) => o.kind === kind && (evaluate(check, o.observation) as { ok?: boolean }).ok === true);
+    if (passing.length === 0) {
+      problems.push(`${check.id}: passes on none of the ${kind} observations`);
+      continue;
+    }
+    controls += check.controls.length;
+    for (const control of check.controls) {
+      for (const { name, observation } of passing) {
+        controlRuns++;
+        let mutated: unknown;
+        try {
+          mutated = (control as Check<unknown>['controls'][number]).mutate(observation);
+        } catch (e) {
+          problems.push(`${check.id} / control "${control.name}" on "${name}": the mutation threw: ${(e as Error).message}`);
+          continue;
+        }
+        const result = evaluate(check, mutated);
+        if ('threw' in result) problems.push(`${check.id} / control "${control.name}" on "${name}": the check threw: ${result.threw}`);
+        else if (!('ok' in result) || result.ok) problems.push(`${check.id} / control "${control.name}" on "${name}": still ${JSON.stringify(result)}`);
+        else if (!result.reason || !result.expected) problems.push(`${check.id} / control "${control.name}" on "${name}": failure without reason or expected`);
+        else {
+          // The recorded verdict flips too: away from pass, or from present to absent.
+          const before = outcomeOf(check as Check<unknown>, observation);
+          const after = outcomeOf(check as Check<unknown>, mutated);
+          if (before.verdict === after.verdict && before.present === after.present) {
+            problems.push(`${check.id} / control "${control.name}" on "${name}": verdict stayed ${after.verdict}`);
+          }
+        }
+      }
+    }
+  }
+  const summary = `${checks.length} checks, ${controls} controls, ${controlRuns} control runs over ${observations.length} observations`;
+  testInfo.annotations.push({ type: 'lazyjoin-self', description: summary });
+  console.log(summary);
+  expect(problems, problems.join('\n')).toEqual([]);
+});
+
+test('the registry and the catalogue agree on which checks judge which requirement', () => {
+  const drift = catalogueDrift();
+  expect(drift, drift.join('\n')).toEqual([]);
+});
