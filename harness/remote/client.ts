@@ -206,3 +206,9 @@ function nextTxnId(): string {
   txnCounter += 1;
   return `lj${Date.now().toString(36)}_${process.pid}_${txnCounter}`;
 }
+
+/** The Matrix `errcode` of a response, if its body has one. */
+export function errcodeOf(res: FederationResponse<unknown>): string | undefined {
+  const body = res.body as { errcode?: unknown } | undefined;
+  return typeof body?.errcode === 'string' ? body.errcode : undefined;
+}
