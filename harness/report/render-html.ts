@@ -94,6 +94,7 @@ aside .close { float: right; font: inherit; cursor: pointer; }
 .finding.v-fail-b { border-color: var(--fail); } .finding.v-error-b { border-color: var(--error); } .finding.v-non-strict-b { border-color: var(--nonstrict); } .finding.v-known-failure-b { border-color: var(--known); }
 .pair { display: grid; grid-template-columns: 1fr 1fr; gap: 8px; }
 pre { margin: 4px 0; padding: 8px; background: #fff; border: 1px solid var(--line); border-radius: 6px; max-height: 24em; overflow: auto; white-space: pre-wrap; word-break: break-word; font: 12px/1.4 ui-monospace, monospace; }
+aside table { width: 100%; font-size: 12px; } aside td, aside th { padding: 2px 6px; text-align: left; vertical-align: top; word-break: break-word; }
 details > summary { cursor: pointer; color: var(--info); }
 .muted { color: var(--muted); }
 `;
