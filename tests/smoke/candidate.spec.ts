@@ -1,5 +1,21 @@
-import { candidateTest as test, expect } from '../../harness/candidates/fixture.ts';
-import { timelineOf } from '../../harness/client/types.ts';
+/**
+ * Smoke: the candidate starts, serves its users, and federates both ways with a remote in full
+ * (non-partial) mode. When these fail, nothing else in the suite can be judged.
+ */
+import { mergeTests } from '@playwright/test';
+import { candidateTest, expect } from '../../harness/candidates/fixture.ts';
+import { timelineOf, type SyncResponse } from '../../harness/client/types.ts';
+import { remoteTest } from '../../harness/remote/fixture.ts';
+import { sendJoinHandler } from '../../harness/remote/routes/membership.ts';
+
+const test = mergeTests(candidateTest, remoteTest);
+
+/** Federation on loopback takes milliseconds; this bounds a candidate's outbound queue delays. */
+const FEDERATION_WITHIN_MS = 20_000;
+
+function hasJoined(sync: SyncResponse, roomId: string, userId: string): boolean {
+  return timelineOf(sync, roomId).some((e) => e.type === 'm.room.member' && e.state_key === userId && e.content.membership === 'join');
+}
 
 test.describe('candidate smoke', () => {
   test('two local users talk in a room', async ({ client: alice, newClient }) => {
@@ -25,6 +41,42 @@ test.describe('candidate smoke', () => {
       const { joined } = (await bob.joinedMembers(roomId)).ok();
       expect(Object.keys(joined).sort()).toEqual([alice.userId, bob.userId].sort());
       expect(joined[bob.userId]?.display_name).toBe('Bob');
+    });
+  });
+
+  test('a remote joins a room on the candidate and receives its messages', async ({ candidate, client: alice, remote }) => {
+    const { room_id: roomId } = (await alice.createRoom({ preset: 'public_chat' })).ok();
+    const remoteUser = remote.userId('bob');
+    await test.step('the remote joins through make_join and send_join (full state)', async () => {
+      const join = await remote.joinRoom(candidate.serverName, roomId, remoteUser, { mode: 'full' });
+      expect(join.invalidEvents, 'events of the send_join response with bad signatures or hashes').toEqual([]);
+      await alice.waitForSync((s) => hasJoined(s, roomId, remoteUser), {
+        timeoutMs: 10_000,
+        description: `${remoteUser}'s join in ${roomId} as seen by ${alice.userId}`,
+      });
+    });
+    await test.step('a message sent on the candidate reaches the remote by /send, validly signed', async () => {
+      const { event_id: eventId } = (await alice.sendMessage(roomId, 'hello remote')).ok();
+      await remote.expectPdu({ type: 'm.room.message', room_id: roomId, sender: alice.userId, content: { body: 'hello remote' } }, { within: FEDERATION_WITHIN_MS });
+      expect(remote.pduOutcome(eventId)).toEqual({ eventId });
+    });
+  });
+
+  test('the candidate joins a room on a remote and its messages reach the remote', async ({ candidate, client: alice, remote }) => {
+    // Full state even though the candidate may ask for partial state: partial joins are not the subject here.
+    remote.route('send_join', sendJoinHandler({ ignoreOmitMembers: true }));
+    const room = remote.createRoom({ joinRule: 'public', name: 'smoke room' });
+    await test.step(`${alice.userId} joins ${room.roomId} via the remote`, async () => {
+      expect((await alice.join(room.roomId, { via: [remote.serverName] })).ok().room_id).toBe(room.roomId);
+      const joinPdu = remote.requests('send_join').find((r) => r.status === 200);
+      expect(joinPdu, 'a successful send_join on the remote').toBeDefined();
+      expect(candidate.serverName).toBe(joinPdu!.origin);
+    });
+    await test.step('a message sent on the candidate reaches the remote by /send, validly signed', async () => {
+      const { event_id: eventId } = (await alice.sendMessage(room.roomId, 'hello from the candidate')).ok();
+      await remote.expectPdu({ type: 'm.room.message', room_id: room.roomId, sender: alice.userId }, { within: FEDERATION_WITHIN_MS });
+      expect(remote.pduOutcome(eventId)).toEqual({ eventId });
+      expect(room.has(eventId), 'the remote stored the message in its room').toBe(true);
     });
   });
 });

@@ -18,6 +18,27 @@ export interface SynapseConfigInput {
   registrationSharedSecret: string;
 }
 
+/** Synapse 1.98's default outbound IP block list (`DEFAULT_IP_RANGE_BLOCKLIST`) less 127.0.0.0/8 and ::1. */
+const BLOCKED_EXCEPT_LOOPBACK = [
+  '10.0.0.0/8',
+  '172.16.0.0/12',
+  '192.168.0.0/16',
+  '100.64.0.0/10',
+  '192.0.0.0/24',
+  '169.254.0.0/16',
+  '192.88.99.0/24',
+  '198.18.0.0/15',
+  '192.0.2.0/24',
+  '198.51.100.0/24',
+  '203.0.113.0/24',
+  '224.0.0.0/4',
+  'fe80::/10',
+  'fc00::/7',
+  '2001:db8::/32',
+  'ff00::/8',
+  'fec0::/10',
+];
+
 /** Limits far above anything a test does, so rate limiting never shapes a result. */
 const UNLIMITED = { per_second: 1_000_000, burst_count: 1_000_000 };
 
@@ -50,7 +71,10 @@ export function synapseConfig(c: SynapseConfigInput): Record<string, unknown> {
     tls_private_key_path: c.tlsKeyPath,
     federation_verify_certificates: true,
     federation_custom_ca_list: [c.caCertPath],
-    // Remotes live on loopback, which Synapse blocks for outbound requests by default.
+    // Remotes live on loopback, which Synapse blocks for outbound requests by default. The allow
+    // list alone is not enough: 1.98 checks IP-literal server names against the block list only.
+    // So the block list is Synapse's default without loopback: every other range stays blocked.
+    ip_range_blacklist: BLOCKED_EXCEPT_LOOPBACK,
     ip_range_whitelist: ['127.0.0.0/8', '::1/128'],
     trusted_key_servers: [],
     suppress_key_server_warning: true,
