@@ -1,5 +1,10 @@
-/** Canonical JSON and unpadded Base64: rejections with paths, code point order, and properties. */
+/**
+ * Canonical JSON and unpadded Base64: rejections with paths, code point order, and properties.
+ * (Property bodies use node:assert: Playwright's expect records a stack per call, too slow for
+ * hundreds of runs.)
+ */
 import { test, expect } from '@playwright/test';
+import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
   CanonicalJsonError, canonicalJson, canonicalJsonBytes, decodeBase64, decodeBase64Url, encodeBase64, encodeBase64Url,
@@ -12,7 +17,7 @@ const canonicalValue = fc.letrec((tie) => ({
     fc.constant(null), fc.boolean(), fc.maxSafeInteger(), fc.string({ unit: 'binary' }), tie('array'), tie('object'),
   ),
   array: fc.array(tie('value'), { maxLength: 5 }),
-  object: fc.dictionary(fc.string({ unit: 'binary' }), tie('value'), { maxKeys: 6 }),
+  object: fc.dictionary(fc.string({ unit: 'binary' }), tie('value'), { maxKeys: 6, noNullPrototype: true }),
 })).value;
 
 /**
@@ -52,12 +57,12 @@ test('canonical JSON equals an independent oracle, survives a JSON.parse round t
   fc.assert(
     fc.property(canonicalValue, fc.array(fc.nat(), { minLength: 1, maxLength: 16 }), (value, draws) => {
       const text = canonicalJson(value);
-      expect(text).toBe(oracleCanonical(value));
-      expect(JSON.parse(text)).toEqual(value);
-      expect(canonicalJson(JSON.parse(text))).toBe(text);
+      assert.equal(text, oracleCanonical(value));
+      assert.deepEqual(JSON.parse(text), value);
+      assert.equal(canonicalJson(JSON.parse(text)), text);
       let n = 0;
-      expect(canonicalJson(reorderKeys(value, () => draws[n++ % draws.length]))).toBe(text);
-      expect(canonicalJsonBytes(value).equals(Buffer.from(text, 'utf8'))).toBe(true);
+      assert.equal(canonicalJson(reorderKeys(value, () => draws[n++ % draws.length])), text);
+      assert.ok(canonicalJsonBytes(value).equals(Buffer.from(text, 'utf8')));
     }),
     { numRuns: 500 },
   );
@@ -79,6 +84,11 @@ test('strings: the shortest escapes, raw UTF-8 for non-ASCII, no escaping of "/"
   expect(canonicalJson('/ \u007f \u2028 é \u{1F600}')).toBe('"/ \u007f \u2028 é \u{1F600}"');
   expect(canonicalJsonBytes({ 'é': '日' }).toString('hex')).toBe(Buffer.from('{"é":"日"}', 'utf8').toString('hex'));
   expect(canonicalJson({ 'a"b': 1, 'a\nb': 2 })).toBe('{"a\\nb":2,"a\\"b":1}');
+});
+
+test('objects without a prototype (as some JSON parsers make) are plain objects too', () => {
+  expect(canonicalJson(Object.assign(Object.create(null), { b: 1, a: 2 }))).toBe('{"a":2,"b":1}');
+  expect(canonicalJson(JSON.parse('{"__proto__":{"x":1},"a":0}'))).toBe('{"__proto__":{"x":1},"a":0}');
 });
 
 test('integers at the edge of the allowed range are written in full, -0 as 0', () => {
@@ -130,12 +140,12 @@ test.describe('unpadded Base64', () => {
         const standard = encodeBase64(bytes);
         const urlSafe = encodeBase64Url(bytes);
         const padded = Buffer.from(bytes).toString('base64');
-        expect(standard).toBe(padded.replace(/=+$/, ''));
-        expect(standard).not.toContain('=');
-        expect(urlSafe).toBe(standard.replaceAll('+', '-').replaceAll('/', '_'));
-        expect(Buffer.from(decodeBase64(standard)).equals(Buffer.from(bytes))).toBe(true);
-        expect(Buffer.from(decodeBase64(padded)).equals(Buffer.from(bytes))).toBe(true);
-        expect(Buffer.from(decodeBase64Url(urlSafe)).equals(Buffer.from(bytes))).toBe(true);
+        assert.equal(standard, padded.replace(/=+$/, ''));
+        assert.ok(!standard.includes('='));
+        assert.equal(urlSafe, standard.replaceAll('+', '-').replaceAll('/', '_'));
+        assert.deepEqual(Buffer.from(decodeBase64(standard)), Buffer.from(bytes));
+        assert.deepEqual(Buffer.from(decodeBase64(padded)), Buffer.from(bytes));
+        assert.deepEqual(Buffer.from(decodeBase64Url(urlSafe)), Buffer.from(bytes));
       }),
       { numRuns: 300 },
     );

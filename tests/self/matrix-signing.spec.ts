@@ -3,6 +3,7 @@
  * reasons verification gives for each way it can fail.
  */
 import { test, expect } from '@playwright/test';
+import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import nacl from 'tweetnacl';
 import {
@@ -25,13 +26,13 @@ test('keys from the same seed agree with tweetnacl; node:crypto signatures verif
     fc.property(seed32, fc.uint8Array({ maxLength: 700 }), (seed, message) => {
       const key = signingKeyFromSeed(seed, 'ed25519:p');
       const pair = nacl.sign.keyPair.fromSeed(seed);
-      expect(encodeBase64(key.publicKey)).toBe(encodeBase64(pair.publicKey));
+      assert.equal(encodeBase64(key.publicKey), encodeBase64(pair.publicKey));
       const ours = key.sign(message);
-      expect(nacl.sign.detached.verify(message, ours, pair.publicKey)).toBe(true);
+      assert.ok(nacl.sign.detached.verify(message, ours, pair.publicKey));
       const theirs = nacl.sign.detached(message, pair.secretKey);
-      expect(verifyEd25519(key.publicKey, message, theirs)).toBe(true);
+      assert.ok(verifyEd25519(key.publicKey, message, theirs));
       // Ed25519 is deterministic: both implementations make the same signature.
-      expect(encodeBase64(ours)).toBe(encodeBase64(theirs));
+      assert.equal(encodeBase64(ours), encodeBase64(theirs));
     }),
     { numRuns: 40 },
   );
@@ -41,13 +42,13 @@ test('sign then verify holds for any object; unsigned is kept and not covered', 
   fc.assert(
     fc.property(seed32, jsonObject, fc.string(), (seed, obj, note) => {
       const key = signingKeyFromSeed(seed, 'ed25519:p');
-      const signed = signJson({ ...obj, unsigned: { note } }, 'hs.example', key) as Signed;
-      expect(signed.unsigned).toEqual({ note });
+      const signed = signJson<Record<string, unknown>>({ ...obj, unsigned: { note } }, 'hs.example', key) as Signed;
+      assert.deepEqual(signed.unsigned, { note });
       const lookup: KeyLookup = (server, keyId) => (server === 'hs.example' && keyId === 'ed25519:p' ? key.publicKey : undefined);
-      expect(verifyJsonSignature(signed, 'hs.example', lookup)).toEqual({ ok: true, keyId: 'ed25519:p' });
+      assert.deepEqual(verifyJsonSignature(signed, 'hs.example', lookup), { ok: true, keyId: 'ed25519:p' });
       const signature = decodeBase64(signed.signatures['hs.example']['ed25519:p']);
-      expect(nacl.sign.detached.verify(signedBytes(signed), signature, key.publicKey)).toBe(true);
-      expect(verifyJsonSignature({ ...signed, unsigned: { other: 1 } }, 'hs.example', lookup).ok).toBe(true);
+      assert.ok(nacl.sign.detached.verify(signedBytes(signed), signature, key.publicKey));
+      assert.ok(verifyJsonSignature({ ...signed, unsigned: { other: 1 } }, 'hs.example', lookup).ok);
     }),
     { numRuns: 60 },
   );
@@ -62,18 +63,18 @@ test('any flipped byte, in the signature or in the signed bytes, fails verificat
       const bytes = signedBytes(signed);
       const badSignature = Uint8Array.from(signature);
       badSignature[where % 64] ^= mask;
-      expect(verifyEd25519(key.publicKey, bytes, badSignature)).toBe(false);
-      expect(nacl.sign.detached.verify(bytes, badSignature, key.publicKey)).toBe(false);
+      assert.ok(!verifyEd25519(key.publicKey, bytes, badSignature));
+      assert.ok(!nacl.sign.detached.verify(bytes, badSignature, key.publicKey));
       const badBytes = Uint8Array.from(bytes);
       badBytes[where % badBytes.length] ^= mask;
-      expect(verifyEd25519(key.publicKey, badBytes, signature)).toBe(false);
-      expect(nacl.sign.detached.verify(badBytes, signature, key.publicKey)).toBe(false);
+      assert.ok(!verifyEd25519(key.publicKey, badBytes, signature));
+      assert.ok(!nacl.sign.detached.verify(badBytes, signature, key.publicKey));
       // Control: unflipped, both accept.
-      expect(verifyEd25519(key.publicKey, bytes, signature)).toBe(true);
+      assert.ok(verifyEd25519(key.publicKey, bytes, signature));
       // Through the JSON API: a flipped signature character is a bad signature.
       const flippedChar = signed.signatures.hs[key.keyId].replace(/^./, (c) => (c === 'A' ? 'B' : 'A'));
       const tampered = { ...signed, signatures: { hs: { [key.keyId]: flippedChar } } };
-      expect(verifyJsonSignature(tampered, 'hs', () => key.publicKey).ok).toBe(false);
+      assert.ok(!verifyJsonSignature(tampered, 'hs', () => key.publicKey).ok);
     }),
     { numRuns: 60 },
   );
@@ -105,7 +106,7 @@ test.describe('verifyJsonSignature says precisely what failed', () => {
   const other = generateSigningKey('ed25519:k2');
   const lookup: KeyLookup = (server, keyId) =>
     server === 'a.example' && keyId === 'ed25519:k1' ? key.publicKey : server === 'a.example' && keyId === 'ed25519:k2' ? other.publicKey : undefined;
-  const signed = signJson({ x: 1 }, 'a.example', key) as Signed;
+  const signed = signJson<Record<string, unknown>>({ x: 1 }, 'a.example', key) as Signed;
 
   test('no signatures block', () => {
     expect(verifyJsonSignature({ x: 1 }, 'a.example', lookup)).toEqual({ ok: false, reason: 'no signatures block' });
