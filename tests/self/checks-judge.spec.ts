@@ -1,0 +1,109 @@
+/**
+ * From evaluations to verdicts: the level of the requirement decides the verdict of a failure,
+ * outcomes are recorded as annotations, and only fail (and non-strict under LAZYJOIN_STRICT=1)
+ * fail the test.
+ */
+import { test, expect, type TestInfo } from '@playwright/test';
+import { defineCheck } from '../../harness/checks/registry.ts';
+import { CHECK_ANNOTATION, failureMessage, judge, outcomeOf, recordInformational, recordNotSupported } from '../../harness/checks/judge.ts';
+import { trimForReport } from '../../harness/checks/trim.ts';
+import type { CheckOutcome, Evaluation } from '../../harness/checks/types.ts';
+
+/** A check of `requirement` whose evaluation is the observation itself. */
+const checkOf = (requirement: string) => defineCheck<Evaluation>({
+  id: `self/${requirement.toLowerCase()}`,
+  requirement,
+  title: `stand-in check for ${requirement}`,
+  evaluate: (e) => e,
+  controls: [{ name: 'fails', mutate: () => ({ ok: false, reason: 'r', expected: 'e' }) }],
+});
+
+const FAILED: Evaluation = { ok: false, reason: 'the flag was missing', expected: 'members_omitted: true', observed: { members_omitted: null } };
+
+const recorded = (testInfo: TestInfo): CheckOutcome[] =>
+  testInfo.annotations.filter((a) => a.type === CHECK_ANNOTATION).map((a) => JSON.parse(a.description!) as CheckOutcome);
+
+test('the requirement level decides the verdict', () => {
+  const cases: Array<[string, Evaluation, string, boolean | undefined]> = [
+    ['SJ-11', { ok: true }, 'pass', undefined],
+    ['SJ-11', FAILED, 'fail', undefined],
+    ['SJ-15', FAILED, 'non-strict', undefined],
+    ['SJ-17', { ok: true }, 'informational', true],
+    ['SJ-17', FAILED, 'informational', false],
+    ['SJ-09', FAILED, 'informational', false],
+    ['SJ-11', { notApplicable: 'no truth' }, 'not-run', undefined],
+  ];
+  for (const [requirement, evaluation, verdict, present] of cases) {
+    const outcome = outcomeOf(checkOf(requirement), evaluation);
+    expect(outcome, `${requirement} ${JSON.stringify(evaluation)}`).toMatchObject({ requirementId: requirement, verdict });
+    expect(outcome.present).toBe(present);
+  }
+  expect(outcomeOf(checkOf('SJ-11'), { notApplicable: 'no truth' }).reason).toBe('not applicable: no truth');
+});
+
+test('a check that throws is an error, never a fail', () => {
+  const throwing = defineCheck<null>({
+    id: 'self/throws', requirement: 'SJ-11', title: 'throws',
+    evaluate: () => { throw new Error('state[0] has no type'); },
+    controls: [{ name: 'n/a', mutate: (o) => o }],
+  });
+  expect(outcomeOf(throwing, null)).toMatchObject({ verdict: 'error', reason: 'the check threw: state[0] has no type' });
+});
+
+test('the failure message names the requirement, the expectation and the observation', () => {
+  const message = failureMessage(outcomeOf(checkOf('SJ-12'), FAILED), 'stand-in');
+  expect(message).toContain('SJ-12 (MUST, Matrix spec');
+  expect(message).toContain('set members_omitted to true');
+  expect(message).toContain('reason:      the flag was missing');
+  expect(message).toContain('expected:    members_omitted: true');
+  expect(message).toContain('observed:    {"members_omitted":null}');
+});
+
+test('judge records a pass as an annotation and lets the test pass', ({}, testInfo) => {
+  judge(testInfo, checkOf('SJ-11'), { ok: true });
+  judge(testInfo, checkOf('SJ-15'), FAILED); // non-strict outside strict mode: recorded, not failing
+  expect(recorded(testInfo).map((o) => o.verdict)).toEqual(['pass', 'non-strict']);
+});
+
+test('judge fails the test for a broken MUST', ({}, testInfo) => {
+  test.fail(true, 'a fail verdict must fail the test');
+  judge(testInfo, checkOf('SJ-12'), FAILED);
+});
+
+test('judge fails the test for a broken SHOULD in strict mode', ({}, testInfo) => {
+  test.fail(true, 'a non-strict verdict must fail the test under LAZYJOIN_STRICT=1');
+  const before = process.env.LAZYJOIN_STRICT;
+  process.env.LAZYJOIN_STRICT = '1';
+  try {
+    judge(testInfo, checkOf('SJ-15'), FAILED);
+  } finally {
+    if (before === undefined) delete process.env.LAZYJOIN_STRICT;
+    else process.env.LAZYJOIN_STRICT = before;
+  }
+});
+
+test('optional features are recorded as not supported or as informational', ({}, testInfo) => {
+  recordNotSupported(testInfo, ['SJ-07', 'SJ-17'], 'the candidate always answers with full state');
+  recordInformational(testInfo, 'SJ-19', true, { servers_in_room: ['a.test'] }, 'sent without members_omitted');
+  expect(recorded(testInfo)).toEqual([
+    expect.objectContaining({ checkId: null, requirementId: 'SJ-07', verdict: 'not-supported', reason: 'the candidate always answers with full state' }),
+    expect.objectContaining({ checkId: null, requirementId: 'SJ-17', verdict: 'not-supported' }),
+    expect.objectContaining({ checkId: null, requirementId: 'SJ-19', verdict: 'informational', present: true, observed: { servers_in_room: ['a.test'] } }),
+  ]);
+  expect(() => recordInformational(testInfo, 'SJ-12', true, null)).toThrow('SJ-12 is MUST: only MAY and MSC-ONLY behaviour is recorded as informational');
+  expect(() => recordNotSupported(testInfo, ['XX-99'], 'x')).toThrow('requirement XX-99 is not in schemas/requirements.json');
+});
+
+test('observed JSON is trimmed with a count of what was left out', () => {
+  const trimmed = trimForReport({ state: Array.from({ length: 100 }, (_, i) => i), s: 'x'.repeat(500) }) as { state: unknown[]; s: string };
+  expect(trimmed.state).toHaveLength(9);
+  expect(trimmed.state[8]).toBe('… 92 more items');
+  expect(trimmed.s).toMatch(/… \(300 more characters\)$/);
+});
+
+test('a check without negative control, or with a malformed ID, is refused when defined', () => {
+  expect(() => defineCheck({ id: 'x/no-controls', requirement: 'SJ-11', title: 't', evaluate: () => ({ ok: true }), controls: [] }))
+    .toThrow('check x/no-controls has no negative control');
+  expect(() => defineCheck({ id: 'Bad ID', requirement: 'SJ-11', title: 't', evaluate: () => ({ ok: true }), controls: [{ name: 'c', mutate: (o) => o }] }))
+    .toThrow(/must be lower-case words/);
+});
