@@ -466,6 +466,14 @@ export const invalidOmitMembersRejected: SendJoinCheck = defineCheck({
 
 // ---- SJ-20, SJ-21: the resident-signed event of a restricted join ----------------------------------
 
+/** Top-level fields (other than signatures and unsigned) whose JSON differs between two events. */
+function changedFields(a: WirePdu, b: WirePdu): string[] {
+  const sorted = (v: unknown): unknown => Array.isArray(v) ? v.map(sorted)
+    : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sorted((v as Record<string, unknown>)[k])])) : v;
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)].filter((k) => k !== 'signatures' && k !== 'unsigned'));
+  return [...keys].filter((k) => JSON.stringify(sorted(a[k])) !== JSON.stringify(sorted(b[k])));
+}
+
 function authorisingUser(o: SendJoinObservation): string | undefined {
   const content = o.request.joinEvent.content as Record<string, unknown> | undefined;
   const via = content?.join_authorised_via_users_server;
@@ -475,7 +483,7 @@ function authorisingUser(o: SendJoinObservation): string | undefined {
 export const restrictedJoinEventReturned: SendJoinCheck = defineCheck({
   id: 'send-join/restricted-join-event-returned',
   requirement: 'SJ-20',
-  title: 'a join authorised via join_authorised_via_users_server gets the same join event back in "event"',
+  title: 'a join authorised via join_authorised_via_users_server gets the same join event back in "event" (signatures aside)',
   evaluate: (o) => {
     if (!authorisingUser(o)) return { notApplicable: 'the join does not name join_authorised_via_users_server' };
     return onView(o, (v) => {
@@ -486,8 +494,11 @@ export const restrictedJoinEventReturned: SendJoinCheck = defineCheck({
         return { ok: false, reason: `"event" is ${ev === undefined ? 'absent' : 'not an object'}`, expected, observed: { event: ev ?? null } };
       }
       const returnedId = safeEventId(o, ev as WirePdu);
-      if (returnedId === joinId) return { ok: true };
-      return { ok: false, reason: `"event" is ${returnedId}, a different event from the join ${joinId}`, expected, observed: { event: ev } };
+      if (returnedId !== joinId) return { ok: false, reason: `"event" is ${returnedId}, a different event from the join ${joinId}`, expected, observed: { event: ev } };
+      // The event ID covers only the redacted event: compare everything but the signatures too.
+      const changed = changedFields(o.request.joinEvent, ev as WirePdu);
+      if (changed.length === 0) return { ok: true };
+      return { ok: false, reason: `"event" has the join's ID but differs from it in ${changed.join(', ')}`, expected, observed: { event: ev } };
     });
   },
   controls: [

@@ -1,14 +1,19 @@
 /**
  * Every registered check over the synthetic passing observations and over each of its negative
  * controls: a check must pass somewhere, and every control must turn each pass into a failure.
+ * Run twice: with stand-in event IDs and signatures (independent of harness/matrix) and with the
+ * real ones (harness/matrix, fixed keys).
  */
 import { test, expect } from '@playwright/test';
 import { allChecks, catalogueDrift, observationKindOf } from '../../harness/checks/registry.ts';
 import { outcomeOf } from '../../harness/checks/judge.ts';
-import { passingObservations } from '../../harness/checks/testing/synthetic-room.ts';
+import { matrixCrypto, passingObservations } from '../../harness/checks/testing/synthetic-room.ts';
 import type { Check, Evaluation } from '../../harness/checks/types.ts';
 
-const observations = passingObservations();
+const variants = [
+  { name: 'stand-in crypto', observations: passingObservations() },
+  { name: 'harness/matrix crypto', observations: passingObservations(matrixCrypto) },
+];
 
 function evaluate(check: Check<never>, observation: unknown): Evaluation | { threw: string } {
   try {
@@ -18,7 +23,7 @@ function evaluate(check: Check<never>, observation: unknown): Evaluation | { thr
   }
 }
 
-test('every check passes on some synthetic observation and every control makes it fail', async ({}, testInfo) => {
+for (const { name: variant, observations } of variants) test(`every check passes on some synthetic observation and every control makes it fail (${variant})`, async ({}, testInfo) => {
   const problems: string[] = [];
   let controlRuns = 0;
   let controls = 0;
@@ -56,7 +61,7 @@ test('every check passes on some synthetic observation and every control makes i
       }
     }
   }
-  const summary = `${checks.length} checks, ${controls} controls, ${controlRuns} control runs over ${observations.length} observations`;
+  const summary = `${variant}: ${checks.length} checks, ${controls} controls, ${controlRuns} control runs over ${observations.length} observations`;
   testInfo.annotations.push({ type: 'lazyjoin-self', description: summary });
   console.log(summary);
   expect(problems, problems.join('\n')).toEqual([]);

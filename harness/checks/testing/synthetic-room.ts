@@ -1,14 +1,18 @@
 /**
  * A small hand-made room and the observations a conformant resident would produce for it, for the
- * checks' self-tests. Event IDs, hashes and signatures here are stand-ins (SHA-256 over sorted
- * JSON, no redaction, no Ed25519): consistent enough for the checks, which receive the ID and
- * verification functions with the observation, and deliberately independent of harness/matrix.
+ * checks' self-tests. Two ways to hash, sign and name events:
+ * - `STAND_IN_CRYPTO`: SHA-256 over sorted JSON, no redaction, no Ed25519 — independent of
+ *   harness/matrix, so a fault there cannot hide a fault in the checks;
+ * - `matrixCrypto(roomVersion)`: the real algorithms of harness/matrix with fixed keys, so the
+ *   checks are also exercised on real event IDs and signatures.
  *
  * The room: @alice (creator), @bob on resident.test; @carol on other.test; @erin on gone.test,
  * who joined, set the topic and left. Power levels, join rules, history visibility; optionally a name.
  * The suite's joiner is @zed:joiner.test.
  */
 import { createHash } from 'node:crypto';
+import { cosignEvent, signEvent, signingKeyFromSeed, type PDU, type SigningKey } from '../../matrix/index.ts';
+import { matrixFunctions, type PublishedKeys } from '../matrix-binding.ts';
 import type { MakeJoinObservation } from '../make-join.ts';
 import type { RoomTruth, SendJoinObservation, StateEntry, WirePdu } from '../send-join-observation.ts';
 import type { StateObservation } from '../state.ts';
@@ -41,7 +45,7 @@ function signatureBy(server: string, pdu: WirePdu): string {
 const serverOf = (userId: string) => userId.slice(userId.indexOf(':') + 1);
 
 /** Adds `server`'s stand-in signature to a copy of `pdu`. */
-export function syntheticSign(pdu: WirePdu, server: string): WirePdu {
+function syntheticSign(pdu: WirePdu, server: string): WirePdu {
   const signatures = structuredClone((pdu.signatures ?? {}) as Record<string, Record<string, string>>);
   signatures[server] = { [KEY_ID]: signatureBy(server, pdu) };
   return { ...pdu, signatures };
@@ -61,8 +65,51 @@ export function syntheticVerify(pdu: WirePdu): { ok: true } | { ok: false; reaso
   return { ok: true };
 }
 
+/** How events of the synthetic room are hashed, signed, named and verified. */
+export interface EventCrypto {
+  name: string;
+  /** Hashes and signs a new event as `server`. */
+  sign(unsigned: WirePdu, server: string): WirePdu;
+  /** Adds `server`'s signature to an already signed event. */
+  cosign(pdu: WirePdu, server: string): WirePdu;
+  eventId(pdu: WirePdu): string;
+  verify(pdu: WirePdu): { ok: true } | { ok: false; reason: string };
+  /** Public keys, for fixtures judged again with harness/matrix. */
+  keys?: PublishedKeys;
+}
+
+export const STAND_IN_CRYPTO: EventCrypto = {
+  name: 'stand-in',
+  sign: (unsigned, server) => syntheticSign({ ...unsigned, hashes: { sha256: contentHash(unsigned) } }, server),
+  cosign: syntheticSign,
+  eventId: syntheticEventId,
+  verify: syntheticVerify,
+};
+
+/** Real hashing and Ed25519 signing (harness/matrix), each server's key derived from its name. */
+export function matrixCrypto(roomVersion: string): EventCrypto {
+  const keyOf = new Map<string, SigningKey>();
+  const key = (server: string) => {
+    let k = keyOf.get(server);
+    if (!k) keyOf.set(server, (k = signingKeyFromSeed(createHash('sha256').update(`lazyjoin synthetic ${server}`).digest(), 'ed25519:fixed')));
+    return k;
+  };
+  const servers = [RESIDENT, JOINER, 'other.test', 'gone.test'];
+  const keys: PublishedKeys = Object.fromEntries(servers.map((s) => [s, { [key(s).keyId]: key(s).publicKeyBase64 }]));
+  const bound = matrixFunctions(roomVersion, keys);
+  return {
+    name: 'harness/matrix',
+    sign: (unsigned, server) => signEvent(unsigned as Omit<PDU, 'hashes' | 'signatures'>, server, key(server), roomVersion).event,
+    cosign: (pdu, server) => cosignEvent(pdu as PDU, server, key(server), roomVersion),
+    eventId: bound.eventIdOf,
+    verify: bound.verifyEvent!,
+    keys,
+  };
+}
+
 export interface SyntheticRoom {
   roomVersion: '10' | '11';
+  crypto: EventCrypto;
   roomId: string;
   /** Every event by ID. */
   events: Map<string, WirePdu>;
@@ -100,12 +147,11 @@ function add(room: SyntheticRoom, type: string, sender: string, content: Record<
     prev_events: room.lastEventId ? [room.lastEventId] : [],
     auth_events: auth,
   };
-  const pdu = syntheticSign({ ...unsigned, hashes: { sha256: contentHash(unsigned) } }, serverOf(sender));
-  return pdu;
+  return room.crypto.sign(unsigned, serverOf(sender));
 }
 
 function commit(room: SyntheticRoom, pdu: WirePdu): string {
-  const id = syntheticEventId(pdu);
+  const id = room.crypto.eventId(pdu);
   room.events.set(id, pdu);
   if (typeof pdu.state_key === 'string') room.state.set(key(String(pdu.type), pdu.state_key), id);
   if (pdu.type === 'm.room.member') room.members.set(String(pdu.state_key), String((pdu.content as Record<string, unknown>).membership));
@@ -116,6 +162,8 @@ function commit(room: SyntheticRoom, pdu: WirePdu): string {
 
 export interface RoomOptions {
   roomVersion?: '10' | '11';
+  /** Default: STAND_IN_CRYPTO. */
+  crypto?: EventCrypto;
   /** Give the room an m.room.name (then no heroes are needed). */
   named?: boolean;
   joinRule?: 'public' | 'restricted';
@@ -123,7 +171,7 @@ export interface RoomOptions {
 
 export function buildRoom(options: RoomOptions = {}): SyntheticRoom {
   const roomVersion = options.roomVersion ?? '10';
-  const room: SyntheticRoom = { roomVersion, roomId: `!synthetic${roomVersion}:${RESIDENT}`, events: new Map(), state: new Map(), members: new Map(), lastEventId: '', depth: 0 };
+  const room: SyntheticRoom = { roomVersion, crypto: options.crypto ?? STAND_IN_CRYPTO, roomId: `!synthetic${roomVersion}:${RESIDENT}`, events: new Map(), state: new Map(), members: new Map(), lastEventId: '', depth: 0 };
   const alice = `@alice:${RESIDENT}`;
   const put = (type: string, sender: string, content: Record<string, unknown>, stateKey?: string) => commit(room, add(room, type, sender, content, stateKey));
   put('m.room.create', alice, { room_version: roomVersion, ...(roomVersion === '10' ? { creator: alice } : {}) }, '');
@@ -194,7 +242,7 @@ export function sendJoinObservation(room: SyntheticRoom, options: SendJoinOption
     ...(options.invalidOmitMembers !== undefined ? { omitMembers: options.invalidOmitMembers } : options.partial ? { omitMembers: 'true' } : {}),
     ...(options.unstable ? { unstablePrefix: true } : {}),
   };
-  const common = { request, truth, eventIdOf: syntheticEventId, verifyEvent: syntheticVerify };
+  const common = { request, truth, eventIdOf: room.crypto.eventId, verifyEvent: room.crypto.verify };
   if (options.invalidOmitMembers !== undefined) {
     return { ...common, response: { status: 400, body: { errcode: 'M_INVALID_PARAM', error: 'omit_members must be true or false' } } };
   }
@@ -213,7 +261,7 @@ export function sendJoinObservation(room: SyntheticRoom, options: SendJoinOption
     body[options.unstable ? 'org.matrix.msc3706.partial_state' : 'members_omitted'] = true;
     body[options.unstable ? 'org.matrix.msc3706.servers_in_room' : 'servers_in_room'] = joinedServers;
   }
-  if (options.authorisedVia) body.event = syntheticSign(joinEvent, serverOf(options.authorisedVia));
+  if (options.authorisedVia) body.event = room.crypto.cosign(joinEvent, serverOf(options.authorisedVia));
   return { ...common, response: { status: 200, body: structuredClone(body) } };
 }
 
@@ -237,10 +285,11 @@ export function stateObservation(room: SyntheticRoom, endpoint: 'state' | 'state
 }
 
 /** The named passing observations the controls self-test runs every check over. */
-export function passingObservations(): Array<{ name: string; kind: ObservationKind; observation: unknown }> {
-  const v10 = buildRoom({ roomVersion: '10' });
-  const v11Named = buildRoom({ roomVersion: '11', named: true });
-  const restricted = buildRoom({ roomVersion: '10', joinRule: 'restricted' });
+export function passingObservations(crypto?: (roomVersion: string) => EventCrypto): Array<{ name: string; kind: ObservationKind; observation: unknown }> {
+  const room = (options: RoomOptions) => buildRoom({ ...options, crypto: crypto?.(options.roomVersion ?? '10') });
+  const v10 = room({ roomVersion: '10' });
+  const v11Named = room({ roomVersion: '11', named: true });
+  const restricted = room({ roomVersion: '10', joinRule: 'restricted' });
   return [
     { name: 'v10 full send_join', kind: 'send-join', observation: sendJoinObservation(v10) },
     { name: 'v10 partial send_join, nameless room (heroes)', kind: 'send-join', observation: sendJoinObservation(v10, { partial: true }) },
