@@ -4,7 +4,7 @@
  * `dendrite`) run the real server.
  */
 import { test, expect } from '@playwright/test';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parse, stringify } from 'yaml';
@@ -39,6 +39,36 @@ type Section = Record<string, any>;
 /** The config as Dendrite reads it: through YAML. */
 function configAsWritten(overrides: Partial<Parameters<typeof dendriteConfig>[0]> = {}): Section {
   return parse(stringify(dendriteConfig({ ...input, ...overrides }))) as Section;
+}
+
+/**
+ * A stand-in for the Go toolchain: `install <module>/cmd/<name>@<tag>...` writes, into GOBIN, a
+ * script per command that prints `reportedVersion` (default: the tag without its `v`), after
+ * logging the build environment and counting its own runs in `<dir>/go-runs`.
+ */
+function fakeGo(dir: string, opts: { reportedVersion?: string; exitCode?: number } = {}): string {
+  const path = join(dir, 'fake-go');
+  writeFileSync(
+    path,
+    `#!/bin/sh
+echo run >> "${dir}/go-runs"
+echo "CGO_ENABLED=$CGO_ENABLED GOTOOLCHAIN=$GOTOOLCHAIN GOMODCACHE=$GOMODCACHE"
+${opts.exitCode ? `echo "go: simulated build failure" >&2; exit ${opts.exitCode}` : ''}
+mkdir -p "$GOBIN"
+shift
+for target in "$@"; do
+  name=\${target%@*}; name=\${name##*/}; tag=\${target##*@}
+  printf '#!/bin/sh\necho %s\n' "${opts.reportedVersion ?? '${tag#v}'}" > "$GOBIN/$name"
+  chmod +x "$GOBIN/$name"
+done
+`,
+  );
+  chmodSync(path, 0o755);
+  return path;
+}
+
+function goRuns(dir: string): number {
+  return existsSync(join(dir, 'go-runs')) ? readFileSync(join(dir, 'go-runs'), 'utf8').trim().split('\n').length : 0;
 }
 
 function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
@@ -201,5 +231,48 @@ test.describe('Dendrite version and install', () => {
     expect(dirname(paths.goDir)).toBe(paths.root);
     // The user's GOFLAGS (here one that would break `go install pkg@version`) is replaced.
     expect(env.GOFLAGS).toBe('-modcacherw -buildvcs=false');
+  });
+
+  test('an install builds once, marks itself done, and two at once share one build', async () => {
+    await withTempDir(async (dir) => {
+      const go = fakeGo(dir);
+      const [first, second] = await Promise.all([
+        installDendrite({ cacheDir: dir, version: 'v0.13.8', go }),
+        installDendrite({ cacheDir: dir, version: 'v0.13.8', go }),
+      ]);
+      expect(goRuns(dir)).toBe(1);
+      expect(first).toEqual(second);
+      expect(first.dendrite).toBe(join(dir, 'dendrite-v0.13.8', 'bin', 'dendrite'));
+      expect(isDendriteInstalled(dir, 'v0.13.8')).toBe(true);
+      const log = readFileSync(dendriteInstallPaths(dir, 'v0.13.8').log, 'utf8');
+      expect(log).toContain(`CGO_ENABLED=0 GOTOOLCHAIN=local GOMODCACHE=${join(dir, 'dendrite-v0.13.8', 'go', 'mod')}`);
+      // Cached: no second build.
+      await installDendrite({ cacheDir: dir, version: 'v0.13.8', go });
+      expect(goRuns(dir)).toBe(1);
+    });
+  });
+
+  test('a failed build is a one-line error with the build log tail, and is retried next time', async () => {
+    await withTempDir(async (dir) => {
+      const failing = fakeGo(dir, { exitCode: 1 });
+      const error = await installDendrite({ cacheDir: dir, version: 'v0.13.8', go: failing }).catch((err: Error) => err);
+      expect(error).toBeInstanceOf(CandidateError);
+      const [headline, ...rest] = (error as Error).message.split('\n');
+      expect(headline).toMatch(/^dendrite v0\.13\.8 install: `.*fake-go install github\.com\/matrix-org\/dendrite\/cmd\/dendrite@v0\.13\.8 .*` exited with code 1$/);
+      expect(rest.join('\n')).toContain('go: simulated build failure');
+      expect(isDendriteInstalled(dir, 'v0.13.8')).toBe(false);
+      await installDendrite({ cacheDir: dir, version: 'v0.13.8', go: fakeGo(dir) });
+      expect(isDendriteInstalled(dir, 'v0.13.8')).toBe(true);
+    });
+  });
+
+  test('a build whose binary reports another version is refused', async () => {
+    await withTempDir(async (dir) => {
+      const go = fakeGo(dir, { reportedVersion: '0.13.7' });
+      await expect(installDendrite({ cacheDir: dir, version: 'v0.13.8', go })).rejects.toThrow(
+        'dendrite v0.13.8 install: built, but `dendrite --version` says 0.13.7, expected v0.13.8',
+      );
+      expect(isDendriteInstalled(dir, 'v0.13.8')).toBe(false);
+    });
   });
 });
