@@ -259,7 +259,7 @@ export class Remote {
       const check = await this.verifyPdu(pdu, room);
       outcome = { eventId: check.eventId };
       if (!check.ok) outcome.error = check.errors.join('; ');
-      else room.importEvent(pdu);
+      else room.importEvent(pdu, { trustedEventId: check.eventId });
     }
     if (outcome.eventId) this.pduOutcomes.set(outcome.eventId, outcome);
     this.pdus.push(pdu);

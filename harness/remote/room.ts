@@ -190,7 +190,8 @@ export class Room {
 
   /** Creates, signs and stores an event; prev/auth events default to the model's choice. Returns its ID. */
   append(spec: EventSpec): string {
-    return this.insert(this.build(spec), spec.outlier ?? false);
+    const { event, eventId } = this.sign(spec);
+    return this.insert(event, spec.outlier ?? false, eventId);
   }
 
   /**
@@ -199,17 +200,21 @@ export class Room {
    * Returns the signed event and its ID.
    */
   forge(spec: EventSpec): { event: PDU; eventId: string } {
-    const event = this.build(spec);
-    const id = this.insert(event, spec.outlier ?? false);
-    return { event, eventId: id };
+    const signed = this.sign(spec);
+    this.insert(signed.event, spec.outlier ?? false, signed.eventId);
+    return signed;
   }
 
   /** Signs an event without storing it (a template for a test to send itself). */
   build(spec: EventSpec): PDU {
+    return this.sign(spec).event;
+  }
+
+  private sign(spec: EventSpec): { event: PDU; eventId: string } {
     const signer = spec.signAs ?? serverOf(spec.sender);
     const key = this.signerFor(signer);
     if (!key) throw new Error(`cannot sign an event as ${signer}: this remote holds no key for it`);
-    return signEvent(this.draft(spec), signer, key, this.version).event;
+    return signEvent(this.draft(spec), signer, key, this.version);
   }
 
   /**
@@ -249,12 +254,16 @@ export class Room {
    * Stores an event made elsewhere (received over federation), as is. Its known prev_events must
    * be stored already for state to be right; unknown ones are DAG gaps and are skipped.
    */
-  importEvent(pdu: PDU, opts: { outlier?: boolean } = {}): string {
-    return this.insert(pdu, opts.outlier ?? false);
+  importEvent(pdu: PDU, opts: { outlier?: boolean; trustedEventId?: string; json?: string } = {}): string {
+    return this.insert(pdu, opts.outlier ?? false, opts.trustedEventId, opts.json);
   }
 
-  private insert(pdu: PDU, outlier: boolean): string {
-    const id = computeEventId(pdu, this.version);
+  /**
+   * `knownId` skips recomputing the reference hash, for events this process has just signed;
+   * `json` is their serialisation when the signer already made it.
+   */
+  private insert(pdu: PDU, outlier: boolean, knownId?: string, json?: string): string {
+    const id = knownId ?? computeEventId(pdu, this.version);
     const existing = this.events.get(id);
     if (existing) {
       // A de-outliered event joins the DAG the second time it is stored as a non-outlier.
@@ -264,7 +273,7 @@ export class Room {
       }
       return id;
     }
-    const stored: StoredEvent = { id, pdu, order: this.stream.length, outlier };
+    const stored: StoredEvent = { id, pdu, order: this.stream.length, outlier, json };
     this.events.set(id, stored);
     this.stream.push(stored);
     if (!outlier) this.linkIntoDag(stored);

@@ -112,7 +112,7 @@ export function sendJoinHandler(behaviour: SendJoinBehaviour = {}): RouteHandler
     const authoriser = event.content.join_authorised_via_users_server;
     const cosigned = typeof authoriser === 'string' && room.version.restrictedJoins && serverOf(authoriser) === ctx.self.serverName;
     if (cosigned) event = cosignEvent(event, ctx.self.serverName, ctx.self.key, room.version);
-    const id = room.importEvent(event);
+    const id = room.importEvent(event, { trustedEventId: cosigned ? undefined : received.id });
     const omit = (stable === true || unstable === true) && !behaviour.ignoreOmitMembers;
     const content = sendJoinContent(room, id, event.sender, omit);
     let state = content.state;

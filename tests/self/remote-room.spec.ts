@@ -1,0 +1,143 @@
+import { expect, test } from '@playwright/test';
+import { eventId, generateSigningKey, stateKey, verifyEvent, type KeyLookup, type SigningKey } from '../../harness/matrix/index.ts';
+import { addMembers, type MemberSpec } from '../../harness/remote/bulk.ts';
+import { sendJoinContent } from '../../harness/remote/join-response.ts';
+import { Room } from '../../harness/remote/room.ts';
+
+/** Keys for a few server names, a signer lookup and a verification lookup over them. */
+function keyring(...servers: string[]) {
+  const keys = new Map<string, SigningKey>(servers.map((s) => [s, generateSigningKey()]));
+  const lookup: KeyLookup = (server, keyId) => (keys.get(server)?.keyId === keyId ? keys.get(server)!.publicKey : undefined);
+  return { keys, signer: (s: string) => keys.get(s), lookup };
+}
+
+const A = 'a.example';
+const B = 'b.example';
+const alice = `@alice:${A}`;
+
+test.describe('room model', () => {
+  test('heroes: first five joined or invited by stream order, never the user; else left and banned', () => {
+    const { signer } = keyring(A, B);
+    const room = Room.create({ creator: alice }, signer);
+    const users = ['u1', 'u2', 'u3', 'u4', 'u5', 'u6'].map((u) => `@${u}:${B}`);
+    room.join(users[0]);
+    room.leave(users[0]); // left: not a hero while anyone is joined or invited
+    for (const u of users.slice(1, 5)) room.join(u);
+    room.invite(alice, users[5]);
+    expect(room.heroes(users[1])).toEqual([alice, users[2], users[3], users[4], users[5]]);
+    expect(room.heroes('@someone:else')).toEqual([alice, users[1], users[2], users[3], users[4]]);
+
+    const lonely = Room.create({ creator: alice }, signer);
+    const gone = [`@g1:${B}`, `@g2:${B}`];
+    for (const g of gone) lonely.join(g);
+    lonely.ban(alice, gone[0]);
+    lonely.leave(gone[1]);
+    lonely.leave(alice);
+    // By stream order of the current membership events: the ban, then the two leaves.
+    expect(lonely.heroes('@joiner:c.example')).toEqual([gone[0], gone[1], alice]);
+  });
+
+  test('partial send_join content keeps the joiner\'s prior membership and the heroes, drops state from the auth chain', () => {
+    const { signer } = keyring(A, B);
+    const room = Room.create({ creator: alice, joinRule: 'invite' }, signer);
+    const joiner = `@j:${B}`;
+    const inviteId = room.invite(alice, joiner);
+    for (const u of ['p', 'q']) {
+      room.invite(alice, `@${u}:${A}`);
+      room.join(`@${u}:${A}`);
+    }
+    const joinId = room.join(joiner);
+    const partial = sendJoinContent(room, joinId, joiner, true);
+    expect(partial.state).toContain(inviteId);
+    expect(partial.heroes).toEqual([alice, `@p:${A}`, `@q:${A}`]);
+    expect(partial.authChain.filter((id) => partial.state.includes(id))).toEqual([]);
+    // The heroes' joins cite their invites, which are not in state: they are in the auth chain.
+    const heroInvites = [`@p:${A}`, `@q:${A}`].map((u) => room.eventIds().find((id) => room.mustEvent(id).state_key === u && room.mustEvent(id).content.membership === 'invite')!);
+    expect(partial.authChain).toEqual(expect.arrayContaining(heroInvites));
+    expect(partial.serversInRoom).toEqual([A]);
+    const full = sendJoinContent(room, joinId, joiner, false);
+    expect(full.state.length).toBe(room.stateBefore(joinId).size);
+    expect(full.authChain).toEqual(expect.arrayContaining(full.state.filter((id) => room.mustEvent(id).type === 'm.room.create')));
+  });
+
+  test('forks: each branch sees its own state; after a merge the later branch wins a contested key', () => {
+    const { signer } = keyring(A);
+    const room = Room.create({ creator: alice, name: 'start' }, signer);
+    const fork = room.forwardExtremities();
+    const left = room.forge({ type: 'm.room.name', stateKey: '', sender: alice, content: { name: 'left' }, prevEvents: fork }).eventId;
+    const right = room.forge({ type: 'm.room.name', stateKey: '', sender: alice, content: { name: 'right' }, prevEvents: fork }).eventId;
+    expect(room.forwardExtremities().sort()).toEqual([left, right].sort());
+    expect(room.stateContent('m.room.name', '', room.stateAfter(left))).toEqual({ name: 'left' });
+    expect(room.stateContent('m.room.name', '', room.stateAfter(right))).toEqual({ name: 'right' });
+    const merge = room.sendMessage(alice, 'merge');
+    expect(room.mustEvent(merge).prev_events.sort()).toEqual([left, right].sort());
+    expect(room.stateContent('m.room.name', '')).toEqual({ name: 'right' });
+  });
+
+  test('forged events: stale auth events, outliers outside the DAG, DAG gaps', () => {
+    const { signer, lookup } = keyring(A, B);
+    const room = Room.create({ creator: alice }, signer);
+    const oldPowerLevels = room.stateEventId('m.room.power_levels', '')!;
+    const mallory = `@mallory:${B}`;
+    room.join(mallory);
+    room.setState(alice, 'm.room.power_levels', '', { users: { [alice]: 100, [mallory]: 50 }, ban: 50 });
+    const staleBan = room.forge({
+      type: 'm.room.member',
+      stateKey: alice,
+      sender: mallory,
+      content: { membership: 'ban' },
+      authEvents: [room.stateEventId('m.room.create', '')!, oldPowerLevels, room.stateEventId('m.room.member', mallory)!],
+    });
+    expect(staleBan.event.auth_events).toContain(oldPowerLevels);
+    expect(verifyEvent(staleBan.event, '10', lookup).ok).toBe(true);
+
+    const before = room.forwardExtremities();
+    const outlier = room.forge({ type: 'm.room.topic', stateKey: '', sender: alice, content: { topic: 'outlier' }, outlier: true });
+    expect(room.forwardExtremities()).toEqual(before);
+    expect(room.currentState().get(stateKey('m.room.topic', ''))).toBeUndefined();
+    expect(room.event(outlier.eventId)).toBeDefined();
+
+    const gap = room.forge({ type: 'm.room.message', sender: alice, content: { body: 'after a gap' }, prevEvents: ['$unknown'], depth: 99 });
+    expect(gap.event.depth).toBe(99);
+    expect(room.forwardExtremities()).toContain(gap.eventId);
+  });
+
+  for (const version of ['11', '12']) {
+    test(`room version ${version}: creation events verify and follow the version's rules`, () => {
+      const { signer, lookup } = keyring(A);
+      const room = Room.create({ creator: alice, version }, signer);
+      const create = room.mustEvent(room.stateEventId('m.room.create', '')!);
+      expect(create.content.creator).toBeUndefined();
+      for (const id of room.eventIds()) {
+        const check = verifyEvent(room.mustEvent(id), version, lookup);
+        expect(check.errors).toEqual([]);
+        expect(check.eventId).toBe(id);
+      }
+      const join = room.mustEvent(room.join(`@bob:${A}`));
+      if (version === '12') {
+        expect(room.roomId).toBe(`!${eventId(create, '12').slice(1)}`);
+        expect(create.room_id).toBeUndefined();
+        expect(join.auth_events).not.toContain(room.stateEventId('m.room.create', ''));
+      } else {
+        expect(join.auth_events).toContain(room.stateEventId('m.room.create', ''));
+      }
+    });
+  }
+
+  test('bulk members signed in worker threads give the same memberships and valid events', async () => {
+    const { keys, signer, lookup } = keyring(A, B);
+    const room = Room.create({ creator: alice }, signer);
+    const kinds: MemberSpec['membership'][] = ['join', 'leave', 'ban', 'invite'];
+    const specs: MemberSpec[] = Array.from({ length: 1200 }, (_, i) => ({ userId: `@m${i}:${i % 2 ? A : B}`, membership: kinds[i % 4] }));
+    const created = await addMembers(room, specs, { admin: alice, keys, workers: 2 });
+    expect(created).toBe(1200 + 300 + 300);
+    for (const s of specs) expect(room.membership(s.userId)).toBe(s.membership);
+    expect(room.forwardExtremities()).toHaveLength(2);
+    for (const id of room.eventIds().filter((_, i) => i % 97 === 0)) {
+      expect(verifyEvent(room.mustEvent(id), '10', lookup).ok).toBe(true);
+      expect(eventId(room.mustEvent(id), '10')).toBe(id);
+    }
+    // The next event merges the branches.
+    expect(room.mustEvent(room.sendMessage(alice, 'after')).prev_events).toHaveLength(2);
+  });
+});
