@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Verdict } from './model.ts';
 
 /**
@@ -21,7 +22,7 @@ export interface Baseline {
   knownFailures: KnownFailure[];
 }
 
-export const BASELINE_DIR = 'expectations';
+export const BASELINE_DIR = fileURLToPath(new URL('../../expectations/', import.meta.url));
 
 export function baselinePath(candidate: string, version: string, dir = BASELINE_DIR): string {
   return join(dir, `${candidate}-${version}.json`);

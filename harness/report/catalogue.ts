@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { LEVELS, type Level } from './model.ts';
 
 /** One requirement of the catalogue (`schemas/requirements.json`), as the report needs it. */
@@ -14,7 +15,7 @@ export interface Requirement {
   mscs: string[];
 }
 
-export const DEFAULT_CATALOGUE_PATH = 'schemas/requirements.json';
+export const DEFAULT_CATALOGUE_PATH = fileURLToPath(new URL('../../schemas/requirements.json', import.meta.url));
 
 /**
  * Reads the requirement catalogue. Accepts an array of requirements, `{ requirements: [...] }`, or

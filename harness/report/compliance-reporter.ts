@@ -50,10 +50,15 @@ export default class ComplianceReporter implements Reporter {
     return this.options.progress ?? false;
   }
 
-  onBegin(_config: FullConfig, suite: Suite): void {
+  onBegin(config: FullConfig, suite: Suite): void {
     this.startedAt = new Date();
     const candidateSuites = suite.suites.filter((s) => !this.excluded.has(s.project()?.name ?? ''));
     this.projects = candidateSuites.map((s) => s.project()!.name);
+    // A requested candidate whose tests were all filtered out still gets its (not-run) column.
+    const requested = (process.env.LAZYJOIN_CANDIDATES ?? '').split(',').map((s) => s.trim());
+    for (const p of config.projects) {
+      if (requested.includes(p.name) && !this.excluded.has(p.name) && !this.projects.includes(p.name)) this.projects.push(p.name);
+    }
     this.total = candidateSuites.reduce((n, s) => n + s.allTests().length, 0);
     this.progress(`${this.total} conformance test(s) on ${this.projects.join(', ') || 'no candidate'}`);
   }

@@ -1,0 +1,319 @@
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { ComplianceReport } from './report/aggregate.ts';
+import { readBaseline } from './report/baseline.ts';
+import { loadCatalogue, type Requirement } from './report/catalogue.ts';
+import { REQUIREMENT_TAG, VERDICTS } from './report/model.ts';
+import { DEFAULT_REPORT_DIR, readResults, writeReport } from './report/write.ts';
+
+/**
+ * The `lazyjoin` command: run the suite against candidates, rebuild a report from saved results,
+ * list requirements and the tests covering them. Exit status: 0 when the run's gate passes, 1 when
+ * it fails (a MUST failing outside the baseline, a SHOULD under --strict, a baseline entry
+ * unexpectedly passing), 2 on usage errors or when no report could be produced.
+ */
+
+const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
+const REPORTER = fileURLToPath(new URL('./report/compliance-reporter.ts', import.meta.url));
+const SUMMARY_LINE = fileURLToPath(new URL('./report/summary-line.ts', import.meta.url));
+const PLAYWRIGHT_CLI = createRequire(import.meta.url).resolve('@playwright/test/cli');
+
+class UsageError extends Error {}
+
+const HELP: Record<string, string> = {
+  main: `Usage: lazyjoin <command> [options]
+
+Commands:
+  run      run the conformance tests against candidates and write the compliance report
+  report   rebuild the compliance report from a saved results.json
+  list     list the requirements and the tests that cover them
+
+Run "lazyjoin <command> --help" for the options of a command.`,
+  run: `Usage: lazyjoin run [options] [-- <extra playwright test arguments>]
+
+Options:
+  --candidate NAME   candidate to test (synapse, dendrite, external); repeatable or a comma
+                     list (default: $LAZYJOIN_CANDIDATES or synapse)
+  --grep ID|AREA     only the tests of a requirement (SJ-12), an ID family (SJ) or an area
+                     (send_join); repeatable or a comma list
+  --out DIR          report folder (default: ${DEFAULT_REPORT_DIR})
+  --strict           a broken SHOULD fails the run, as a broken MUST does
+  --baseline FILE    known failures to accept (repeatable); default: the
+                     expectations/<candidate>-<version>.json of each candidate, if present
+  --shard I/N        run shard I of N; also writes a blob report to DIR/blob for
+                     "npx playwright merge-reports --reporter ./harness/report/compliance-reporter.ts"
+  -h, --help         this help
+
+Exit status: 0 when no MUST requirement fails outside the baseline (nor a SHOULD under
+--strict) and no baseline entry passes unexpectedly; 1 otherwise; 2 on usage errors.`,
+  report: `Usage: lazyjoin report [options]
+
+Rebuilds compliance.json, summary.md and index.html from a saved results.json.
+
+Options:
+  --from DIR         folder holding results.json (default: ${DEFAULT_REPORT_DIR})
+  --out DIR          where to write the report (default: the --from folder)
+  --strict           a broken SHOULD fails the gate
+  --baseline FILE    known failures to accept (repeatable); default as for "run"
+  --requirements F   requirement catalogue (default: schemas/requirements.json)
+  -h, --help         this help
+
+Exit status as for "run".`,
+  list: `Usage: lazyjoin list [options]
+
+Lists each requirement of the catalogue with its level, area and the tests that cover it.
+
+Options:
+  --candidate NAME   the candidate project whose tests are listed (default: synapse)
+  --grep ID|AREA     only these requirements (as for "run")
+  --uncovered        only requirements no test covers
+  --json             machine-readable output
+  -h, --help         this help`,
+};
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+const COMMON: Options = { help: { type: 'boolean', short: 'h' } };
+const OPTIONS: Record<string, Options> = {
+  run: {
+    ...COMMON,
+    candidate: { type: 'string', multiple: true },
+    grep: { type: 'string', multiple: true },
+    out: { type: 'string' },
+    strict: { type: 'boolean' },
+    baseline: { type: 'string', multiple: true },
+    shard: { type: 'string' },
+  },
+  report: {
+    ...COMMON,
+    from: { type: 'string' },
+    out: { type: 'string' },
+    strict: { type: 'boolean' },
+    baseline: { type: 'string', multiple: true },
+    requirements: { type: 'string' },
+  },
+  list: { ...COMMON, candidate: { type: 'string' }, grep: { type: 'string', multiple: true }, uncovered: { type: 'boolean' }, json: { type: 'boolean' } },
+};
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
+      process.stdout.write(HELP.main + '\n');
+      return command === undefined ? 2 : 0;
+    }
+    const options = OPTIONS[command];
+    if (!options) throw new UsageError(`unknown command "${command}" (expected run, report or list)`);
+    const separator = rest.indexOf('--');
+    const own = separator >= 0 ? rest.slice(0, separator) : rest;
+    const passThrough = separator >= 0 ? rest.slice(separator + 1) : [];
+    if (passThrough.length > 0 && command !== 'run') throw new UsageError(`"lazyjoin ${command}" takes no arguments after --`);
+    let values: Record<string, string | boolean | (string | boolean)[] | undefined>;
+    try {
+      ({ values } = parseArgs({ args: own, options, strict: true, allowPositionals: false }));
+    } catch (e) {
+      throw new UsageError((e as Error).message.split('\n')[0]);
+    }
+    if (values.help) {
+      process.stdout.write(HELP[command] + '\n');
+      return 0;
+    }
+    if (command === 'run') return await runCommand(values, passThrough);
+    if (command === 'report') return reportCommand(values);
+    return await listCommand(values);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`lazyjoin: ${e.message}\nRun "lazyjoin ${command && HELP[command] ? `${command} ` : ''}--help" for usage.\n`);
+      return 2;
+    }
+    process.stderr.write(`lazyjoin: ${(e as Error).message}\n`);
+    return 2;
+  }
+}
+
+function list(value: unknown): string[] {
+  const items = Array.isArray(value) ? value : value === undefined ? [] : [value];
+  return items.flatMap((v) => String(v).split(',')).map((s) => s.trim()).filter(Boolean);
+}
+
+/**
+ * A Playwright --grep pattern over requirement tags. Each term is a requirement ID (SJ-12), an ID
+ * family (SJ) or an area of the catalogue (send_join); anything else is a usage error.
+ */
+export function grepPattern(terms: string[], catalogue: Requirement[]): string {
+  const alternatives = terms.map((term) => {
+    if (REQUIREMENT_TAG.test(`@${term}`)) return `@${escapeRegExp(term)}`;
+    if (/^[A-Z]+$/.test(term)) return `@${term}-\\d+[a-z]?`;
+    const ids = catalogue.filter((r) => r.area === term).map((r) => r.id);
+    if (ids.length === 0) {
+      const areas = [...new Set(catalogue.map((r) => r.area))].sort();
+      throw new UsageError(`--grep ${term}: not a requirement ID, an ID family or an area${areas.length ? ` (areas: ${areas.join(', ')})` : ''}`);
+    }
+    return ids.map((id) => `@${escapeRegExp(id)}`).join('|');
+  });
+  // A tag ends at a space or at the end of the title, so that @SJ-1 does not select @SJ-12.
+  return `(${alternatives.join('|')})(?=\\s|$)`;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+function baselineFiles(value: unknown): string[] {
+  const files = list(value).map((f) => resolve(f));
+  for (const f of files) {
+    if (!existsSync(f)) throw new UsageError(`--baseline ${f}: no such file`);
+    readBaseline(f); // a malformed baseline is reported now, not after a long run
+  }
+  return files;
+}
+
+async function runCommand(values: Record<string, unknown>, passThrough: string[]): Promise<number> {
+  const candidates = list(values.candidate).length ? list(values.candidate) : list(process.env.LAZYJOIN_CANDIDATES ?? 'synapse');
+  for (const c of candidates) if (!/^[a-z0-9][a-z0-9_-]*$/.test(c)) throw new UsageError(`--candidate ${c}: not a candidate name`);
+  const outDir = resolve(String(values.out ?? DEFAULT_REPORT_DIR));
+  const baselines = baselineFiles(values.baseline);
+  const shard = values.shard === undefined ? undefined : String(values.shard);
+  if (shard !== undefined) {
+    const m = /^(\d+)\/(\d+)$/.exec(shard);
+    if (!m || Number(m[1]) < 1 || Number(m[1]) > Number(m[2])) throw new UsageError(`--shard ${shard}: expected I/N with 1 <= I <= N`);
+  }
+  const terms = list(values.grep);
+  const args = [PLAYWRIGHT_CLI, 'test', ...candidates.map((c) => `--project=${c}`)];
+  args.push(`--reporter=${[REPORTER, 'junit', SUMMARY_LINE, ...(shard ? ['blob'] : [])].join(',')}`);
+  if (terms.length) args.push(`--grep=${grepPattern(terms, loadCatalogue().requirements)}`);
+  if (shard) args.push(`--shard=${shard}`);
+  args.push(...passThrough);
+
+  rmSync(join(outDir, 'compliance.json'), { force: true }); // never read a previous run's report
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    LAZYJOIN_CANDIDATES: candidates.join(','),
+    LAZYJOIN_REPORT_DIR: outDir,
+    LAZYJOIN_PROGRESS: '1',
+    PLAYWRIGHT_JUNIT_OUTPUT_FILE: join(outDir, 'junit.xml'),
+    ...(shard ? { PLAYWRIGHT_BLOB_OUTPUT_DIR: join(outDir, 'blob') } : {}),
+    ...(values.strict ? { LAZYJOIN_STRICT: '1' } : {}),
+    ...(baselines.length ? { LAZYJOIN_BASELINE: baselines.join(',') } : {}),
+  };
+  process.stdout.write(`lazyjoin: testing ${candidates.join(', ')}${terms.length ? ` (${terms.join(', ')})` : ''}${shard ? `, shard ${shard}` : ''}\n`);
+  const code = await new Promise<number | null>((done, fail) => {
+    const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env, stdio: 'inherit' });
+    child.on('error', fail);
+    child.on('close', done);
+  });
+  const reportPath = join(outDir, 'compliance.json');
+  if (!existsSync(reportPath)) {
+    process.stderr.write(`lazyjoin: no compliance report was written (playwright exited ${code}); see the output above\n`);
+    return 2;
+  }
+  const outcome = printOutcome(JSON.parse(readFileSync(reportPath, 'utf8')) as ComplianceReport, outDir);
+  if (readResults(join(outDir, 'results.json')).tests.length === 0) {
+    process.stderr.write('lazyjoin: no conformance test ran (nothing matched, or the run broke before any test)\n');
+    return 2;
+  }
+  return outcome;
+}
+
+function reportCommand(values: Record<string, unknown>): number {
+  const from = resolve(String(values.from ?? DEFAULT_REPORT_DIR));
+  const resultsPath = join(from, 'results.json');
+  if (!existsSync(resultsPath)) throw new UsageError(`--from ${from}: no results.json there`);
+  const outDir = resolve(String(values.out ?? from));
+  const written = writeReport(readResults(resultsPath), {
+    outputDir: outDir,
+    strict: Boolean(values.strict),
+    ...(values.requirements ? { catalogue: resolve(String(values.requirements)) } : {}),
+    ...(values.baseline ? { baselineFiles: baselineFiles(values.baseline) } : {}),
+  });
+  return printOutcome(written.report, written.dir);
+}
+
+/** Verdict totals per candidate, the gate's reasons, the report's path; returns the exit status. */
+function printOutcome(report: ComplianceReport, dir: string): number {
+  const lines = ['', 'Requirement verdicts:'];
+  for (const c of report.candidates) {
+    const t = report.totals[c.name].all;
+    lines.push(`  ${c.name} ${c.version}: ${VERDICTS.filter((v) => t[v] > 0).map((v) => `${t[v]} ${v}`).join(', ') || 'nothing'}`);
+  }
+  for (const w of report.warnings) lines.push(`warning: ${w}`);
+  lines.push(report.gate.passed ? 'Gate: passed' : 'Gate: FAILED');
+  for (const reason of report.gate.reasons) lines.push(`  - ${reason}`);
+  lines.push(`Report: ${join(dir, 'index.html')} (also compliance.json, summary.md)`);
+  process.stdout.write(lines.join('\n') + '\n');
+  return report.gate.passed ? 0 : 1;
+}
+
+interface ListedTest {
+  title: string;
+  file: string;
+  line: number;
+  tags: string[];
+}
+
+async function listCommand(values: Record<string, unknown>): Promise<number> {
+  const candidate = String(values.candidate ?? 'synapse');
+  const catalogue = loadCatalogue();
+  const terms = list(values.grep);
+  const args = [PLAYWRIGHT_CLI, 'test', '--list', '--reporter=json', `--project=${candidate}`];
+  if (terms.length) args.push(`--grep=${grepPattern(terms, catalogue.requirements)}`);
+  const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((done, fail) => {
+    const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env: { ...process.env, LAZYJOIN_CANDIDATES: candidate }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    child.on('error', fail);
+    child.on('close', (c) => done({ code: c, stdout: out, stderr: err }));
+  });
+  const start = stdout.indexOf('{');
+  if (start < 0) throw new Error(`playwright --list gave no JSON (exit ${code}): ${(stderr || stdout).trim().split('\n')[0]}`);
+  const tests = collectTests(JSON.parse(stdout.slice(start)));
+
+  const byRequirement = new Map<string, ListedTest[]>();
+  for (const t of tests) {
+    for (const tag of t.tags) {
+      const m = REQUIREMENT_TAG.exec(tag);
+      if (m) byRequirement.set(m[1], [...(byRequirement.get(m[1]) ?? []), t]);
+    }
+  }
+  const selected = terms.length ? new RegExp(grepPattern(terms, catalogue.requirements)) : undefined;
+  const rows = catalogue.requirements
+    .filter((r) => !selected || selected.test(`@${r.id}`))
+    .map((r) => ({ id: r.id, level: r.level, area: r.area, summary: r.summary, tests: byRequirement.get(r.id) ?? [] }))
+    .filter((r) => !values.uncovered || r.tests.length === 0);
+  const known = new Set(catalogue.requirements.map((r) => r.id));
+  const uncatalogued = [...byRequirement.keys()].filter((id) => !known.has(id)).sort();
+
+  if (values.json) {
+    process.stdout.write(JSON.stringify({ candidate, requirements: rows, uncatalogued, warnings: catalogue.warnings }, null, 2) + '\n');
+    return 0;
+  }
+  const out: string[] = [];
+  for (const r of rows) {
+    out.push(`${r.id.padEnd(7)} ${r.level.padEnd(8)} ${r.area.padEnd(20)} ${r.tests.length} test(s)  ${r.summary.slice(0, 90)}`);
+    for (const t of r.tests) out.push(`          ${t.file}:${t.line}  ${t.title}`);
+  }
+  const covered = rows.filter((r) => r.tests.length > 0).length;
+  out.push('', `${rows.length} requirement(s), ${covered} covered by ${tests.length} test(s) of project ${candidate}.`);
+  if (uncatalogued.length) out.push(`Tagged but not in the catalogue: ${uncatalogued.join(', ')}`);
+  for (const w of catalogue.warnings) out.push(`warning: ${w}`);
+  process.stdout.write(out.join('\n') + '\n');
+  return 0;
+}
+
+/** Specs of Playwright's JSON report (nested suites), with their tags. */
+function collectTests(report: { suites?: unknown[] }): ListedTest[] {
+  const found: ListedTest[] = [];
+  const walk = (suite: { suites?: unknown[]; specs?: { title: string; file: string; line: number; tags?: string[] }[] }) => {
+    for (const spec of suite.specs ?? []) {
+      found.push({ title: spec.title, file: spec.file, line: spec.line, tags: (spec.tags ?? []).map((t) => (t.startsWith('@') ? t : `@${t}`)) });
+    }
+    for (const child of suite.suites ?? []) walk(child as typeof suite);
+  };
+  for (const s of report.suites ?? []) walk(s as Parameters<typeof walk>[0]);
+  return found;
+}
