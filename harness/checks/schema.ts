@@ -20,7 +20,8 @@ export type SchemaId =
   | 'state-ids-response'
   | 'transaction'
   | 'matrix-error'
-  | 'requirements';
+  | 'requirements'
+  | 'observation-fixture';
 
 export type ValidationResult = { ok: true } | { ok: false; errors: string[] };
 
