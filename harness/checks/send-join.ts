@@ -233,6 +233,42 @@ export const nonMemberStateComplete: SendJoinCheck = defineCheck({
   ],
 });
 
+// ---- SJ-07: whether partial state is offered at all ------------------------------------------------
+
+export const partialStateOffered: SendJoinCheck = defineCheck({
+  id: 'send-join/partial-state-offered',
+  requirement: 'SJ-07',
+  title: 'omit_members=true is honoured with a reduced answer (optional: a full answer is also conformant)',
+  evaluate: (o) => {
+    if (!optedIn(o)) return { notApplicable: 'the request did not carry omit_members=true' };
+    return onView(o, (v) => {
+      const fact = membersOmittedInFact(o, v);
+      if (!fact.exact && !fact.omitted && v.membersOmitted !== true) return { notApplicable: 'no ground truth and no members_omitted flag: cannot tell whether the answer is reduced' };
+      if (fact.omitted || v.membersOmitted === true) return { ok: true };
+      return {
+        ok: false,
+        reason: 'the resident answered omit_members=true with the full state',
+        expected: 'membership events left out of state, flagged by members_omitted: true',
+        observed: { [v.membersOmittedField]: v.membersOmitted ?? null, memberships: v.state.filter(isMember).length },
+      };
+    });
+  },
+  controls: [
+    {
+      name: 'full state returned, unflagged',
+      mutate: (o) => {
+        const read = viewOf(o);
+        if ('unusable' in read) throw new Error(read.unusable);
+        const returned = new Set(read.view.state.filter(isMember).map((e) => keyOf(e.type, e.state_key)));
+        const flag = o.request.unstablePrefix ? 'org.matrix.msc3706.partial_state' : 'members_omitted';
+        return withBody(withTruth(o, (t) => {
+          t.currentState = t.currentState.filter((e) => e.type !== 'm.room.member' || returned.has(keyOf(e.type, e.state_key)));
+        }), (b) => { delete b[flag]; });
+      },
+    },
+  ],
+});
+
 // ---- SJ-15: heroes ---------------------------------------------------------------------------------
 
 export const heroMembershipsIncluded: SendJoinCheck = defineCheck({
@@ -582,6 +618,7 @@ export const sendJoinChecks: ReadonlyArray<SendJoinCheck> = [
   membersOmittedIsBoolean,
   membersOmittedOnlyWhenOmitted,
   nonMemberStateComplete,
+  partialStateOffered,
   heroMembershipsIncluded,
   authChainComplete,
   authChainDeduplicated,
