@@ -102,7 +102,7 @@ function write(value: unknown): string {
       return writeString(value);
     case 'number':
       if (!Number.isInteger(value) || value > MAX_SAFE || value < -MAX_SAFE) throw new Rejected();
-      return value === 0 ? '0' : String(value); // `-0` must not appear
+      return String(value); // String(-0) is "0": `-0` never appears
     case 'boolean':
       return value ? 'true' : 'false';
     case 'object': {
