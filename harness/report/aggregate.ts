@@ -197,6 +197,12 @@ export function aggregate(results: RunResults, options: AggregateOptions): Compl
   for (const name of candidateNames) {
     const info = results.candidates[name] ?? { name, version: 'unknown', driver: 'unknown' };
     const records = results.tests.filter((t) => t.candidate === name);
+    // A test that names no requirement (a smoke test) has no cell; its failure must still show.
+    for (const r of records) {
+      if (ENDED_BADLY.has(r.status) && r.checks.length === 0 && requirementTags(r.tags).length === 0) {
+        warnings.push(`${name}: test "${r.title}" (${r.file}:${r.line}), which names no requirement, ended ${r.status}: ${r.errors[0]?.split('\n')[0] ?? ''}`);
+      }
+    }
     const outcomes: Outcome[] = records.flatMap((record) =>
       outcomesOf(record).map((o) => ({ ...o, record, testTitle: record.title, testTitlePath: record.titlePath })),
     );

@@ -6,6 +6,10 @@ import { requirementTags } from './aggregate.ts';
 import { normaliseLevel } from './catalogue.ts';
 import { lazyjoinVersion, settingsFromEnv, writeReport, type ReportSettings } from './write.ts';
 
+/**
+ * The annotation `judge()` writes (harness/checks/judge.ts CHECK_ANNOTATION). Not imported from
+ * there: judge.ts pulls the test runner's `expect` and the catalogue into the reporter process.
+ */
 export const CHECK_ANNOTATION = 'lazyjoin-check';
 export const CANDIDATE_ANNOTATION = 'lazyjoin-candidate';
 export const WIRE_ATTACHMENT = 'remote-requests';

@@ -97,6 +97,11 @@ test.describe('the report over a run', () => {
     expect(report.warnings).toEqual(['requirement ZZ-01 (tagged on "x") is not in the catalogue']);
   });
 
+  test('a failing test that names no requirement (a smoke test) is reported as a warning', () => {
+    const smoke = runResults([testRecord({ title: 'two users talk', file: 'tests/smoke/candidate.spec.ts', line: 20, status: 'failed', errors: ['Error: sync timed out\n  at x'] })]);
+    expect(aggregate(smoke, { catalogue }).warnings).toEqual(['alpha: test "two users talk" (tests/smoke/candidate.spec.ts:20), which names no requirement, ended failed: Error: sync timed out']);
+  });
+
   test('findings carry expected against observed and point at their test', () => {
     const cell = aggregate(results, { catalogue }).requirements.find((r) => r.id === 'SJ-12')!.results.beta;
     expect(cell.findings).toEqual([
