@@ -89,6 +89,7 @@ export function dendriteConfig(c: DendriteConfigInput): Record<string, unknown> 
     },
     federation_api: {
       // Remotes must present a certificate the suite CA signed (trusted through SSL_CERT_FILE).
+      // v0.13 has no outbound IP deny list, so remotes on 127.0.0.0/8 need no allow rule.
       disable_tls_validation: false,
       // One connection per request: a remote that is gone leaves no idle connection behind.
       disable_http_keepalives: true,

@@ -7,6 +7,11 @@
  * on the user's Go caches) and are removed once the binaries are in place. A marker file is
  * written only after the build succeeded and `dendrite --version` reported the expected version,
  * so an interrupted or broken install is redone on the next run.
+ *
+ * v0.13.8 (go.mod: `go 1.21.0`, no replace directives) builds unchanged with Go 1.26 through the
+ * module proxy: no VCS access, no toolchain download, no patch. Measured here: about 2 minutes cold
+ * on 2 idle cores (5 minutes with the machine busy), 105 MB of binaries; a cached install is a
+ * marker check.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,7 +29,7 @@ export const DENDRITE_MODULE = 'github.com/matrix-org/dendrite';
 /** The commands installed: the server, and the tools its documentation builds alongside it. */
 export const DENDRITE_COMMANDS = ['dendrite', 'generate-keys', 'generate-config', 'create-account'] as const;
 
-/** Measured cold here: about 2 minutes on 2 cores; the bound leaves room for a slow proxy. */
+/** Far above the cold build measured here (2 to 5 minutes), leaving room for a slow proxy. */
 const INSTALL_TIMEOUT_MS = 20 * 60_000;
 
 export interface DendriteInstallOptions {
