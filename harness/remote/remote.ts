@@ -52,11 +52,18 @@ export interface RemoteOptions {
 export type BystanderMode = 'serve' | 'not-found' | 'hang' | 'drop';
 
 export interface Bystander extends HostedServer {
-  mode: BystanderMode;
+  readonly mode: BystanderMode;
   address: string;
   port: number;
   /** `@<localpart>:<serverName>` */
   userId(localpart: string): string;
+  /** Changes how federation requests are handled from now on. */
+  setMode(mode: BystanderMode): void;
+  /**
+   * Stops listening, so every later connection is refused (keys included: do it after the
+   * candidate has fetched them). Cannot be undone.
+   */
+  goOffline(): Promise<void>;
 }
 
 /** A way to break one route's answer. */
@@ -286,7 +293,20 @@ export class Remote {
     this.listeners.push(listener);
     this.keys.add(listener.hosted.serverName, listener.hosted.key.keyId, listener.hosted.key.publicKey);
     const { serverName, key } = listener.hosted;
-    return { serverName, key, mode, address: listener.address, port: listener.port, userId: (localpart) => `@${localpart}:${serverName}` };
+    return {
+      serverName,
+      key,
+      get mode() {
+        return listener.mode;
+      },
+      address: listener.address,
+      port: listener.port,
+      userId: (localpart) => `@${localpart}:${serverName}`,
+      setMode: (next) => {
+        listener.mode = next;
+      },
+      goOffline: () => closeListener(listener),
+    };
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -363,15 +383,7 @@ export class Remote {
     for (const list of this.gates.values()) for (const g of list) g.release();
     // Let released handlers write their answers before connections are cut.
     await new Promise((resolve) => setImmediate(resolve));
-    await Promise.all(
-      this.listeners.map(
-        (l) =>
-          new Promise<void>((resolve) => {
-            l.server.close(() => resolve());
-            l.server.closeAllConnections();
-          }),
-      ),
-    );
+    await Promise.all(this.listeners.map(closeListener));
   }
 
   get isClosed(): boolean {
@@ -550,6 +562,14 @@ function readBody(req: IncomingMessage): Promise<string> {
     });
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
+  });
+}
+
+function closeListener(listener: HostedListener): Promise<void> {
+  if (!listener.server.listening) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    listener.server.close(() => resolve());
+    listener.server.closeAllConnections();
   });
 }
 

@@ -115,6 +115,8 @@ export class Room {
   private readonly stateBeforeSnapshots = new Map<string, StateMap>();
   private readonly stateBeforeCache = new Map<string, StateMap>();
   private readonly now: () => number;
+  /** The last event linked in line, with the value its state key had before it. */
+  private lastLinear?: { id: string; key?: string; previous?: string };
 
   private constructor(
     version: string,
@@ -290,11 +292,30 @@ export class Room {
     this.extremities.add(stored.id);
     const sk = pduField<string | undefined>(stored.pdu, 'state_key');
     if (linear) {
-      if (sk !== undefined) this.current.set(stateMapKey(pduField<string>(stored.pdu, 'type'), sk), stored.id);
+      const key = sk === undefined ? undefined : stateMapKey(pduField<string>(stored.pdu, 'type'), sk);
+      this.lastLinear = { id: stored.id, key, previous: key === undefined ? undefined : this.current.get(key) };
+      if (key !== undefined) this.current.set(key, stored.id);
     } else {
       this.currentValid = false;
+      this.lastLinear = undefined;
     }
     // Cached state of events before this one stays right (state only looks back), so no purge.
+  }
+
+  /**
+   * The state before the event last appended in line (its prevs were all the extremities):
+   * current state with that event's own key put back, a copy instead of a replay of the room.
+   * This is what send_join needs for the join it has just stored.
+   */
+  private stateBeforeLastLinear(id: string): StateMap | undefined {
+    const last = this.lastLinear;
+    if (!last || last.id !== id || !this.currentValid) return undefined;
+    const state = new Map(this.current);
+    if (last.key !== undefined) {
+      if (last.previous === undefined) state.delete(last.key);
+      else state.set(last.key, last.previous);
+    }
+    return state;
   }
 
   /** The stored event, or undefined. */
@@ -382,7 +403,7 @@ export class Room {
     const stored = this.events.get(id);
     if (!stored) throw new Error(`event ${id} is not in room ${this.roomId}`);
     if (stored.outlier) throw new Error(`event ${id} is an outlier: it has no state in room ${this.roomId}`);
-    const state = this.replay(pduField<string[]>(stored.pdu, 'prev_events') ?? []);
+    const state = this.stateBeforeLastLinear(id) ?? this.replay(pduField<string[]>(stored.pdu, 'prev_events') ?? []);
     if (this.stateBeforeCache.size >= 16) this.stateBeforeCache.delete(this.stateBeforeCache.keys().next().value!);
     this.stateBeforeCache.set(id, state);
     return state;
@@ -490,10 +511,23 @@ export class Room {
    */
   heroes(forUser: string, state: StateMap = this.currentState(), limit = 5): string[] {
     const others = this.members(state).filter((m) => m.userId !== forUser);
-    const byStream = (a: { eventId: string }, b: { eventId: string }) => this.streamOrder(a.eventId) - this.streamOrder(b.eventId);
     const present = others.filter((m) => m.membership === 'join' || m.membership === 'invite');
     const pool = present.length ? present : others.filter((m) => m.membership === 'leave' || m.membership === 'ban');
-    return pool.sort(byStream).slice(0, limit).map((m) => m.userId);
+    return this.earliest(pool, limit).map((m) => m.userId);
+  }
+
+  /** The `limit` items whose events came first in stream order, in that order (no full sort: rooms are big). */
+  private earliest<T extends { eventId: string }>(items: T[], limit: number): T[] {
+    const best: Array<{ item: T; order: number }> = [];
+    for (const item of items) {
+      const order = this.streamOrder(item.eventId);
+      if (best.length === limit && order >= best[limit - 1].order) continue;
+      let at = best.length;
+      while (at > 0 && best[at - 1].order > order) at--;
+      best.splice(at, 0, { item, order });
+      if (best.length > limit) best.pop();
+    }
+    return best.map((b) => b.item);
   }
 
   /** True when current state has neither `m.room.name` nor `m.room.canonical_alias` (MSC3943's condition). */

@@ -199,7 +199,7 @@ test.describe('scripting a remote', () => {
     expect(verifyEvent(room.mustEvent(leave.eventId), '10', b.keys.lookup).ok).toBe(true);
   });
 
-  test('bystander servers: keys always served; federation 404, dropped, or hung until close', async ({ makeRemote }) => {
+  test('bystander servers: keys always served; federation 404, dropped, hung until close, served, or refused when offline', async ({ makeRemote }) => {
     const a = await makeRemote();
     const b = await makeRemote();
     const quiet = await a.addServer({ mode: 'not-found' });
@@ -222,6 +222,11 @@ test.describe('scripting a remote', () => {
       5000,
       'the request reaching the hanging bystander',
     );
+    // A bystander that goes offline refuses connections; one switched to `serve` answers.
+    await quiet.goOffline();
+    await expect(b.client.userDevices(quiet.serverName, quiet.userId('u'))).rejects.toThrow(/ECONNREFUSED/);
+    dropping.setMode('serve');
+    expect((await b.client.userDevices(dropping.serverName, dropping.userId('u'))).status).toBe(200);
     await a.close();
     expect(await within(hung, 5000, 'the call to the hanging bystander')).toBe('connection closed');
   });
