@@ -8,7 +8,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { createDendrite } from '../../harness/candidates/dendrite/index.ts';
+import { createDendrite, type DendriteDriverOptions } from '../../harness/candidates/dendrite/index.ts';
 import {
   DENDRITE_DATABASES,
   dendriteArgs,
@@ -23,7 +23,7 @@ import {
   installDendrite,
   isDendriteInstalled,
 } from '../../harness/candidates/dendrite/install.ts';
-import { CandidateError, type DriverOptions } from '../../harness/candidates/types.ts';
+import { CandidateError } from '../../harness/candidates/types.ts';
 
 const workDir = '/run/lazyjoin/dendrite-w0';
 const input = {
@@ -119,7 +119,9 @@ test.describe('Dendrite config', () => {
   test('logs to stdout/stderr at the chosen level; an unknown level is refused', () => {
     expect(configAsWritten().logging).toEqual([{ type: 'std', level: 'info' }]);
     expect(configAsWritten({ logLevel: 'trace' }).logging[0].level).toBe('trace');
-    expect(() => dendriteConfig({ ...input, logLevel: 'loud' })).toThrow(/log level "loud" is not one of trace, debug, info, warn, error/);
+    expect(() => dendriteConfig({ ...input, logLevel: 'loud' })).toThrow(
+      'Dendrite log level "loud" is not one of trace, debug, info, warn, error (from option or LAZYJOIN_DENDRITE_LOG_LEVEL)',
+    );
   });
 });
 
@@ -168,26 +170,23 @@ test.describe('Dendrite version and install', () => {
     }
   });
 
-  test('a bad version fails when the driver is created, naming where it came from', async () => {
+  test('a bad version or log level fails when the driver is created, naming where it came from', async () => {
     await withTempDir(async (dir) => {
-      const opts: DriverOptions = {
+      const opts: DendriteDriverOptions = {
         instanceName: 'dendrite-bad',
         workDir: join(dir, 'work'),
         cacheDir: join(dir, 'cache'),
         caCertPath: join(dir, 'ca.crt'),
         issueCert: async () => ({ certPem: '', keyPem: '' }),
       };
-      const error = (() => {
-        try {
-          createDendrite({ ...opts, version: 'latest' });
-        } catch (err) {
-          return err as Error;
-        }
-        return undefined;
-      })();
-      expect(error).toBeInstanceOf(CandidateError);
-      expect(error!.message).toBe('Dendrite version "latest" is not a release tag of the form v0.13.8 (from option or LAZYJOIN_DENDRITE_VERSION)');
-      // Nothing was installed for it.
+      expect(() => createDendrite({ ...opts, version: 'latest' })).toThrow(
+        new CandidateError('Dendrite version "latest" is not a release tag of the form v0.13.8 (from option or LAZYJOIN_DENDRITE_VERSION)'),
+      );
+      expect(() => createDendrite({ ...opts, logLevel: 'verbose' })).toThrow(
+        new CandidateError('Dendrite log level "verbose" is not one of trace, debug, info, warn, error (from option or LAZYJOIN_DENDRITE_LOG_LEVEL)'),
+      );
+      expect(() => createDendrite({ ...opts, version: 'latest' })).toThrow(CandidateError);
+      // Nothing was installed for either.
       expect(existsSync(join(dir, 'cache'))).toBe(false);
     });
   });

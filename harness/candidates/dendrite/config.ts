@@ -11,6 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { CandidateError } from '../types.ts';
 
 export interface DendriteConfigInput {
   /** `127.0.0.1:<federation port>`. */
@@ -50,14 +51,21 @@ export const DENDRITE_DATABASES = {
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'];
 
+/** Accepts a logrus level Dendrite knows; anything else is refused before any work. */
+export function checkDendriteLogLevel(level: string): string {
+  if (!LOG_LEVELS.includes(level)) {
+    throw new CandidateError(
+      `Dendrite log level "${level}" is not one of ${LOG_LEVELS.join(', ')} (from option or LAZYJOIN_DENDRITE_LOG_LEVEL)`,
+    );
+  }
+  return level;
+}
+
 /** golang.org/x/crypto/bcrypt's MinCost: registration and login stay cheap. */
 const BCRYPT_MIN_COST = 4;
 
 export function dendriteConfig(c: DendriteConfigInput): Record<string, unknown> {
-  const logLevel = c.logLevel ?? 'info';
-  if (!LOG_LEVELS.includes(logLevel)) {
-    throw new Error(`Dendrite log level "${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
-  }
+  const logLevel = checkDendriteLogLevel(c.logLevel ?? 'info');
   const sqlite = (name: string) => ({ connection_string: `file:${join(c.workDir, `dendrite_${name}.db`)}` });
   const config: Record<string, Record<string, unknown> | unknown> = {
     version: 2,

@@ -12,7 +12,14 @@ import { stringify } from 'yaml';
 import { ManagedProcess, assertPortFree, fileTail, freePort } from '../process.ts';
 import { freshLocalpart, registerWithSharedSecret } from '../shared-secret-registration.ts';
 import { CandidateError, type Candidate, type CandidateUser, type DriverOptions } from '../types.ts';
-import { DENDRITE_DATABASES, dendriteArgs, dendriteConfig, dendriteEnv, dendriteSigningKeyPem } from './config.ts';
+import {
+  DENDRITE_DATABASES,
+  checkDendriteLogLevel,
+  dendriteArgs,
+  dendriteConfig,
+  dendriteEnv,
+  dendriteSigningKeyPem,
+} from './config.ts';
 import { DEFAULT_DENDRITE_VERSION, checkDendriteVersion, installDendrite } from './install.ts';
 
 export interface DendriteDriverOptions extends DriverOptions {
@@ -55,6 +62,7 @@ class DendriteCandidate implements Candidate {
   readonly info;
   readonly capabilities = { restart: true, admin: true };
   private readonly files;
+  private readonly logLevel: string;
   private readonly sharedSecret = randomBytes(24).toString('hex');
   private ports?: { client: number; federation: number };
   private configWritten = false;
@@ -64,6 +72,7 @@ class DendriteCandidate implements Candidate {
   constructor(private readonly opts: DendriteDriverOptions) {
     const version = checkDendriteVersion(opts.version ?? process.env.LAZYJOIN_DENDRITE_VERSION ?? DEFAULT_DENDRITE_VERSION);
     this.info = { name: 'dendrite', version, driver: 'process' };
+    this.logLevel = checkDendriteLogLevel(opts.logLevel ?? process.env.LAZYJOIN_DENDRITE_LOG_LEVEL ?? 'info');
     mkdirSync(opts.workDir, { recursive: true });
     this.files = instanceFiles(opts.workDir);
   }
@@ -151,7 +160,7 @@ class DendriteCandidate implements Candidate {
       signingKeyPath: this.files.signingKey,
       registrationSharedSecret: this.sharedSecret,
       jetstreamInMemory: this.opts.jetstreamInMemory,
-      logLevel: this.opts.logLevel ?? process.env.LAZYJOIN_DENDRITE_LOG_LEVEL,
+      logLevel: this.logLevel,
     });
     writeFileSync(this.files.config, stringify(config));
     this.configWritten = true;
