@@ -29,8 +29,11 @@ export const DENDRITE_MODULE = 'github.com/matrix-org/dendrite';
 /** The commands installed: the server, and the tools its documentation builds alongside it. */
 export const DENDRITE_COMMANDS = ['dendrite', 'generate-keys', 'generate-config', 'create-account'] as const;
 
-/** Far above the cold build measured here (2 to 5 minutes), leaving room for a slow proxy. */
-const INSTALL_TIMEOUT_MS = 20 * 60_000;
+/**
+ * Well above the cold build measured here (2 to 5 minutes), and below the candidate fixture's
+ * 15-minute setup bound, so that a stuck build ends with this step's reason and its log tail.
+ */
+const INSTALL_TIMEOUT_MS = 12 * 60_000;
 
 export interface DendriteInstallOptions {
   cacheDir: string;
