@@ -236,7 +236,11 @@ export function aggregate(results: RunResults, options: AggregateOptions): Compl
     }
   }
 
-  const requirements = [...rows.values()].sort((a, b) => compareIds(a.id, b.id));
+  // Catalogue order (the project's reading order), then requirements known only from tags.
+  const requirements = [
+    ...[...rows.values()].filter((r) => r.inCatalogue),
+    ...[...rows.values()].filter((r) => !r.inCatalogue).sort((a, b) => compareIds(a.id, b.id)),
+  ];
   for (const row of requirements) {
     for (const name of candidateNames) row.results[name] ??= cellOf([], false);
   }
