@@ -262,18 +262,28 @@ export function verifyEvent(
   let signaturesOk = signedJson !== undefined && errors.length === 0;
   if (signedJson !== undefined) {
     const bytes = Buffer.from(signedJson, 'utf8');
-    const servers = isThirdPartyInvite && required.size === 0 && isObject(event.signatures)
-      ? Object.keys(event.signatures) // a third-party invite needs some valid signature
-      : [...required];
-    if (servers.length === 0) {
-      signaturesOk = false;
-      errors.push('no signatures to check');
-    }
-    for (const server of servers) {
+    for (const server of required) {
       const check = checkSignaturesOver(bytes, event.signatures, server, lookup);
       if (!check.ok) {
         signaturesOk = false;
         errors.push(`signature check failed for ${server}: ${check.reason}`);
+      }
+    }
+    if (isThirdPartyInvite && required.size === 0) {
+      // The sending server may be any server: every signature by a known key must verify, and at
+      // least one must exist.
+      let verified = 0;
+      for (const server of isObject(event.signatures) ? Object.keys(event.signatures) : []) {
+        const check = checkSignaturesOver(bytes, event.signatures, server, lookup);
+        if (check.ok) verified++;
+        else if (!check.onlyUnknownKeys) {
+          signaturesOk = false;
+          errors.push(`signature check failed for ${server}: ${check.reason}`);
+        }
+      }
+      if (verified === 0 && signaturesOk) {
+        signaturesOk = false;
+        errors.push('third-party invite: no signature by a known key');
       }
     }
   }

@@ -16,6 +16,8 @@ export interface SignatureCheck {
   reason?: string;
   /** The key that verified (when ok), or the key that failed (when a signature was bad). */
   keyId?: string;
+  /** Set when the only failure is that none of the server's keys is known (nothing was bad). */
+  onlyUnknownKeys?: true;
 }
 
 /** `obj` without `signatures` and `unsigned`: the part that signatures cover. */
@@ -107,7 +109,7 @@ export function checkSignaturesOver(
     verifiedKeyId ??= keyId;
   }
   if (verifiedKeyId === undefined) {
-    return { ok: false, reason: `unknown key ${unknown.map((k) => `${serverName}/${k}`).join(', ')}` };
+    return { ok: false, onlyUnknownKeys: true, reason: `unknown key ${unknown.map((k) => `${serverName}/${k}`).join(', ')}` };
   }
   return { ok: true, keyId: verifiedKeyId };
 }
@@ -121,5 +123,6 @@ export function verifyJsonSignature(obj: Record<string, unknown>, serverName: st
   } catch (e) {
     return { ok: false, reason: `not canonical JSON: ${(e as Error).message}` };
   }
-  return checkSignaturesOver(bytes, obj.signatures, serverName, lookup);
+  const { onlyUnknownKeys: _internal, ...check } = checkSignaturesOver(bytes, obj.signatures, serverName, lookup);
+  return check;
 }

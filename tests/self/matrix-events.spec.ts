@@ -235,6 +235,21 @@ test.describe('signing and verifying events', () => {
     expect(verifyEvent(signEvent(join, 'a.example', alice, '7').event, '7', lookup).ok).toBe(true);
   });
 
+  test('a third-party invite may be signed by a server other than the sender\'s', () => {
+    const invite = {
+      room_id: '!r:a.example', sender: '@alice:a.example', state_key: '@erin:e.example', type: 'm.room.member',
+      content: { membership: 'invite', third_party_invite: { display_name: 'e', signed: { mxid: '@erin:e.example', token: 't', signatures: {} } } },
+      origin_server_ts: 1, depth: 4, prev_events: ['$p'], auth_events: ['$a'],
+    };
+    const byBob = signEvent(invite, 'b.example', bob, '10').event;
+    expect(verifyEvent(byBob, '10', lookup)).toMatchObject({ ok: true, errors: [] });
+    // Unknown signers are skipped, but some known signature must be there, and a bad one fails.
+    expect(verifyEvent(signEvent(invite, 'z.example', generateSigningKey(), '10').event, '10', lookup))
+      .toMatchObject({ signaturesOk: false, errors: ['third-party invite: no signature by a known key'] });
+    const forged = { ...byBob, signatures: { 'b.example': { [bob.keyId]: byBob.signatures!['b.example'][bob.keyId].replace(/^./, (c) => (c === 'A' ? 'B' : 'A')) } } };
+    expect(verifyEvent(forged, '10', lookup).errors).toEqual([`signature check failed for b.example: bad signature by b.example/${bob.keyId}`]);
+  });
+
   test('room v1/v2 events carry their ID and also need the signature of its server', () => {
     const withId = { ...message('10').event, event_id: '$abc:b.example' };
     const { hashes: _h, signatures: _s, ...input } = withId;
