@@ -72,3 +72,36 @@ test('--grep turns IDs, ID families and areas into a tag pattern that stops at t
   expect(matches(['resync'], 'x @SJ-12')).toBe(false);
   expect(() => grepPattern(['nowhere'], catalogue)).toThrow('--grep nowhere: not a requirement ID, an ID family or an area (areas: resync, send_join)');
 });
+
+test('run: progress per test, verdict totals, report path; baseline and --strict decide the exit status', async () => {
+  test.setTimeout(180_000);
+  const dir = mkdtempSync(join(tmpdir(), 'lazyjoin-cli-run-'));
+  const baseline = join(dir, 'beta-2.0.0.json');
+  writeFileSync(
+    baseline,
+    JSON.stringify({
+      candidate: 'beta',
+      version: '2.0.0',
+      knownFailures: [
+        { requirement: 'SJ-11', reason: 'state answer is not escaped' },
+        { requirement: 'SJ-12', reason: 'members_omitted never set' },
+      ],
+    }),
+  );
+  // The sample config stands in for the suite's: its projects alpha and beta are the candidates.
+  const run = (...args: string[]) =>
+    runChild(process.execPath, ['bin/lazyjoin.mjs', 'run', '--candidate', 'alpha,beta', '--baseline', baseline, ...args, '--', '-c', 'tests/self/fixtures/report/playwright.config.ts'], { LAZYJOIN_REQUIREMENTS: SAMPLE_CATALOGUE }, 120_000);
+
+  const lenient = await run('--out', join(dir, 'lenient'));
+  expect(lenient.code, lenient.stdout + lenient.stderr).toBe(0);
+  expect(lenient.stdout).toContain('[lazyjoin] 14 conformance test(s) on alpha, beta');
+  expect(lenient.stdout).toMatch(/\[lazyjoin\] 14\/14 (alpha|beta): /);
+  expect(lenient.stdout).toContain('beta 2.0.0: 1 pass, 1 non-strict, 1 informational, 2 not-run, 1 error, 2 known-failure');
+  expect(lenient.stdout).toContain(`Report: ${join(dir, 'lenient', 'index.html')}`);
+  expect(existsSync(join(dir, 'lenient', 'junit.xml'))).toBe(true);
+
+  const strict = await run('--out', join(dir, 'strict'), '--strict', '--grep', 'SJ-15');
+  expect(strict.code, strict.stdout + strict.stderr).toBe(1);
+  expect(strict.stdout).toContain('[lazyjoin] 2 conformance test(s) on alpha, beta');
+  expect(strict.stdout).toContain('  - beta: SHOULD requirement SJ-15 is non-strict');
+});
