@@ -7,9 +7,10 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import nacl from 'tweetnacl';
 import {
-  ROOM_VERSIONS, canonicalJson, contentHash, cosignEvent, decodeBase64, eventId, generateSigningKey, redactEvent,
+  ROOM_VERSIONS, canonicalJson, contentHash, cosignEvent, decodeBase64, eventId, redactEvent,
   referenceHash, roomVersion, signEvent, verifyEvent, type KeyLookup, type PDU,
 } from '../../harness/matrix/index.ts';
+import { checkedGeneratedKey } from '../../harness/matrix/testing/oracle.ts';
 
 /** A PDU with the given type/content and every top-level key some redaction algorithm treats specially. */
 function pdu(type: string, content: Record<string, unknown>, extra: Record<string, unknown> = {}): PDU {
@@ -158,8 +159,8 @@ test('event IDs and reference hashes are stable under key reordering and ignore 
 });
 
 test.describe('signing and verifying events', () => {
-  const alice = generateSigningKey();
-  const bob = generateSigningKey();
+  const alice = checkedGeneratedKey();
+  const bob = checkedGeneratedKey();
   const keys: Record<string, typeof alice> = { 'a.example': alice, 'b.example': bob };
   const lookup: KeyLookup = (server, keyId) => (keys[server]?.keyId === keyId ? keys[server].publicKey : undefined);
   const message = (v: string) => signEvent({
@@ -244,7 +245,7 @@ test.describe('signing and verifying events', () => {
     const byBob = signEvent(invite, 'b.example', bob, '10').event;
     expect(verifyEvent(byBob, '10', lookup)).toMatchObject({ ok: true, errors: [] });
     // Unknown signers are skipped, but some known signature must be there, and a bad one fails.
-    expect(verifyEvent(signEvent(invite, 'z.example', generateSigningKey(), '10').event, '10', lookup))
+    expect(verifyEvent(signEvent(invite, 'z.example', checkedGeneratedKey(), '10').event, '10', lookup))
       .toMatchObject({ signaturesOk: false, errors: ['third-party invite: no signature by a known key'] });
     const forged = { ...byBob, signatures: { 'b.example': { [bob.keyId]: byBob.signatures!['b.example'][bob.keyId].replace(/^./, (c) => (c === 'A' ? 'B' : 'A')) } } };
     expect(verifyEvent(forged, '10', lookup).errors).toEqual([`signature check failed for b.example: bad signature by b.example/${bob.keyId}`]);

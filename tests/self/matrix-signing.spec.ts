@@ -10,6 +10,7 @@ import {
   decodeBase64, encodeBase64, generateSigningKey, signJson, signedBytes, signingKeyFromSeed, verifyEd25519,
   verifyJsonSignature, type KeyLookup,
 } from '../../harness/matrix/index.ts';
+import { checkedGeneratedKey, checkedKeyFromSeed, oracleChecked, oracleConfirmations } from '../../harness/matrix/testing/oracle.ts';
 
 type Signed = Record<string, unknown> & { signatures: Record<string, Record<string, string>> };
 
@@ -41,7 +42,7 @@ test('keys from the same seed agree with tweetnacl; node:crypto signatures verif
 test('sign then verify holds for any object; unsigned is kept and not covered', () => {
   fc.assert(
     fc.property(seed32, jsonObject, fc.string(), (seed, obj, note) => {
-      const key = signingKeyFromSeed(seed, 'ed25519:p');
+      const key = checkedKeyFromSeed(seed, 'ed25519:p');
       const signed = signJson<Record<string, unknown>>({ ...obj, unsigned: { note } }, 'hs.example', key) as Signed;
       assert.deepEqual(signed.unsigned, { note });
       const lookup: KeyLookup = (server, keyId) => (server === 'hs.example' && keyId === 'ed25519:p' ? key.publicKey : undefined);
@@ -55,7 +56,7 @@ test('sign then verify holds for any object; unsigned is kept and not covered', 
 });
 
 test('any flipped byte, in the signature or in the signed bytes, fails verification (both implementations)', () => {
-  const key = generateSigningKey();
+  const key = checkedGeneratedKey();
   fc.assert(
     fc.property(jsonObject, fc.nat(), fc.integer({ min: 1, max: 255 }), (obj, where, mask) => {
       const signed = signJson(obj, 'hs', key) as Signed;
@@ -81,7 +82,7 @@ test('any flipped byte, in the signature or in the signed bytes, fails verificat
 });
 
 test('verifyEd25519 returns false, never throws, on malformed input', () => {
-  const key = generateSigningKey();
+  const key = checkedGeneratedKey();
   const message = Buffer.from('m');
   const signature = key.sign(message);
   expect(verifyEd25519(key.publicKey, message, signature)).toBe(true);
@@ -89,6 +90,16 @@ test('verifyEd25519 returns false, never throws, on malformed input', () => {
   expect(verifyEd25519(key.publicKey, message, signature.subarray(1))).toBe(false);
   expect(verifyEd25519(new Uint8Array(32).fill(0xff), message, signature)).toBe(false);
   expect(verifyEd25519(undefined as unknown as Uint8Array, message, signature)).toBe(false);
+});
+
+test('the tweetnacl oracle used by these self-tests confirms good signatures and rejects bad ones', () => {
+  const before = oracleConfirmations;
+  checkedGeneratedKey().sign(Buffer.from('x'));
+  expect(oracleConfirmations).toBe(before + 1);
+  const real = generateSigningKey('ed25519:bad');
+  const lying = { ...real, sign: (data: Uint8Array) => { const s = Uint8Array.from(real.sign(data)); s[0] ^= 1; return s; } };
+  expect(() => oracleChecked(lying).sign(Buffer.from('x'))).toThrow('tweetnacl rejects the signature by ed25519:bad over 1 bytes');
+  expect(() => oracleChecked({ ...real, publicKey: new Uint8Array(32) })).toThrow('tweetnacl derives a different public key for ed25519:bad');
 });
 
 test('signing keys: IDs, seeds and clear errors', () => {
@@ -102,8 +113,8 @@ test('signing keys: IDs, seeds and clear errors', () => {
 });
 
 test.describe('verifyJsonSignature says precisely what failed', () => {
-  const key = generateSigningKey('ed25519:k1');
-  const other = generateSigningKey('ed25519:k2');
+  const key = checkedGeneratedKey('ed25519:k1');
+  const other = checkedGeneratedKey('ed25519:k2');
   const lookup: KeyLookup = (server, keyId) =>
     server === 'a.example' && keyId === 'ed25519:k1' ? key.publicKey : server === 'a.example' && keyId === 'ed25519:k2' ? other.publicKey : undefined;
   const signed = signJson<Record<string, unknown>>({ x: 1 }, 'a.example', key) as Signed;
@@ -115,11 +126,11 @@ test.describe('verifyJsonSignature says precisely what failed', () => {
     expect(verifyJsonSignature(signed, 'b.example', lookup)).toEqual({ ok: false, reason: 'no signature from b.example (signed by: a.example)' });
   });
   test('unknown key', () => {
-    const byUnknown = signJson({ x: 1 }, 'a.example', generateSigningKey('ed25519:k9'));
+    const byUnknown = signJson({ x: 1 }, 'a.example', checkedGeneratedKey('ed25519:k9'));
     expect(verifyJsonSignature(byUnknown, 'a.example', lookup)).toEqual({ ok: false, reason: 'unknown key a.example/ed25519:k9' });
   });
   test('bad signature (signed by another key under a known key ID)', () => {
-    const forged = signJson({ x: 1 }, 'a.example', signingKeyFromSeed(other.seed, 'ed25519:k1'));
+    const forged = signJson({ x: 1 }, 'a.example', checkedKeyFromSeed(other.seed, 'ed25519:k1'));
     expect(verifyJsonSignature(forged, 'a.example', lookup)).toEqual({ ok: false, keyId: 'ed25519:k1', reason: 'bad signature by a.example/ed25519:k1' });
   });
   test('content changed after signing', () => {

@@ -7,11 +7,12 @@ import nacl from 'tweetnacl';
 import { createHash } from 'node:crypto';
 import {
   canonicalJson, contentHash, decodeBase64, encodeBase64, eventId, redactEvent, signEvent, signJson,
-  signedBytes, signingKeyFromSeed, verifyEvent, verifyJsonSignature, type PDU,
+  signedBytes, verifyEvent, verifyJsonSignature, type PDU,
 } from '../../harness/matrix/index.ts';
+import { checkedKeyFromSeed } from '../../harness/matrix/testing/oracle.ts';
 
 const SEED = decodeBase64('YJDBA9Xnr2sVqXD9Vj7XVUnmFZcZrlw8Md7kMW+3XA1');
-const key = signingKeyFromSeed(SEED, 'ed25519:1');
+const key = checkedKeyFromSeed(SEED, 'ed25519:1');
 const oracle = nacl.sign.keyPair.fromSeed(SEED);
 const lookup = (server: string, keyId: string) => (server === 'domain' && keyId === 'ed25519:1' ? key.publicKey : undefined);
 
