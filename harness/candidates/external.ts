@@ -11,6 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { request } from 'undici';
+import { setServerUrl } from '../remote/discovery.ts';
 import { freshLocalpart, registerWithSharedSecret } from './shared-secret-registration.ts';
 import { CandidateError, type Candidate, type CandidateUser, type DriverOptions } from './types.ts';
 
@@ -74,6 +75,8 @@ class ExternalCandidate implements Candidate {
       this.announced = true;
       process.env.LAZYJOIN_SUITE_CA = this.opts.caCertPath;
       console.log(`[lazyjoin] external candidate ${this.serverName}: it must trust the suite CA at ${this.opts.caCertPath} for outbound federation`);
+      // Remotes reach the candidate at its federation URL, which may differ from its server name.
+      setServerUrl(this.serverName, this.federationUrl);
     }
     const url = `${this.clientUrl}/_matrix/client/versions`;
     try {

@@ -55,7 +55,7 @@ export const candidateTest = test.extend<CandidateTestFixtures, CandidateWorkerF
       mkdirSync(workDir, { recursive: true });
       let candidate: Candidate | undefined;
       try {
-        candidate = await createCandidate(candidateName, {
+        candidate = createCandidate(candidateName, {
           instanceName,
           workDir,
           cacheDir: defaultCacheDir(),

@@ -30,6 +30,9 @@ export interface HealthWaitOptions {
   dispatcher?: Dispatcher;
 }
 
+/** The log is a file another process writes: polled at this pace while waiting for a line. */
+const LOG_POLL_MS = 50;
+
 /** Bytes read from the end of a log file for a tail: plenty for the last lines of any server. */
 const TAIL_WINDOW_BYTES = 64 * 1024;
 
@@ -158,6 +161,24 @@ export class ManagedProcess {
     );
   }
 
+  /**
+   * Waits until the log shows `pattern` (e.g. a readiness line). Fails fast when the process
+   * exits first; on timeout, says what was awaited.
+   */
+  async waitForLog(pattern: RegExp, opts: { timeoutMs: number }): Promise<void> {
+    const deadline = Date.now() + opts.timeoutMs;
+    const exitedEarly = this.exited.then(() => 'exited' as const);
+    while (!pattern.test(fileTail(this.logPath, 200))) {
+      if (!this.running) {
+        throw new CandidateError(`${this.name} ${this.describeExit()} before its log showed ${pattern}`, this.logTail());
+      }
+      if (Date.now() >= deadline) {
+        throw new CandidateError(`${this.name}: log did not show ${pattern} within ${opts.timeoutMs} ms`, this.logTail());
+      }
+      await Promise.race([sleep(LOG_POLL_MS), exitedEarly]);
+    }
+  }
+
   /** SIGTERM, then SIGKILL if still running after `graceMs`. Resolves once the process is gone. */
   async stop(graceMs = 10_000): Promise<void> {
     if (!this.running) return;
@@ -236,6 +257,19 @@ export function processIsAlive(pid: number): boolean {
   } catch {
     return true; // no procfs: trust kill(0)
   }
+}
+
+/**
+ * Resolves true once `pid` is gone, false if it still lives after `timeoutMs`. A kill sent by
+ * another process (a parent dying) takes effect asynchronously, hence a bounded wait.
+ */
+export async function waitUntilGone(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (processIsAlive(pid)) {
+    if (Date.now() >= deadline) return false;
+    await sleep(20);
+  }
+  return true;
 }
 
 /** True when nothing is listening on (and nothing has bound) `host:port`. */

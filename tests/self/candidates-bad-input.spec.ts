@@ -3,12 +3,13 @@
  * cause (plus the log tail when there is a log), and leave no process running. No real install.
  */
 import { expect, test } from '@playwright/test';
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { dirname } from 'node:path';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { createCandidate, knownCandidates } from '../../harness/candidates/index.ts';
 import { externalFromEnv } from '../../harness/candidates/external.ts';
-import { processIsAlive, runningChildPids } from '../../harness/candidates/process.ts';
+import { runningChildPids, waitUntilGone } from '../../harness/candidates/process.ts';
 import { createSynapse, type SynapseDriverOptions } from '../../harness/candidates/synapse/index.ts';
 import { DEFAULT_SYNAPSE_VERSION, synapseInstallMarker, synapseInstallPaths } from '../../harness/candidates/synapse/install.ts';
 import { CandidateError } from '../../harness/candidates/types.ts';
@@ -51,17 +52,25 @@ function fakeInstalledSynapse(cacheDir: string, script: string): void {
   writeFileSync(paths.marker, synapseInstallMarker(DEFAULT_SYNAPSE_VERSION));
 }
 
+/**
+ * A private scratch folder per test (not test-results/, which any concurrent Playwright run in
+ * the same tree wipes at its start).
+ */
+let dir: string;
+test.beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'lazyjoin-candidates-'));
+});
 test.afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
   expect(runningChildPids(), 'no candidate process may outlive a failed start').toEqual([]);
 });
 
 test('an unknown candidate name lists the known ones', async () => {
-  const err = await startError(() => createCandidate('conduit', synapseOptions(test.info().outputPath())));
-  expect(err.message).toBe(`unknown candidate "conduit"; known: ${knownCandidates.join(', ')}`);
+  expect(() => createCandidate('conduit', synapseOptions(dir))).toThrow(`unknown candidate "conduit"; known: ${knownCandidates.join(', ')}`);
 });
 
 test('a missing Python interpreter is named, before anything is installed', async () => {
-  const candidate = createSynapse(synapseOptions(test.info().outputPath(), { python: '/nonexistent/python3.11' }));
+  const candidate = createSynapse(synapseOptions(dir, { python: '/nonexistent/python3.11' }));
   const err = await startError(() => candidate.start());
   expect(headline(err)).toBe(
     `synapse ${DEFAULT_SYNAPSE_VERSION} install: Python interpreter "/nonexistent/python3.11" not found (set LAZYJOIN_PYTHON to a Python 3.11)`,
@@ -73,7 +82,7 @@ test('a port already taken is reported with its purpose', async () => {
   await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
   const port = (blocker.address() as { port: number }).port;
   try {
-    const candidate = createSynapse(synapseOptions(test.info().outputPath(), { clientPort: port }));
+    const candidate = createSynapse(synapseOptions(dir, { clientPort: port }));
     const err = await startError(() => candidate.start());
     expect(err.message).toBe(`port 127.0.0.1:${port} for the synapse-bad-input client listener is already in use`);
   } finally {
@@ -82,7 +91,6 @@ test('a port already taken is reported with its purpose', async () => {
 });
 
 test('a server that exits at start fails at once with its exit code and log tail', async () => {
-  const dir = test.info().outputPath();
   fakeInstalledSynapse(`${dir}/cache`, 'echo "fake synapse: bad config key" >&2\nexit 3');
   const candidate = createSynapse(synapseOptions(dir, { healthTimeoutMs: 60_000 }));
   const started = Date.now();
@@ -93,17 +101,16 @@ test('a server that exits at start fails at once with its exit code and log tail
 });
 
 test('a server that never becomes healthy is stopped at the bound, with the last poll result', async () => {
-  const dir = test.info().outputPath();
   // Prints its pid so the test can check it is gone, then hangs without listening.
   fakeInstalledSynapse(`${dir}/cache`, 'echo "fake synapse pid $$"\nexec sleep 60');
-  const candidate = createSynapse(synapseOptions(dir, { healthTimeoutMs: 700 }));
+  const candidate = createSynapse(synapseOptions(dir, { healthTimeoutMs: 1_500 }));
   const err = await startError(() => candidate.start());
   expect(headline(err)).toMatch(
-    /^synapse-bad-input not healthy after 700 ms: GET http:\/\/127\.0\.0\.1:\d+\/health last got ECONNREFUSED: .+$/,
+    /^synapse-bad-input not healthy after 1500 ms: GET http:\/\/127\.0\.0\.1:\d+\/health last got ECONNREFUSED: .+$/,
   );
   const pid = Number(/fake synapse pid (\d+)/.exec(err.logTail)?.[1]);
   expect(pid, 'the log tail should show the fake server pid').toBeGreaterThan(0);
-  expect(processIsAlive(pid), `pid ${pid} should be gone`).toBe(false);
+  expect(await waitUntilGone(pid, 5_000), `pid ${pid} should be gone`).toBe(true);
 });
 
 test('an external candidate without its variables names every missing one', () => {
@@ -119,7 +126,7 @@ test('an external candidate without its variables names every missing one', () =
 });
 
 test('a malformed Synapse version is refused before any work', () => {
-  expect(() => createSynapse(synapseOptions(test.info().outputPath(), { version: 'latest' }))).toThrow(
+  expect(() => createSynapse(synapseOptions(dir, { version: 'latest' }))).toThrow(
     'Synapse version "latest" is not of the form 1.98.0 (from option or LAZYJOIN_SYNAPSE_VERSION)',
   );
 });
