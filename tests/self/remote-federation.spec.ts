@@ -140,4 +140,34 @@ test.describe('two remotes over real HTTPS', () => {
     // The content changed, so the content hash no longer matches (the redacted copy still verifies).
     expect(verdict.error).toMatch(/hash/);
   });
+
+  test('restricted room: make_join names an authorising member, send_join returns the event counter-signed by the resident', async ({ makeRemote }) => {
+    const a = await makeRemote();
+    const b = await makeRemote();
+    const room = a.createRoom({ joinRule: 'restricted', allowRooms: ['!other:example.org'] });
+    const join = await b.joinRoom(a.serverName, room.roomId, b.userId('r'));
+    const template = join.makeJoin.body!.event;
+    expect(template.content.join_authorised_via_users_server).toBe(a.userId('alice'));
+    const returned = join.sendJoin.body!.event!;
+    expect(Object.keys(returned.signatures!).sort()).toEqual([a.serverName, b.serverName].sort());
+    expect(join.invalidEvents).toEqual([]);
+    expect((await a.verifyPdu(room.mustEvent(join.joinEventId), room)).ok).toBe(true);
+  });
+
+  test('invite v2: the invitee\'s server counter-signs and records the invite', async ({ makeRemote }) => {
+    const a = await makeRemote();
+    const b = await makeRemote();
+    const room = a.createRoom({ joinRule: 'invite' });
+    const invitee = b.userId('guest');
+    const inviteEvent = room.build({ type: 'm.room.member', stateKey: invitee, sender: a.userId('alice'), content: { membership: 'invite' } });
+    const id = eventId(inviteEvent, '10');
+    const res = await a.client.invite(b.serverName, room.roomId, id, { room_version: '10', event: inviteEvent, invite_room_state: [] });
+    expect(res.status).toBe(200);
+    expect(Object.keys(res.body!.event.signatures!).sort()).toEqual([a.serverName, b.serverName].sort());
+    expect((await a.verifyPdu(res.body!.event, '10')).ok).toBe(true);
+    expect(b.invites.all().map((i) => i.eventId)).toEqual([id]);
+    const notOurs = room.build({ type: 'm.room.member', stateKey: a.userId('x'), sender: a.userId('alice'), content: { membership: 'invite' } });
+    const refused = await a.client.invite(b.serverName, room.roomId, eventId(notOurs, '10'), { room_version: '10', event: notOurs });
+    expect(refused.status).toBe(400);
+  });
 });

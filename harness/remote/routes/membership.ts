@@ -63,8 +63,8 @@ export function booleanQuery(query: URLSearchParams, name: string): boolean | un
  * (signature, type, membership, sender on the origin, state_key = sender) plus the event ID and
  * room in the path. Returns the event and its ID, or the error response.
  */
-async function receiveMembership(ctx: RouteContext, room: Room, membership: 'join' | 'leave'): Promise<{ event: PDU; id: string } | RouteResponse> {
-  const event = ctx.body as PDU;
+async function receiveMembership(ctx: RouteContext, room: Room, membership: 'join' | 'leave'): Promise<{ event: PDU; id: string; cosigned: boolean } | RouteResponse> {
+  let event = ctx.body as PDU;
   if (typeof event !== 'object' || event === null || Array.isArray(event)) return matrixError(400, 'M_BAD_JSON', 'the body is not an event object');
   if (event.type !== 'm.room.member') return matrixError(400, 'M_INVALID_PARAM', `event type is ${JSON.stringify(event.type)}, not m.room.member`);
   if (event.content?.membership !== membership) return matrixError(400, 'M_INVALID_PARAM', `membership is ${JSON.stringify(event.content?.membership)}, not ${membership}`);
@@ -73,10 +73,15 @@ async function receiveMembership(ctx: RouteContext, room: Room, membership: 'joi
     return matrixError(400, 'M_INVALID_PARAM', `sender ${JSON.stringify(event.sender)} is not on the origin ${ctx.origin}`);
   }
   if (event.room_id !== undefined && event.room_id !== room.roomId) return matrixError(400, 'M_INVALID_PARAM', `room_id ${event.room_id} is not the path's ${room.roomId}`);
+  // A restricted join authorised by one of our members needs our signature too; it is added
+  // first (signatures do not change the event ID) so that the check covers the joiner's.
+  const authoriser = event.content.join_authorised_via_users_server;
+  const cosigned = membership === 'join' && typeof authoriser === 'string' && room.version.restrictedJoins && serverOf(authoriser) === ctx.self.serverName;
+  if (cosigned) event = cosignEvent(event, ctx.self.serverName, ctx.self.key, room.version);
   const check = await ctx.remote.verifyPdu(event, room);
   if (!check.ok) return matrixError(400, 'M_INVALID_PARAM', `event fails signature or hash checks: ${check.errors.join('; ')}`);
   if (check.eventId !== ctx.params.eventId) return matrixError(400, 'M_INVALID_PARAM', `event ID is ${check.eventId}, not the path's ${ctx.params.eventId}`);
-  return { event, id: check.eventId };
+  return { event, id: check.eventId, cosigned };
 }
 
 /** How a send_join handler may misbehave, for tests of the joining candidate. */
@@ -108,11 +113,8 @@ export function sendJoinHandler(behaviour: SendJoinBehaviour = {}): RouteHandler
     if (isResponse(unstable)) return unstable;
     const received = await receiveMembership(ctx, room, 'join');
     if (isResponse(received)) return received;
-    let { event } = received;
-    const authoriser = event.content.join_authorised_via_users_server;
-    const cosigned = typeof authoriser === 'string' && room.version.restrictedJoins && serverOf(authoriser) === ctx.self.serverName;
-    if (cosigned) event = cosignEvent(event, ctx.self.serverName, ctx.self.key, room.version);
-    const id = room.importEvent(event, { trustedEventId: cosigned ? undefined : received.id });
+    const { event, cosigned } = received;
+    const id = room.importEvent(event, { trustedEventId: received.id });
     const omit = (stable === true || unstable === true) && !behaviour.ignoreOmitMembers;
     const content = sendJoinContent(room, id, event.sender, omit);
     let state = content.state;
