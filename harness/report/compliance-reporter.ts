@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, relative } from 'node:path';
 import type { FullConfig, FullResult, Reporter, Suite, TestCase, TestError, TestResult } from '@playwright/test/reporter';
 import { VERDICTS, type CandidateInfo, type CheckOutcome, type RunResults, type TestRecord } from './model.ts';
-import { requirementTags } from './aggregate.ts';
+import { emptyCounts, requirementTags } from './aggregate.ts';
 import { normaliseLevel } from './catalogue.ts';
 import { lazyjoinVersion, settingsFromEnv, writeReport, type ReportSettings } from './write.ts';
 
@@ -96,13 +96,11 @@ export default class ComplianceReporter implements Reporter {
     };
     try {
       const written = writeReport(results, this.options);
-      const counts = VERDICTS.map((v) => [v, 0] as [string, number]);
-      for (const row of written.report.requirements) {
-        for (const cell of Object.values(row.results)) counts.find(([v]) => v === cell.verdict)![1]++;
-      }
+      const counts = emptyCounts();
+      for (const row of written.report.requirements) for (const cell of Object.values(row.results)) counts[cell.verdict]++;
+      const totals = VERDICTS.filter((v) => counts[v] > 0).map((v) => `${counts[v]} ${v}`).join(', ');
       process.stdout.write(
-        `\nlazyjoin compliance: ${written.report.gate.passed ? 'gate passed' : 'GATE FAILED'}; ` +
-          `${counts.filter(([, n]) => n > 0).map(([v, n]) => `${n} ${v}`).join(', ') || 'no requirement'}; report ${written.dir}/index.html\n`,
+        `\nlazyjoin compliance: ${written.report.gate.passed ? 'gate passed' : 'GATE FAILED'}; ${totals || 'no requirement'}; report ${written.dir}/index.html\n`,
       );
       return undefined;
     } catch (e) {
