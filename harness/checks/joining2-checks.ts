@@ -1,0 +1,190 @@
+/**
+ * Checks over what a JOINING candidate does around a partial-state join and its resync: its
+ * federation answers about the room (state at an event, transactions), what it serves to clients
+ * (rejected events), who it sends device-list updates to, and whether bad resident input ends up
+ * in its room state. Only MUST and SHOULD requirements get checks here; MSC-only behaviour of the
+ * joiner is recorded with `recordInformational` by the tests.
+ */
+import { defineCheck } from './define.ts';
+import type { Check, Evaluation } from './types.ts';
+
+// ------------------------------------------------------------------------------------------------
+// State at an event, asked of the joiner by the resident after the resync
+
+/** The candidate's answer to `GET /state_ids?event_id=` for an event of a room it joined. */
+export interface JoinerStateAtEventObservation {
+  /** Whether the candidate was still resyncing when asked. */
+  phase: 'partial' | 'complete';
+  eventId: string;
+  /** The answer, or null when none came within `waitedMs`. */
+  response: { status: number; body: unknown } | null;
+  waitedMs: number;
+  /** The resident's state before the event, as event IDs (the ground truth). */
+  truth: string[];
+}
+
+const sorted = (ids: Iterable<string>) => [...ids].sort();
+
+export const stateIdsAfterResyncIsFullState: Check<JoinerStateAtEventObservation> = defineCheck({
+  id: 'joiner/state-ids-after-resync-is-full-state',
+  requirement: 'ST-01',
+  title: 'once resynced, /state_ids at an event answers exactly the resolved state before that event',
+  evaluate: (o): Evaluation => {
+    if (o.phase !== 'complete') return { notApplicable: 'asked while the candidate was still resyncing' };
+    const expected = `HTTP 200 with pdu_ids equal (as a set) to the ${o.truth.length} state events before ${o.eventId}`;
+    if (!o.response) return { ok: false, reason: `no answer within ${o.waitedMs} ms`, expected, observed: null };
+    if (o.response.status !== 200) return { ok: false, reason: `answered HTTP ${o.response.status}`, expected, observed: o.response };
+    const ids = (o.response.body as { pdu_ids?: unknown } | null)?.pdu_ids;
+    if (!Array.isArray(ids)) return { ok: false, reason: 'the answer has no pdu_ids array', expected, observed: o.response.body };
+    const got = new Set(ids as string[]);
+    const truth = new Set(o.truth);
+    const missing = sorted(o.truth.filter((id) => !got.has(id)));
+    const extra = sorted([...got].filter((id) => !truth.has(id)));
+    if (missing.length === 0 && extra.length === 0) return { ok: true };
+    return { ok: false, reason: `${missing.length} state events missing and ${extra.length} unexpected`, expected, observed: { missing, extra } };
+  },
+  controls: [
+    { name: 'a member event left out', mutate: (o) => ({ ...o, response: { status: 200, body: { pdu_ids: o.truth.slice(1), auth_chain_ids: [] } } }) },
+    { name: 'an event that is not state added', mutate: (o) => ({ ...o, response: { status: 200, body: { pdu_ids: [...o.truth, '$not-state'], auth_chain_ids: [] } } }) },
+    { name: 'answered 403', mutate: (o) => ({ ...o, response: { status: 403, body: { errcode: 'M_FORBIDDEN' } } }) },
+    { name: 'no answer', mutate: (o) => ({ ...o, response: null }) },
+  ],
+});
+
+// ------------------------------------------------------------------------------------------------
+// Transactions pushed to the joiner while it resyncs
+
+/** A `/send` transaction the resident pushed to the candidate, and its answer. */
+export interface JoinerTransactionObservation {
+  /** IDs of the PDUs the transaction carried. */
+  pduIds: string[];
+  eduTypes: string[];
+  /** The answer, or null when none came within `waitedMs`. */
+  response: { status: number; body: unknown } | null;
+  waitedMs: number;
+}
+
+export const transactionAnsweredDuringResync: Check<JoinerTransactionObservation> = defineCheck({
+  id: 'joiner/transaction-answered-during-resync',
+  requirement: 'ST-09',
+  title: 'a transaction pushed during the resync is answered 200 with a result for each of its PDUs',
+  evaluate: (o): Evaluation => {
+    const expected = `HTTP 200 within ${o.waitedMs} ms, with "pdus" holding an entry for each of ${JSON.stringify(o.pduIds)}`;
+    if (!o.response) return { ok: false, reason: `no answer within ${o.waitedMs} ms (the transaction is blocked)`, expected, observed: null };
+    if (o.response.status !== 200) return { ok: false, reason: `answered HTTP ${o.response.status}`, expected, observed: o.response };
+    const pdus = (o.response.body as { pdus?: unknown } | null)?.pdus;
+    if (typeof pdus !== 'object' || pdus === null || Array.isArray(pdus)) return { ok: false, reason: 'the answer has no "pdus" object', expected, observed: o.response.body };
+    const missing = o.pduIds.filter((id) => !(id in pdus));
+    if (missing.length) return { ok: false, reason: `no result for ${missing.join(', ')}`, expected, observed: o.response.body };
+    return { ok: true };
+  },
+  controls: [
+    { name: 'blocked', mutate: (o) => ({ ...o, response: null }) },
+    { name: 'answered 500', mutate: (o) => ({ ...o, response: { status: 500, body: { errcode: 'M_UNKNOWN' } } }) },
+    { name: 'no result for a PDU', mutate: (o) => ({ ...o, pduIds: [...o.pduIds, '$never-answered'] }) },
+    { name: 'no pdus object', mutate: (o) => ({ ...o, response: { status: 200, body: {} } }) },
+  ],
+});
+
+// ------------------------------------------------------------------------------------------------
+// Events the joiner must not serve to its clients
+
+/** Whether the candidate serves an event to a client (`GET /rooms/{roomId}/event/{eventId}`). */
+export interface JoinerEventFateObservation {
+  phase: 'partial' | 'complete';
+  eventId: string;
+  /**
+   * Why the event must be rejected whatever the candidate knows of the room (it fails the auth
+   * rules against its own auth events), or null when its fate depends on the state it sees.
+   */
+  rejectedRegardless: string | null;
+  answer: { status: number; errcode?: string };
+}
+
+export const rejectedEventNotServed: Check<JoinerEventFateObservation> = defineCheck({
+  id: 'joiner/rejected-event-not-served',
+  requirement: 'SG-10',
+  title: 'an event that fails the auth rules against its own auth events is not served to clients, before or after the resync',
+  evaluate: (o): Evaluation => {
+    if (o.rejectedRegardless === null) return { notApplicable: 'the event is not rejected whatever the state' };
+    if (o.answer.status === 200) {
+      return { ok: false, reason: `the ${o.phase === 'partial' ? 'resyncing' : 'resynced'} candidate serves ${o.eventId}, which ${o.rejectedRegardless}`, expected: 'an error (404 M_NOT_FOUND) for the rejected event', observed: o.answer };
+    }
+    return { ok: true };
+  },
+  controls: [{ name: 'served', mutate: (o) => ({ ...o, answer: { status: 200 } }) }],
+});
+
+// ------------------------------------------------------------------------------------------------
+// Outgoing device-list updates
+
+/** Which servers received one `m.device_list_update` of a local user of the candidate. */
+export interface DeviceListDeliveryObservation {
+  phase: 'partial' | 'complete';
+  userId: string;
+  /** Servers that share the room with the user (ground truth) and whether each received the update. */
+  roomServers: Array<{ server: string; received: boolean }>;
+}
+
+export const deviceListUpdateReachesRoomServers: Check<DeviceListDeliveryObservation> = defineCheck({
+  id: 'joiner/device-list-update-reaches-room-servers',
+  requirement: 'JS-16',
+  title: 'once resynced, a local device-list change is sent to every server sharing the room',
+  evaluate: (o): Evaluation => {
+    if (o.phase !== 'complete') return { notApplicable: 'during the resync the candidate cannot know the room servers (MSC-only JS-02 applies)' };
+    const missed = o.roomServers.filter((s) => !s.received).map((s) => s.server);
+    if (missed.length === 0) return { ok: true };
+    return {
+      ok: false,
+      reason: `${missed.length} of ${o.roomServers.length} servers in the room got no m.device_list_update for ${o.userId}`,
+      expected: `an m.device_list_update for ${o.userId} at each of ${o.roomServers.map((s) => s.server).join(', ')}`,
+      observed: { missed },
+    };
+  },
+  controls: [{ name: 'one server missed', mutate: (o) => ({ ...o, roomServers: o.roomServers.map((s, i) => (i === 0 ? { ...s, received: false } : s)) }) }],
+});
+
+// ------------------------------------------------------------------------------------------------
+// Bad resident input must not end up in the joiner's room state
+
+/** The candidate's room state as its client sees it after a join with bad resident input. */
+export interface JoinerRoomIntegrityObservation {
+  /** The answer to the client's `/join`. */
+  join: { status: number; errcode?: string };
+  /** `GET /rooms/{roomId}/state` (event IDs by `type|state_key`), or null when not joined. */
+  stateAfter: Record<string, string> | null;
+  /** Events that must never be in the state, each with why (bad signature, invented, ...). */
+  forbidden: Array<{ eventId: string; why: string }>;
+}
+
+export const noInvalidEventInState: Check<JoinerRoomIntegrityObservation> = defineCheck({
+  id: 'joiner/no-invalid-event-in-state',
+  requirement: 'JS-01',
+  title: 'events that fail signature or authorisation checks never become room state, whether the join was refused or completed',
+  evaluate: (o): Evaluation => {
+    if (o.stateAfter === null) return { ok: true };
+    const inState = new Set(Object.values(o.stateAfter));
+    const adopted = o.forbidden.filter((f) => inState.has(f.eventId));
+    if (adopted.length === 0) return { ok: true };
+    return {
+      ok: false,
+      reason: `the room state holds ${adopted.map((a) => `${a.eventId} (${a.why})`).join('; ')}`,
+      expected: 'the join refused, or a room state without the invalid events',
+      observed: { join: o.join, adopted },
+    };
+  },
+  controls: [
+    {
+      name: 'a forbidden event in state',
+      mutate: (o) => ({ ...o, stateAfter: { ...(o.stateAfter ?? {}), 'm.room.power_levels|': o.forbidden[0]?.eventId ?? '$forged' }, forbidden: o.forbidden.length ? o.forbidden : [{ eventId: '$forged', why: 'forged' }] }),
+    },
+  ],
+});
+
+export const joining2Checks = {
+  'joiner-state-at-event': [stateIdsAfterResyncIsFullState],
+  'joiner-transaction': [transactionAnsweredDuringResync],
+  'joiner-event-fate': [rejectedEventNotServed],
+  'joiner-device-list-delivery': [deviceListUpdateReachesRoomServers],
+  'joiner-room-integrity': [noInvalidEventInState],
+} as const;
