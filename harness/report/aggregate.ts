@@ -319,6 +319,14 @@ function cellOf(outcomes: (Outcome & { knownFailureReason?: string })[], unexpec
       ...(o.knownFailureReason !== undefined ? { knownFailureReason: o.knownFailureReason } : {}),
       test: testIndex.get(o.record)!,
     }));
+  // The wire exchange and the log tail serve to explain findings; a test without one drops them
+  // (they stay in results.json), which keeps the report small for a mostly passing run.
+  const explained = new Set(findings.map((f) => f.test));
+  for (const [i, t] of tests.entries()) {
+    if (explained.has(i)) continue;
+    delete t.wireExchange;
+    delete t.candidateLogTail;
+  }
   return { verdict: aggregateVerdict(outcomes.map((o) => o.verdict)), counts, tests, findings, unexpectedlyPassing };
 }
 
