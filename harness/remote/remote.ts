@@ -89,6 +89,8 @@ export interface InviteRecord {
 
 export interface PduOutcome {
   eventId?: string;
+  /** Origin of the transaction that carried the PDU. */
+  origin: string;
   /** Why the PDU was not accepted (absent when accepted). */
   error?: string;
 }
@@ -251,7 +253,6 @@ export class Remote {
 
   /** Handles one PDU of a transaction: checked, stored in its room when valid, recorded either way. */
   async receivePdu(pdu: PDU, origin: string): Promise<PduOutcome> {
-    void origin;
     const room = typeof pdu?.room_id === 'string' ? this.rooms.get(pdu.room_id) : undefined;
     let outcome: PduOutcome;
     if (!room) {
@@ -261,10 +262,10 @@ export class Remote {
       } catch {
         id = undefined;
       }
-      outcome = { eventId: id, error: `room ${String(pdu?.room_id)} is not known to ${this.serverName}` };
+      outcome = { eventId: id, origin, error: `room ${String(pdu?.room_id)} is not known to ${this.serverName}` };
     } else {
       const check = await this.verifyPdu(pdu, room);
-      outcome = { eventId: check.eventId };
+      outcome = { eventId: check.eventId, origin };
       if (!check.ok) outcome.error = check.errors.join('; ');
       else room.importEvent(pdu, { trustedEventId: check.eventId });
     }
