@@ -27,6 +27,8 @@ export default defineConfig<CandidateOptions>({
   reporter: [
     ['list'],
     ['junit', { outputFile: 'lazyjoin-report/junit.xml' }],
+    // compliance.json, summary.md, index.html (candidate projects only; a self-only run writes none).
+    ['./harness/report/compliance-reporter.ts'],
     ['./harness/report/summary-line.ts'],
   ],
   projects: [
