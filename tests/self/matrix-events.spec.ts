@@ -181,6 +181,21 @@ test.describe('signing and verifying events', () => {
     }
   });
 
+  test('for any event and room version, signEvent\'s event verifies and gets the ID verifyEvent computes', () => {
+    fc.assert(
+      fc.property(anyEvent, versionIds, (event, v) => {
+        const { hashes: _h, signatures: _s, event_id: _id, ...input } = event;
+        if (roomVersion(v).eventIdFormat === 'v1') (input as PDU).event_id = '$fixed:a.example';
+        const signed = signEvent(input, 'a.example', alice, v);
+        const result = verifyEvent(signed.event, v, lookup);
+        assert.deepEqual(result.errors, []);
+        assert.equal(result.eventId, signed.eventId);
+        assert.equal(eventId(signed.event, v), signed.eventId);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
   test('changed non-essential content: signatures still verify, the hash fails, the redacted copy is effective', () => {
     const { event, eventId: id } = message('10');
     const result = verifyEvent({ ...event, content: { body: 'edited', msgtype: 'm.text' } }, '10', lookup);
