@@ -1,0 +1,94 @@
+/**
+ * Observations shared by the joining-side tests of traffic during the resync, auth across it and
+ * device lists: the candidate's /state_ids at an event (withheld while partial, exact after),
+ * a transaction pushed while it resyncs, an event in a lazy-loading /sync, an event as a client
+ * fetches it. Each records its verdict on the test (judge or recordInformational).
+ */
+import type { TestInfo } from '@playwright/test';
+import type { CandidateClient } from '../client/client.ts';
+import { timelineOf } from '../client/types.ts';
+import { judge, recordInformational } from '../checks/judge.ts';
+import { rejectedEventNotServed, stateIdsAfterResyncIsFullState, transactionAnsweredDuringResync } from '../checks/joining2-checks.ts';
+import type { PDU } from '../matrix/index.ts';
+import type { Remote } from '../remote/remote.ts';
+import type { Room } from '../remote/room.ts';
+import { LAZY_FILTER } from './partial-join.ts';
+import { candidateStateIds, pushTransaction } from './part2-scenario.ts';
+
+/** How long a partial candidate is given to answer /state_ids before we count it as waiting (it should wait or refuse). */
+export const PARTIAL_STATE_IDS_WAIT_MS = 1_500;
+/** Bound on answers that must come: a transaction, /state_ids once resynced, an event in /sync. */
+export const ANSWER_WITHIN_MS = 15_000;
+
+/** What a test needs of a join to observe it. */
+export interface JoinUnderTest {
+  remote: Remote;
+  room: Room;
+  roomId: string;
+  joiner: CandidateClient;
+}
+
+/**
+ * Asks the candidate for /state_ids at `eventId`. While partial (MSC3902 via MSC3895, JS-07) it
+ * should not answer from partial state: it waits or refuses (403); recorded as informational.
+ * Once resynced (ST-01) the answer must be exactly the state before the event on the resident.
+ */
+export async function observeStateAtEvent(testInfo: TestInfo, candidateServer: string, join: JoinUnderTest, eventId: string, phase: 'partial' | 'complete'): Promise<void> {
+  const waitedMs = phase === 'partial' ? PARTIAL_STATE_IDS_WAIT_MS : ANSWER_WITHIN_MS;
+  const response = await candidateStateIds(join.remote, candidateServer, join.roomId, eventId, waitedMs);
+  if (phase === 'partial') {
+    const withheld = response === null || response.status === 403;
+    recordInformational(
+      testInfo,
+      'JS-07',
+      withheld,
+      { eventId, response: response ?? `no answer within ${waitedMs} ms` },
+      'while partial, /state_ids at an event must wait or be refused (403), not be answered from partial state',
+    );
+    return;
+  }
+  judge(testInfo, stateIdsAfterResyncIsFullState, { phase, eventId, response, waitedMs, truth: [...join.room.stateBefore(eventId).values()] });
+}
+
+/** Pushes `eventIds` (and EDUs) in one transaction and judges that it was answered (ST-09). */
+export async function pushAndJudge(
+  testInfo: TestInfo,
+  candidateServer: string,
+  join: JoinUnderTest,
+  eventIds: string[],
+  edus: Array<{ edu_type: string; content: unknown }> = [],
+): Promise<void> {
+  const pdus = eventIds.map((id) => join.room.mustEvent(id) as PDU);
+  const response = await pushTransaction(join.remote, candidateServer, { pdus, edus }, ANSWER_WITHIN_MS);
+  judge(testInfo, transactionAnsweredDuringResync, { pduIds: eventIds, eduTypes: edus.map((e) => e.edu_type), response, waitedMs: ANSWER_WITHIN_MS });
+}
+
+/** Whether `eventId` shows in the timeline of a lazy-loading /sync within `timeoutMs`. */
+export async function seenInLazySync(client: CandidateClient, roomId: string, eventId: string, timeoutMs = ANSWER_WITHIN_MS): Promise<boolean> {
+  try {
+    await client.waitForSync((s) => timelineOf(s, roomId).some((e) => e.event_id === eventId), {
+      filter: LAZY_FILTER,
+      timeoutMs,
+      description: `${eventId} in the timeline of ${roomId} (lazy-loading /sync)`,
+    });
+    return true;
+  } catch (err) {
+    if (/timed out/.test((err as Error).message)) return false;
+    throw err;
+  }
+}
+
+/**
+ * Judges that an event rejected whatever the state (it fails the auth rules against its own auth
+ * events) is not served to the joiner's client (SG-10).
+ */
+export async function judgeNotServed(testInfo: TestInfo, join: JoinUnderTest, eventId: string, phase: 'partial' | 'complete', why: string): Promise<void> {
+  const answer = await join.joiner.event(join.roomId, eventId);
+  judge(testInfo, rejectedEventNotServed, { phase, eventId, rejectedRegardless: why, answer: { status: answer.status, errcode: answer.errcode } });
+}
+
+/** Whether the joiner's client is served `eventId` (`GET /rooms/{roomId}/event/{eventId}` answers 200). */
+export async function servedToClient(join: JoinUnderTest, eventId: string): Promise<{ served: boolean; status: number; errcode?: string }> {
+  const answer = await join.joiner.event(join.roomId, eventId);
+  return { served: answer.status === 200, status: answer.status, errcode: answer.errcode };
+}
