@@ -1,0 +1,86 @@
+/**
+ * The candidate joins a room on a remote with partial state (MSC3706 `omit_members`) and fetches
+ * the rest (MSC3902 resync): what it asks for, where and at which event it resyncs, fallback to
+ * other servers of `servers_in_room`, resuming after a restart, and its own events reaching the
+ * room's servers while its state is partial.
+ */
+import { test, expect } from '../../harness/fixtures.ts';
+import { judge, recordInformational } from '../../harness/checks/judge.ts';
+import {
+  eventsReachServersInRoom,
+  resyncAsksSendJoinServerFirst,
+  resyncFallsBackToServersInRoom,
+  resyncFetchesStateAtJoin,
+} from '../../harness/checks/joining-resync.ts';
+import { breakStateAt, FEDERATION_WITHIN_MS, partialJoin, receivedBy, withBound } from '../../harness/joining/partial-join.ts';
+
+test.describe('joining: the partial join and the resync', () => {
+  test('asks for partial state, returns /join while the resync is held, then fetches the state at the join from the send_join server', { tag: ['@JS-03', '@msc-only'] }, async ({ candidate, client, remote }, testInfo) => {
+    const join = await partialJoin({ candidate, remote, joiner: client }, { members: 6, servers: 2 });
+    await test.step('what the candidate asked send_join for', async () => {
+      testInfo.annotations.push({ type: 'lazyjoin-observed', description: `send_join query: ${JSON.stringify(join.sendJoinRecord.query)}` });
+      recordInformational(testInfo, 'JS-02', join.partial && join.serversInRoom.length > 0, { askedFor: join.askedFor, serversInRoom: join.serversInRoom }, 'partial state asked for and servers_in_room received');
+    });
+    if (join.notPartial(testInfo, ['JS-03', 'JS-08'])) return;
+    expect(join.askedFor.omitMembers ?? join.askedFor.unstablePartialState, 'omit_members (or the unstable flag) in the send_join query').toBe('true');
+    await test.step('the client /join returned while the remote held the resync', async () => {
+      recordInformational(testInfo, 'JS-08', join.joinReturnedDuringResync, { joinReturnedDuringResync: join.joinReturnedDuringResync }, 'the /join call does not wait for the resync');
+    });
+    const held = await test.step('a resync request reaches the remote', () => join.awaitResyncStarted());
+    testInfo.annotations.push({ type: 'lazyjoin-observed', description: `first resync request: ${held.route} ${held.query.toString()}` });
+    join.releaseResync();
+    await test.step('the resync completes: an eager /sync shows every member', () => join.awaitResyncComplete());
+    const observation = join.observe();
+    testInfo.annotations.push({ type: 'lazyjoin-observed', description: `resync requests: ${JSON.stringify(observation.truth.resyncRequests)}` });
+    judge(testInfo, resyncFetchesStateAtJoin, observation);
+    judge(testInfo, resyncAsksSendJoinServerFirst, observation);
+  });
+
+  const brokenAnswers = [
+    { name: 'an error', answer: { status: 500, body: { errcode: 'M_UNKNOWN', error: 'scripted failure' } } },
+    { name: 'garbage', answer: { status: 200, raw: '{"pdu_ids": "not a list", "auth_chain": 7' } },
+  ];
+  for (const { name, answer } of brokenAnswers) {
+    test(`falls back to another server of servers_in_room when the send_join server answers the resync with ${name}`, { tag: ['@JS-02', '@msc-only'] }, async ({ candidate, client, remote }, testInfo) => {
+      const join = await partialJoin({ candidate, remote, joiner: client }, { members: 4, servers: 1, hold: ['state_ids'] });
+      if (join.notPartial(testInfo, ['JS-02'])) return;
+      await join.awaitResyncStarted();
+      // The remote (which answered send_join) breaks; its bystander, also in servers_in_room, serves.
+      breakStateAt(join, remote.serverName, answer);
+      join.releaseResync();
+      // Not completing is the finding itself (informational), judged below from the request log.
+      const completed = await test.step('the resync completes through the bystander', () => join.awaitResyncComplete().then(() => true, () => false));
+      testInfo.annotations.push({ type: 'lazyjoin-observed', description: `resync completed: ${completed}` });
+      const observation = join.observe({ failingServers: [remote.serverName] });
+      testInfo.annotations.push({ type: 'lazyjoin-observed', description: `resync requests: ${JSON.stringify(observation.truth.resyncRequests)}` });
+      judge(testInfo, resyncFallsBackToServersInRoom, observation);
+    });
+  }
+
+  test('messages and display-name changes sent during the resync reach every server in servers_in_room', { tag: ['@JS-02', '@msc-only'] }, async ({ candidate, client, remote }, testInfo) => {
+    const join = await partialJoin({ candidate, remote, joiner: client }, { members: 4, servers: 2 });
+    if (join.notPartial(testInfo, ['JS-02'])) return;
+    await join.awaitResyncStarted();
+    const sent = await test.step('the joiner sends a message and changes its display name while partial', async () => {
+      const message = (await client.sendMessage(join.roomId, 'sent while partial')).ok().event_id;
+      (await client.setDisplayName('Partial Joiner')).ok();
+      return message;
+    });
+    await test.step('the message and the new membership reach the remote and its bystanders', async () => {
+      await remote.expectPdu({ type: 'm.room.message', room_id: join.roomId, sender: client.userId }, { within: FEDERATION_WITHIN_MS });
+      await remote.expectPdu({ type: 'm.room.member', room_id: join.roomId, state_key: client.userId, content: { displayname: 'Partial Joiner' } }, { within: FEDERATION_WITHIN_MS });
+    });
+    // Each server gets its own transaction; wait until all of them logged the message (bounded).
+    const servers = join.serversInRoom;
+    await withBound(
+      (async () => {
+        while (receivedBy(join, sent, servers).length < servers.length) await remote.pdus.expect((p) => p.room_id === join.roomId, { within: FEDERATION_WITHIN_MS, since: remote.pdus.mark() });
+      })(),
+      FEDERATION_WITHIN_MS,
+      `message ${sent} at every server of ${servers.join(', ')}`,
+    ).catch(() => undefined); // the check below reports who missed it
+    const observation = join.observe({ deliveries: [{ eventId: sent, receivedBy: receivedBy(join, sent, servers) }] });
+    join.releaseResync();
+    judge(testInfo, eventsReachServersInRoom, observation);
+  });
+});
