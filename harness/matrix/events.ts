@@ -156,6 +156,17 @@ export function eventId(event: PDU, version: RoomVersion | string): string {
   return formatEventId(referenceHash(event, v), event, v);
 }
 
+/**
+ * Room version 12+: the room ID is `!` + URL-safe unpadded Base64 of the create event's reference
+ * hash (the create event itself has no `room_id`).
+ */
+export function roomIdFromCreateEvent(create: PDU, version: RoomVersion | string): string {
+  const v = resolveRoomVersion(version);
+  if (!v.roomIdFromCreateEvent) throw new Error(`room version ${v.id} does not derive room IDs from the create event`);
+  if (create.type !== 'm.room.create') throw new Error(`roomIdFromCreateEvent: expected an m.room.create event, got ${JSON.stringify(create.type)}`);
+  return '!' + encodeBase64Url(referenceHash(create, v));
+}
+
 // ---- Signing ------------------------------------------------------------------------------------
 
 /**

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import nacl from 'tweetnacl';
 import {
   ROOM_VERSIONS, canonicalJson, contentHash, cosignEvent, decodeBase64, eventId, redactEvent,
-  referenceHash, roomVersion, signEvent, verifyEvent, type KeyLookup, type PDU,
+  referenceHash, roomIdFromCreateEvent, roomVersion, signEvent, verifyEvent, type KeyLookup, type PDU,
 } from '../../harness/matrix/index.ts';
 import { checkedGeneratedKey } from '../../harness/matrix/testing/oracle.ts';
 
@@ -275,6 +275,18 @@ test.describe('signing and verifying events', () => {
     expect(verifyEvent(cosignEvent(event, 'b.example', bob, '1'), '1', lookup).ok).toBe(true);
     expect(() => eventId(message('10').event, '2')).toThrow('room version 2 events carry their own event_id, and this one has none');
   });
+});
+
+test('room version 12 derives the room ID from the create event, which has no room_id', () => {
+  const creator = checkedGeneratedKey();
+  const create = signEvent({
+    sender: '@alice:a.example', type: 'm.room.create', state_key: '', content: { room_version: '12' },
+    origin_server_ts: 1, depth: 1, prev_events: [], auth_events: [],
+  } as unknown as PDU, 'a.example', creator, '12');
+  const roomId = roomIdFromCreateEvent(create.event, '12');
+  expect(roomId).toMatch(/^![A-Za-z0-9_-]{43}$/);
+  expect(roomId.slice(1)).toBe(create.eventId.slice(1)); // the same reference hash
+  expect(() => roomIdFromCreateEvent(create.event, '11')).toThrow('room version 11 does not derive room IDs from the create event');
 });
 
 test('room version table', () => {
