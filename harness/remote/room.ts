@@ -94,6 +94,9 @@ export function serverOf(userId: string): string {
   return userId.slice(colon + 1);
 }
 
+/** States kept for `stateBefore` (each may hold a big room's whole state). */
+const STATE_CACHE_ENTRIES = 4;
+
 function randomLocalpart(): string {
   return Math.random().toString(36).slice(2, 12) + Math.random().toString(36).slice(2, 8);
 }
@@ -373,7 +376,10 @@ export class Room {
   // ---------------------------------------------------------------------------------------------
   // State
 
-  /** Current state: after the forward extremities. */
+  /**
+   * Current state: after the forward extremities. Maps returned by this and the other state
+   * methods may be the model's own: read them, do not change them (copy first).
+   */
   currentState(): StateMap {
     if (!this.currentValid) {
       this.current = this.stateBeforePrevs([...this.extremities]);
@@ -404,7 +410,7 @@ export class Room {
     if (!stored) throw new Error(`event ${id} is not in room ${this.roomId}`);
     if (stored.outlier) throw new Error(`event ${id} is an outlier: it has no state in room ${this.roomId}`);
     const state = this.stateBeforeLastLinear(id) ?? this.replay(pduField<string[]>(stored.pdu, 'prev_events') ?? []);
-    if (this.stateBeforeCache.size >= 16) this.stateBeforeCache.delete(this.stateBeforeCache.keys().next().value!);
+    if (this.stateBeforeCache.size >= STATE_CACHE_ENTRIES) this.stateBeforeCache.delete(this.stateBeforeCache.keys().next().value!);
     this.stateBeforeCache.set(id, state);
     return state;
   }
