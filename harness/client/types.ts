@@ -94,3 +94,16 @@ export interface MessagesResponse {
 export function timelineOf(sync: SyncResponse, roomId: string): ClientEvent[] {
   return sync.rooms?.join?.[roomId]?.timeline?.events ?? [];
 }
+
+/**
+ * `userId`'s membership in `roomId` as far as this sync body shows it (state, then timeline: the
+ * latest wins), or undefined when the body does not mention it.
+ */
+export function membershipIn(sync: SyncResponse, roomId: string, userId: string): string | undefined {
+  const room = sync.rooms?.join?.[roomId];
+  let membership: string | undefined;
+  for (const e of [...(room?.state?.events ?? []), ...(room?.timeline?.events ?? [])]) {
+    if (e.type === 'm.room.member' && e.state_key === userId) membership = e.content.membership as string;
+  }
+  return membership;
+}
