@@ -6,7 +6,7 @@
  */
 import type { TestInfo } from '@playwright/test';
 import type { CandidateClient } from '../client/client.ts';
-import { timelineOf } from '../client/types.ts';
+import { timelineOf, type SyncFilter, type SyncResponse } from '../client/types.ts';
 import { judge, recordInformational } from '../checks/judge.ts';
 import { rejectedEventNotServed, stateIdsAfterResyncIsFullState, transactionAnsweredDuringResync } from '../checks/joining2-checks.ts';
 import type { PDU } from '../matrix/index.ts';
@@ -64,18 +64,8 @@ export async function pushAndJudge(
 }
 
 /** Whether `eventId` shows in the timeline of a lazy-loading /sync within `timeoutMs`. */
-export async function seenInLazySync(client: CandidateClient, roomId: string, eventId: string, timeoutMs = ANSWER_WITHIN_MS): Promise<boolean> {
-  try {
-    await client.waitForSync((s) => timelineOf(s, roomId).some((e) => e.event_id === eventId), {
-      filter: LAZY_FILTER,
-      timeoutMs,
-      description: `${eventId} in the timeline of ${roomId} (lazy-loading /sync)`,
-    });
-    return true;
-  } catch (err) {
-    if (/timed out/.test((err as Error).message)) return false;
-    throw err;
-  }
+export function seenInLazySync(client: CandidateClient, roomId: string, eventId: string, timeoutMs = ANSWER_WITHIN_MS): Promise<boolean> {
+  return lazySyncShows(client, (s) => timelineOf(s, roomId).some((e) => e.event_id === eventId), `${eventId} in the timeline of ${roomId} (lazy-loading /sync)`, { timeoutMs });
 }
 
 /**
@@ -91,4 +81,23 @@ export async function judgeNotServed(testInfo: TestInfo, join: JoinUnderTest, ev
 export async function servedToClient(join: JoinUnderTest, eventId: string): Promise<{ served: boolean; status: number; errcode?: string }> {
   const answer = await join.joiner.event(join.roomId, eventId);
   return { served: answer.status === 200, status: answer.status, errcode: answer.errcode };
+}
+
+/**
+ * Long-polls a lazy-loading /sync (from `since`, or an initial sync) until `predicate` holds;
+ * false when it does not within `timeoutMs`.
+ */
+export async function lazySyncShows(
+  client: CandidateClient,
+  predicate: (sync: SyncResponse) => boolean,
+  description: string,
+  opts: { since?: string; timeoutMs?: number; filter?: SyncFilter } = {},
+): Promise<boolean> {
+  try {
+    await client.waitForSync(predicate, { filter: opts.filter ?? LAZY_FILTER, since: opts.since, timeoutMs: opts.timeoutMs ?? ANSWER_WITHIN_MS, description });
+    return true;
+  } catch (err) {
+    if (/timed out/.test((err as Error).message)) return false;
+    throw err;
+  }
 }
