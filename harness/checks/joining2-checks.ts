@@ -94,21 +94,22 @@ export interface JoinerEventFateObservation {
   phase: 'partial' | 'complete';
   eventId: string;
   /**
-   * Why the event must be rejected whatever the candidate knows of the room (it fails the auth
-   * rules against its own auth events), or null when its fate depends on the state it sees.
+   * Why the event must be rejected given what the candidate knows in this phase (it fails the
+   * auth rules against its own auth events; or, once resynced, against the full state before
+   * it), or null when accepting it is allowed (a stale-auth event while partial, MSC3902).
    */
-  rejectedRegardless: string | null;
+  mustBeRejected: string | null;
   answer: { status: number; errcode?: string };
 }
 
 export const rejectedEventNotServed: Check<JoinerEventFateObservation> = defineCheck({
   id: 'joiner/rejected-event-not-served',
   requirement: 'SG-10',
-  title: 'an event that fails the auth rules against its own auth events is not served to clients, before or after the resync',
+  title: 'an event the candidate must reject (failing the auth rules on its own auth events, or on the full state once known) is not served to clients',
   evaluate: (o): Evaluation => {
-    if (o.rejectedRegardless === null) return { notApplicable: 'the event is not rejected whatever the state' };
+    if (o.mustBeRejected === null) return { notApplicable: 'accepting the event is allowed in this phase' };
     if (o.answer.status === 200) {
-      return { ok: false, reason: `the ${o.phase === 'partial' ? 'resyncing' : 'resynced'} candidate serves ${o.eventId}, which ${o.rejectedRegardless}`, expected: 'an error (404 M_NOT_FOUND) for the rejected event', observed: o.answer };
+      return { ok: false, reason: `the ${o.phase === 'partial' ? 'resyncing' : 'resynced'} candidate serves ${o.eventId}, which ${o.mustBeRejected}`, expected: 'an error (404 M_NOT_FOUND) for the rejected event', observed: o.answer };
     }
     return { ok: true };
   },

@@ -30,7 +30,7 @@ export function joining2PassingObservations(): Array<{ name: string; kind: strin
   const rejected = (phase: 'partial' | 'complete'): JoinerEventFateObservation => ({
     phase,
     eventId: '$unauthorised-state',
-    rejectedRegardless: 'is a state event by a user below state_default',
+    mustBeRejected: 'is a state event by a user below state_default',
     answer: { status: 404, errcode: 'M_NOT_FOUND' },
   });
   const delivery: DeviceListDeliveryObservation = {

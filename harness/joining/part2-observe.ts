@@ -74,7 +74,7 @@ export function seenInLazySync(client: CandidateClient, roomId: string, eventId:
  */
 export async function judgeNotServed(testInfo: TestInfo, join: JoinUnderTest, eventId: string, phase: 'partial' | 'complete', why: string): Promise<void> {
   const answer = await join.joiner.event(join.roomId, eventId);
-  judge(testInfo, rejectedEventNotServed, { phase, eventId, rejectedRegardless: why, answer: { status: answer.status, errcode: answer.errcode } });
+  judge(testInfo, rejectedEventNotServed, { phase, eventId, mustBeRejected: why, answer: { status: answer.status, errcode: answer.errcode } });
 }
 
 /** Whether the joiner's client is served `eventId` (`GET /rooms/{roomId}/event/{eventId}` answers 200). */

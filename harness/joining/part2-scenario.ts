@@ -143,6 +143,11 @@ export class UncheckedJoin {
     return this.room.roomId;
   }
 
+  /** The candidate's user who joins (the name partial-join.ts uses). */
+  get joiner(): CandidateClient {
+    return this.client;
+  }
+
   /** The candidate user's join event, as stored by the remote (undefined if send_join never succeeded). */
   get joinEventId(): string | undefined {
     const id = this.room.stateEventId('m.room.member', this.client.userId);
