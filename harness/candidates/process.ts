@@ -52,6 +52,17 @@ export function fileTail(path: string, lines = 40): string {
   return all.slice(-lines).join('\n');
 }
 
+/** A command that could not be started at all; `errno` says why (`ENOENT`: no such binary). */
+export class SpawnFailure extends CandidateError {
+  constructor(
+    message: string,
+    readonly errno: string | undefined,
+  ) {
+    super(message);
+    this.name = 'SpawnFailure';
+  }
+}
+
 /** A running (or exited) child process whose output goes to a log file. */
 export class ManagedProcess {
   exitCode: number | null = null;
@@ -77,8 +88,8 @@ export class ManagedProcess {
   }
 
   /**
-   * Starts `command`. Rejects with a one-line CandidateError when it cannot be started at all
-   * (missing binary, not executable, bad cwd).
+   * Starts `command`. Rejects with a one-line {@link SpawnFailure} when it cannot be started at
+   * all (missing binary, not executable, bad cwd).
    */
   static async spawn(opts: SpawnOptions): Promise<ManagedProcess> {
     const logFd = openSync(opts.logPath, 'a');
@@ -98,7 +109,7 @@ export class ManagedProcess {
       child.once('spawn', resolve);
       child.once('error', (err: NodeJS.ErrnoException) => {
         const cause = err.code === 'ENOENT' ? 'not found (or its working directory does not exist)' : err.message;
-        reject(new CandidateError(`${opts.name}: cannot start ${opts.command}: ${cause}`, fileTail(opts.logPath)));
+        reject(new SpawnFailure(`${opts.name}: cannot start ${opts.command}: ${cause}`, err.code));
       });
     });
     const proc = new ManagedProcess(opts.name, opts.logPath, child);
@@ -124,8 +135,9 @@ export class ManagedProcess {
   }
 
   /**
-   * Polls `url` until it answers 2xx. Fails fast when the process exits meanwhile; on timeout,
-   * says what the last poll got.
+   * Polls `url` until it answers 2xx. Fails fast when the process exits meanwhile. On timeout,
+   * stops the process (a server that never became healthy must not linger) and says what the
+   * last poll got.
    */
   async waitForHealth(url: string, opts: HealthWaitOptions): Promise<void> {
     const deadline = Date.now() + opts.timeoutMs;

@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { withFileLock } from '../file-lock.ts';
-import { runToCompletion } from '../process.ts';
+import { SpawnFailure, runToCompletion } from '../process.ts';
 import { CandidateError } from '../types.ts';
 
 export const DEFAULT_SYNAPSE_VERSION = '1.98.0';
@@ -86,7 +86,7 @@ export async function installSynapse(opts: SynapseInstallOptions): Promise<Synap
     try {
       await runToCompletion({ ...step, command: python, args: ['-m', 'venv', paths.venvDir] });
     } catch (err) {
-      if (err instanceof CandidateError && /not found/.test(err.message.split('\n')[0])) {
+      if (err instanceof SpawnFailure && err.errno === 'ENOENT') {
         throw new CandidateError(
           `synapse ${version} install: Python interpreter "${python}" not found (set LAZYJOIN_PYTHON to a Python 3.11)`,
         );
