@@ -9,10 +9,11 @@ import { allChecks, catalogueDrift, observationKindOf } from '../../harness/chec
 import { outcomeOf } from '../../harness/checks/judge.ts';
 import { matrixCrypto, passingObservations } from '../../harness/checks/testing/synthetic-room.ts';
 import type { Check, Evaluation } from '../../harness/checks/types.ts';
+import { joining2PassingObservations } from '../../harness/checks/joining2-synthetic.ts';
 
 const variants = [
-  { name: 'stand-in crypto', observations: passingObservations() },
-  { name: 'harness/matrix crypto', observations: passingObservations(matrixCrypto) },
+  { name: 'stand-in crypto', observations: [...passingObservations(), ...joining2PassingObservations()] },
+  { name: 'harness/matrix crypto', observations: [...passingObservations(matrixCrypto), ...joining2PassingObservations()] },
 ];
 
 function evaluate(check: Check<never>, observation: unknown): Evaluation | { threw: string } {
