@@ -233,6 +233,18 @@ export class Remote {
   }
 
   /**
+   * Sends events of `room` to `destination` in transactions of at most 50 PDUs, in the order
+   * given; resolves with each transaction's response (never throws on an HTTP status).
+   */
+  async sendEvents(destination: string, room: Room, eventIds: string[]): Promise<Array<Awaited<ReturnType<FederationClient['send']>>>> {
+    const responses = [];
+    for (let i = 0; i < eventIds.length; i += 50) {
+      responses.push(await this.client.send(destination, { pdus: eventIds.slice(i, i + 50).map((id) => room.mustEvent(id)) }));
+    }
+    return responses;
+  }
+
+  /**
    * Checks a PDU's signatures and content hash, fetching the keys of the servers that signed it.
    * `room` gives the room version (or pass the version ID).
    */

@@ -133,6 +133,11 @@ test.describe('two remotes over real HTTPS', () => {
     const forged = { ...message, content: { body: 'changed after signing' } };
     const res = await b.client.send(a.serverName, { pdus: [message], edus: [{ edu_type: 'm.typing', content: { typing: true } }] });
     expect(res.status).toBe(200);
+    // sendEvents splits into transactions of at most 50 PDUs.
+    const many = Array.from({ length: 51 }, (_, i) => join.room.sendMessage(b.userId('joiner'), `m${i}`));
+    const transactions = await b.sendEvents(a.serverName, join.room, many);
+    expect(transactions.map((t) => [t.status, Object.keys(t.body!.pdus).length])).toEqual([[200, 50], [200, 1]]);
+    expect(a.pduOutcome(many[50])).toEqual({ eventId: many[50], origin: b.serverName });
     const received = await a.expectPdu({ type: 'm.room.message', sender: b.userId('joiner') }, { within: 2000 });
     expect(received.content).toEqual({ body: 'hi' });
     await a.expectEdu({ edu_type: 'm.typing', origin: b.serverName }, { within: 2000 });
