@@ -1,0 +1,141 @@
+/**
+ * Client /sync while the candidate's state of a joined room is partial and after the resync
+ * (MSC3902 "/sync", spec "Lazy-loading room members"): lazy-loading syncs show the room at once
+ * with the memberships of the senders they return; eager syncs leave it out until the resync
+ * completes, then show it with full state (a waiting long poll is woken); afterwards both agree.
+ */
+import { test, expect } from '../../harness/fixtures.ts';
+import { recordInformational } from '../../harness/checks/judge.ts';
+import type { CandidateClient } from '../../harness/client/client.ts';
+import type { ClientEvent, SyncFilter, SyncResponse } from '../../harness/client/types.ts';
+import { FEDERATION_WITHIN_MS, LAZY_FILTER, partialJoin, RESYNC_WITHIN_MS, type PartialJoin } from '../../harness/joining/partial-join.ts';
+
+/** Membership events of `roomId` in one sync body (state section and timeline), by user. */
+function membershipsIn(sync: SyncResponse, roomId: string): Map<string, ClientEvent> {
+  const joined = sync.rooms?.join?.[roomId];
+  const found = new Map<string, ClientEvent>();
+  for (const e of [...(joined?.state?.events ?? []), ...(joined?.timeline?.events ?? [])]) {
+    if (e.type === 'm.room.member' && e.state_key !== undefined) found.set(e.state_key, e);
+  }
+  return found;
+}
+
+function inTimeline(sync: SyncResponse, roomId: string, eventId: string): boolean {
+  return (sync.rooms?.join?.[roomId]?.timeline?.events ?? []).some((e) => e.event_id === eventId);
+}
+
+/** Syncs from `since` until the event is in the room's timeline (bounded); returns that body. */
+function syncUntilEvent(client: CandidateClient, join: PartialJoin, eventId: string, since: string, filter: SyncFilter): Promise<SyncResponse> {
+  return client.waitForSync((s) => inTimeline(s, join.roomId, eventId), {
+    since,
+    filter,
+    timeoutMs: FEDERATION_WITHIN_MS,
+    description: `event ${eventId} in the timeline of ${join.roomId}`,
+  });
+}
+
+test.describe('joining: /sync during and after the resync', () => {
+  test('a lazy-loading sync includes the room at once, with the joiner and the senders of its events', { tag: ['@LL-01', '@LL-04', '@JS-09'] }, async ({ candidate, client, remote }, testInfo) => {
+    const join = await partialJoin({ candidate, remote, joiner: client }, { members: 6, servers: 2 });
+    if (join.partial) await join.awaitResyncStarted();
+    const initial = await test.step('an initial lazy-loading sync', async () => (await client.sync({ filter: LAZY_FILTER })).ok());
+    const present = initial.rooms?.join?.[join.roomId] !== undefined;
+    if (join.partial) recordInformational(testInfo, 'JS-09', present, { rooms: Object.keys(initial.rooms?.join ?? {}) }, 'the partial-state room is in the lazy-loading sync');
+    // Without the room in the lazy sync, the rest is judged once the state is complete.
+    let since = initial.next_batch;
+    if (!present) {
+      join.releaseResync();
+      since = (await client.waitForSync((s) => s.rooms?.join?.[join.roomId] !== undefined, { filter: LAZY_FILTER, timeoutMs: RESYNC_WITHIN_MS, description: `${join.roomId} in a lazy sync` })).next_batch;
+    } else {
+      await test.step('the joiner\'s own membership is there (LL-01)', async () => {
+        expect(membershipsIn(initial, join.roomId).get(client.userId)?.content.membership, `${client.userId}'s join in the lazy sync of ${join.roomId}`).toBe('join');
+      });
+    }
+    await test.step('a message from a remote member arrives with its sender\'s membership', async () => {
+      const sender = join.remoteMembers[2];
+      const message = await join.sendFromRemote(sender, 'hello while partial');
+      const sync = await syncUntilEvent(client, join, message, since, LAZY_FILTER);
+      const membership = membershipsIn(sync, join.roomId).get(sender)?.content.membership;
+      if (join.partial && present) {
+        // The partial state lacks the sender's membership: MSC3902 takes it from the event's auth_events.
+        recordInformational(testInfo, 'JS-09', membership === 'join', { sender, membership: membership ?? null }, 'sender membership (known only from auth_events) returned with their message while partial');
+      } else {
+        expect(membership, `${sender}'s membership alongside their message (LL-04)`).toBe('join');
+      }
+    });
+    join.releaseResync();
+  });
+
+  // The same gap with a partial-state room (MSC3902) and with a room joined with full state (spec).
+  for (const mode of ['partial', 'full'] as const) {
+    test(`a gappy lazy-loading sync is limited and returns the memberships of its timeline's senders (${mode} state)`, { tag: mode === 'full' ? ['@LL-04'] : ['@JS-09', '@msc-only'] }, async ({ candidate, client, remote }, testInfo) => {
+      const join = await partialJoin({ candidate, remote, joiner: client }, { members: 4, servers: 1, sendJoin: { ignoreOmitMembers: mode === 'full' } });
+      if (mode === 'partial' && join.notPartial(testInfo, ['JS-09'])) return;
+      // Redundant members included: the wait below (same device) may already have sent these memberships.
+      const lazy = { lazy_load_members: true, include_redundant_members: true };
+      const filter: SyncFilter = { room: { state: lazy, timeline: { ...lazy, limit: 2 } } };
+      const since = (await client.sync({ filter })).ok().next_batch;
+      const newcomer = join.bystanders[0].userId('newcomer');
+      const events = [join.room.join(newcomer)];
+      for (let i = 0; i < 4; i++) events.push(join.room.sendMessage(join.remoteMembers[i % 2], `gap ${i}`));
+      await join.pushEvents(events);
+      const last = events.at(-1)!;
+      // Wait on a separate token chain, so that the judged sync covers all the events at once.
+      await syncUntilEvent(client, join, last, since, LAZY_FILTER);
+      const sync = (await client.sync({ filter, since })).ok();
+      expect(inTimeline(sync, join.roomId, last), `the last event ${last} in the sync from before the gap`).toBe(true);
+      expect(inTimeline(sync, join.roomId, events[0]), `the timeline (limit 2) of 5 new events starting after ${newcomer}'s join`).toBe(false);
+      expect(sync.rooms!.join![join.roomId].timeline?.limited, 'timeline.limited of a sync that skipped events').toBe(true);
+      const senders = [join.remoteMembers[0], join.remoteMembers[1]];
+      const memberships = membershipsIn(sync, join.roomId);
+      const missing = senders.filter((u) => memberships.get(u)?.content.membership !== 'join');
+      if (mode === 'full') expect(missing, 'timeline senders without their membership in the limited sync (LL-04)').toEqual([]);
+      else recordInformational(testInfo, 'JS-09', missing.length === 0, { senders, missing }, 'timeline senders\' memberships in a limited lazy sync while partial');
+      join.releaseResync();
+    });
+  }
+
+  test('an eager sync leaves the room out during the resync and shows it with full state afterwards', { tag: ['@JS-10', '@msc-only'] }, async ({ candidate, client, remote }, testInfo) => {
+    const join = await partialJoin({ candidate, remote, joiner: client }, { members: 6, servers: 2 });
+    if (join.notPartial(testInfo, ['JS-10'])) {
+      // A full join still has to show the room with every member to an eager sync.
+      await join.awaitResyncComplete();
+      return;
+    }
+    await join.awaitResyncStarted();
+    const during = (await client.sync()).ok();
+    recordInformational(testInfo, 'JS-10', during.rooms?.join?.[join.roomId] === undefined, { rooms: Object.keys(during.rooms?.join ?? {}) }, 'initial eager sync during the resync');
+    join.releaseResync();
+    const members = await test.step('after the resync an eager sync shows every member', () => join.awaitResyncComplete());
+    expect([...members.keys()].sort()).toEqual(expect.arrayContaining([...join.remoteMembers, client.userId].sort()));
+  });
+
+  test('an eager long poll waiting during the resync is woken when it completes', { tag: ['@JS-10', '@msc-only'] }, async ({ candidate, client, remote }, testInfo) => {
+    const join = await partialJoin({ candidate, remote, joiner: client }, { members: 4, servers: 1 });
+    if (join.notPartial(testInfo, ['JS-10'])) return;
+    await join.awaitResyncStarted();
+    const since = (await client.sync()).ok().next_batch;
+    const pollMs = 25_000;
+    const started = Date.now();
+    const poll = client.sync({ since, timeoutMs: pollMs });
+    join.releaseResync();
+    const woke = (await poll).ok();
+    const elapsed = Date.now() - started;
+    const shown = woke.rooms?.join?.[join.roomId] !== undefined;
+    recordInformational(testInfo, 'JS-10', shown && elapsed < pollMs, { elapsedMs: elapsed, rooms: Object.keys(woke.rooms?.join ?? {}) }, 'the long poll returned with the room before its timeout');
+  });
+
+  test('after the resync, eager and lazy syncs and /joined_members agree on who is joined', { tag: ['@LL-08', '@LL-03'] }, async ({ candidate, client, remote }) => {
+    const join = await partialJoin({ candidate, remote, joiner: client }, { members: 7, servers: 2 });
+    join.releaseResync();
+    await join.awaitResyncComplete();
+    const truth = join.room.members().filter((m) => m.membership === 'join').map((m) => m.userId).sort();
+    const eager = (await client.sync()).ok();
+    const eagerJoined = [...membershipsIn(eager, join.roomId).values()].filter((e) => e.content.membership === 'join').map((e) => e.state_key!).sort();
+    expect(eagerJoined, 'joined members in the state of an eager initial sync (LL-03: all memberships without lazy-loading)').toEqual(truth);
+    const lazy = (await client.sync({ filter: LAZY_FILTER })).ok();
+    expect(lazy.rooms?.join?.[join.roomId]?.summary?.['m.joined_member_count'], 'm.joined_member_count of a lazy initial sync').toBe(truth.length);
+    const joined = Object.keys((await client.joinedMembers(join.roomId)).ok().joined).sort();
+    expect(joined, '/joined_members').toEqual(truth);
+  });
+});
