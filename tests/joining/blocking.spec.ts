@@ -1,0 +1,109 @@
+/**
+ * Client APIs while the candidate's state of a joined room is partial (MSC3902 "Handling client
+ * requests", JS-08): requests that need the remote members wait for the resync and then answer
+ * with the whole membership; requests that need only non-member state or the local user's own
+ * membership answer at once. All of it is MSC-only: verdicts are informational.
+ */
+import { test, expect } from '../../harness/fixtures.ts';
+import { recordInformational } from '../../harness/checks/judge.ts';
+import type { ApiResult, CandidateClient } from '../../harness/client/client.ts';
+import type { ClientEvent } from '../../harness/client/types.ts';
+import { partialJoin, RESYNC_WITHIN_MS, withBound } from '../../harness/joining/partial-join.ts';
+
+/** How long a request may stay unanswered before we call it blocked (loopback answers take milliseconds). */
+const BLOCKED_FOR_MS = 1_500;
+/** Bound on a request expected not to wait for the resync. */
+const ANSWERS_WITHIN_MS = 5_000;
+
+/** Whether `pending` settles within `ms`; it keeps running either way. */
+async function settlesWithin(pending: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  const settled = await Promise.race([pending.then(() => true as const, () => true as const), bound]);
+  clearTimeout(timer);
+  return settled;
+}
+
+/** Users with membership `join` in a list of member events. */
+function joinedIn(events: ClientEvent[]): string[] {
+  return events.filter((e) => e.type === 'm.room.member' && e.content.membership === 'join').map((e) => e.state_key!).sort();
+}
+
+const blockingRequests: Array<{ name: string; call: (c: CandidateClient, roomId: string, at: string) => Promise<ApiResult<unknown>>; joined: (body: unknown) => string[] }> = [
+  { name: 'GET /members', call: (c, roomId) => c.members(roomId, { timeoutMs: RESYNC_WITHIN_MS + 10_000 }), joined: (b) => joinedIn((b as { chunk: ClientEvent[] }).chunk) },
+  { name: 'GET /members?at=<sync token>', call: (c, roomId, at) => c.members(roomId, { at, timeoutMs: RESYNC_WITHIN_MS + 10_000 }), joined: (b) => joinedIn((b as { chunk: ClientEvent[] }).chunk) },
+  { name: 'GET /joined_members', call: (c, roomId) => c.joinedMembers(roomId, { timeoutMs: RESYNC_WITHIN_MS + 10_000 }), joined: (b) => Object.keys((b as { joined: object }).joined).sort() },
+  { name: 'GET /state', call: (c, roomId) => c.state(roomId, { timeoutMs: RESYNC_WITHIN_MS + 10_000 }), joined: (b) => joinedIn(b as ClientEvent[]) },
+];
+
+test.describe('joining: client requests during the resync', () => {
+  for (const request of blockingRequests) {
+    test(`${request.name} waits for the resync, then lists every joined member`, { tag: ['@JS-08', '@C-7', '@msc-only'] }, async ({ candidate, client, remote }, testInfo) => {
+      const join = await partialJoin({ candidate, remote, joiner: client }, { members: 6, servers: 2 });
+      const truth = [...join.remoteMembers, client.userId].sort();
+      if (!join.partial) {
+        // A full join: the request answers with every member straight away.
+        const at = (await client.sync({ filter: { room: { timeline: { limit: 1 } } } })).ok().next_batch;
+        expect(request.joined((await request.call(client, join.roomId, at)).ok()), `${request.name} after a full join`).toEqual(truth);
+        join.notPartial(testInfo, ['JS-08']);
+        return;
+      }
+      await join.awaitResyncStarted();
+      const at = (await client.sync({ filter: { room: { timeline: { limit: 1 } } } })).ok().next_batch;
+      const pending = request.call(client, join.roomId, at);
+      const answeredEarly = await test.step(`${request.name} has not answered after ${BLOCKED_FOR_MS} ms with the resync held`, () => settlesWithin(pending, BLOCKED_FOR_MS));
+      recordInformational(testInfo, 'JS-08', !answeredEarly, { answeredWhileHeld: answeredEarly }, `${request.name} waits for the resync`);
+      join.releaseResync();
+      const result = await withBound(pending, RESYNC_WITHIN_MS + 10_000, `the answer to ${request.name} after the resync was released`);
+      const joined = request.joined(result.ok());
+      recordInformational(testInfo, 'JS-08', JSON.stringify(joined) === JSON.stringify(truth), { joined, expected: truth }, `${request.name} lists every joined member once answered`);
+    });
+  }
+
+  test('sending, receipts, aliases, display names and single non-member state answer without waiting for the resync', { tag: ['@JS-08', '@msc-only'] }, async ({ candidate, client, remote }, testInfo) => {
+    const join = await partialJoin({ candidate, remote, joiner: client }, { members: 4, servers: 1, name: 'room with a topic' });
+    if (join.notPartial(testInfo, ['JS-08'])) return;
+    await join.awaitResyncStarted();
+    const alias = `#partial-${Date.now().toString(36)}:${candidate.serverName}`;
+    const messageId = (await client.sendMessage(join.roomId, 'while partial')).ok().event_id;
+    const operations: Array<{ name: string; run: () => Promise<ApiResult<unknown>> }> = [
+      { name: 'send a message', run: () => client.sendMessage(join.roomId, 'another while partial') },
+      { name: 'send a read receipt', run: () => client.receipt(join.roomId, messageId) },
+      { name: 'create an alias', run: () => client.createAlias(alias, join.roomId) },
+      { name: 'resolve the alias', run: () => client.resolveAlias(alias) },
+      { name: 'change the display name', run: () => client.setDisplayName('Partial Joiner') },
+      { name: 'read m.room.name', run: () => client.stateEvent(join.roomId, 'm.room.name') },
+      { name: "read the joiner's own membership", run: () => client.stateEvent(join.roomId, 'm.room.member', client.userId) },
+    ];
+    const outcomes: Record<string, string> = {};
+    for (const op of operations) {
+      const pending = op.run();
+      const answered = await settlesWithin(pending, ANSWERS_WITHIN_MS);
+      const status = answered ? (await pending).status : undefined;
+      outcomes[op.name] = answered ? `HTTP ${status}` : `no answer within ${ANSWERS_WITHIN_MS} ms`;
+      recordInformational(testInfo, 'JS-08', answered && status! < 300, { operation: op.name, outcome: outcomes[op.name] }, `${op.name} does not wait for the resync`);
+    }
+    testInfo.annotations.push({ type: 'lazyjoin-observed', description: JSON.stringify(outcomes) });
+    const resolved = (await client.resolveAlias(alias)).body as { servers?: string[] };
+    recordInformational(testInfo, 'JS-08', resolved.servers?.includes(remote.serverName) === true, resolved, 'the alias resolves with the remote among its servers while partial');
+    join.releaseResync();
+  });
+
+  test('/messages answers during the resync with the history the join brought', { tag: ['@JS-08', '@msc-only'] }, async ({ candidate, client, remote }, testInfo) => {
+    const join = await partialJoin({ candidate, remote, joiner: client }, { members: 3, servers: 1 });
+    if (join.notPartial(testInfo, ['JS-08'])) return;
+    await join.awaitResyncStarted();
+    const message = await join.sendFromRemote(join.remoteMembers[1], 'history while partial');
+    await client.waitForSync((s) => (s.rooms?.join?.[join.roomId]?.timeline?.events ?? []).some((e) => e.event_id === message), {
+      filter: { room: { state: { lazy_load_members: true }, timeline: { lazy_load_members: true } } },
+      timeoutMs: 20_000,
+      description: `${message} in a lazy sync`,
+    });
+    const pending = client.messages(join.roomId, { dir: 'b', limit: 10 });
+    const answered = await settlesWithin(pending, ANSWERS_WITHIN_MS);
+    const chunk = answered ? ((await pending).body as { chunk?: ClientEvent[] }).chunk ?? [] : [];
+    recordInformational(testInfo, 'JS-08', answered && chunk.some((e) => e.event_id === message), { answered, events: chunk.map((e) => `${e.type} ${e.event_id}`) }, '/messages answers at once with the received message');
+    testInfo.annotations.push({ type: 'lazyjoin-observed', description: `backfill requests while partial: ${remote.requests('backfill').length}` });
+    join.releaseResync();
+  });
+});
