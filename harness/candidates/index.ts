@@ -4,6 +4,7 @@
  */
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { createDendriteContainer, createNamedImageContainer, createSynapseContainer } from './container/index.ts';
 import { createDendrite } from './dendrite/index.ts';
 import { DEFAULT_DENDRITE_VERSION, installDendrite } from './dendrite/install.ts';
 import { createExternal } from './external.ts';
@@ -15,6 +16,9 @@ const drivers: Record<string, (opts: DriverOptions) => Candidate> = {
   synapse: createSynapse,
   dendrite: createDendrite,
   external: createExternal,
+  'synapse-container': createSynapseContainer,
+  'dendrite-container': createDendriteContainer,
+  container: (opts) => createNamedImageContainer(opts),
 };
 
 export const knownCandidates = Object.keys(drivers);

@@ -11,6 +11,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { stringify } from 'yaml';
+import type { InstanceFile } from '../synapse/config.ts';
 import { CandidateError } from '../types.ts';
 
 export interface DendriteConfigInput {
@@ -35,6 +37,8 @@ export interface DendriteListeners {
   federationPort: number;
   tlsCertPath: string;
   tlsKeyPath: string;
+  /** Address both listeners bind (default `127.0.0.1`; `0.0.0.0` inside a bridged container). */
+  bindAddress?: string;
 }
 
 /** Each Dendrite component keeps its own SQLite database (no `global.database` with SQLite). */
@@ -124,8 +128,8 @@ export function dendriteConfig(c: DendriteConfigInput): Record<string, unknown> 
 export function dendriteArgs(l: DendriteListeners): string[] {
   return [
     '--config', l.configPath,
-    '--http-bind-address', `127.0.0.1:${l.clientPort}`,
-    '--https-bind-address', `127.0.0.1:${l.federationPort}`,
+    '--http-bind-address', `${l.bindAddress ?? '127.0.0.1'}:${l.clientPort}`,
+    '--https-bind-address', `${l.bindAddress ?? '127.0.0.1'}:${l.federationPort}`,
     '--tls-cert', l.tlsCertPath,
     '--tls-key', l.tlsKeyPath,
   ];
@@ -150,4 +154,39 @@ export function dendriteSigningKeyPem(keyId = `ed25519:${randomBytes(4).toString
   }
   const seed = randomBytes(32).toString('base64');
   return `-----BEGIN MATRIX PRIVATE KEY-----\nKey-ID: ${keyId}\n\n${seed}\n-----END MATRIX PRIVATE KEY-----\n`;
+}
+
+/** The instance folder's file names, fixed so that a restart finds the same files. */
+export function dendriteInstancePaths(dir: string) {
+  return {
+    config: `${dir}/dendrite.yaml`,
+    signingKey: `${dir}/matrix_key.pem`,
+    tlsCert: `${dir}/federation.crt`,
+    tlsKey: `${dir}/federation.key`,
+    // Empty on purpose: the only root outbound federation trusts is the suite CA (see dendriteEnv).
+    emptyCertDir: `${dir}/no-extra-roots`,
+  };
+}
+
+export interface DendriteInstanceInput extends Omit<DendriteConfigInput, 'workDir' | 'signingKeyPath'> {
+  /** The instance folder as the server sees it (a host folder, or `/data` in a container). */
+  dir: string;
+  tls: { certPem: string; keyPem: string };
+}
+
+/**
+ * Every file one Dendrite instance needs (config, fresh signing key, TLS pair), for a driver to
+ * write to disk or copy into a container: the one place where an instance is described. The empty
+ * roots folder (`dendriteInstancePaths(dir).emptyCertDir`) is the driver's to create.
+ */
+export function dendriteInstanceFiles(i: DendriteInstanceInput): InstanceFile[] {
+  const paths = dendriteInstancePaths(i.dir);
+  const { dir, tls, ...rest } = i;
+  const config = dendriteConfig({ ...rest, workDir: dir, signingKeyPath: paths.signingKey });
+  return [
+    { path: paths.tlsCert, content: tls.certPem, mode: 0o644 },
+    { path: paths.tlsKey, content: tls.keyPem, mode: 0o600 },
+    { path: paths.signingKey, content: dendriteSigningKeyPem(), mode: 0o600 },
+    { path: paths.config, content: stringify(config), mode: 0o644 },
+  ];
 }

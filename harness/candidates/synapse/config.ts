@@ -4,6 +4,7 @@
  * allowed to reach loopback, no key servers, no rate limits, cheap hashing.
  */
 import { randomBytes } from 'node:crypto';
+import { stringify } from 'yaml';
 
 export interface SynapseConfigInput {
   serverName: string;
@@ -16,6 +17,8 @@ export interface SynapseConfigInput {
   signingKeyPath: string;
   logConfigPath: string;
   registrationSharedSecret: string;
+  /** Address both listeners bind (default `127.0.0.1`; `0.0.0.0` inside a bridged container). */
+  bindAddress?: string;
 }
 
 /** Synapse 1.98's default outbound IP block list (`DEFAULT_IP_RANGE_BLOCKLIST`) less 127.0.0.0/8 and ::1. */
@@ -51,7 +54,7 @@ export function synapseConfig(c: SynapseConfigInput): Record<string, unknown> {
     listeners: [
       {
         port: c.clientPort,
-        bind_addresses: ['127.0.0.1'],
+        bind_addresses: [c.bindAddress ?? '127.0.0.1'],
         type: 'http',
         tls: false,
         x_forwarded: false,
@@ -60,7 +63,7 @@ export function synapseConfig(c: SynapseConfigInput): Record<string, unknown> {
       {
         // `federation` also serves the key server, `/_matrix/key/v2/*`.
         port: c.federationPort,
-        bind_addresses: ['127.0.0.1'],
+        bind_addresses: [c.bindAddress ?? '127.0.0.1'],
         type: 'http',
         tls: true,
         x_forwarded: false,
@@ -132,4 +135,63 @@ export function synapseSigningKey(): string {
   const version = `a_${randomBytes(3).toString('hex')}`;
   const seed = randomBytes(32).toString('base64').replace(/=+$/, '');
   return `ed25519 ${version} ${seed}\n`;
+}
+
+/** One file of a candidate instance: where it goes, what it holds, its mode. */
+export interface InstanceFile {
+  path: string;
+  content: string;
+  mode: number;
+}
+
+export interface SynapseInstanceInput {
+  serverName: string;
+  clientPort: number;
+  federationPort: number;
+  /** The instance folder as the server sees it (a host folder, or `/data` in a container). */
+  dir: string;
+  /** Where the suite CA is, as the server sees it. */
+  caCertPath: string;
+  tls: { certPem: string; keyPem: string };
+  registrationSharedSecret: string;
+  bindAddress?: string;
+}
+
+/** The instance folder's file names, fixed so that a restart finds the same files. */
+export function synapseInstancePaths(dir: string) {
+  return {
+    config: `${dir}/homeserver.yaml`,
+    logConfig: `${dir}/log.config.yaml`,
+    signingKey: `${dir}/signing.key`,
+    tlsCert: `${dir}/federation.crt`,
+    tlsKey: `${dir}/federation.key`,
+  };
+}
+
+/**
+ * Every file one Synapse instance needs (config, log config, fresh signing key, TLS pair), for a
+ * driver to write to disk or copy into a container: the one place where an instance is described.
+ */
+export function synapseInstanceFiles(i: SynapseInstanceInput): InstanceFile[] {
+  const paths = synapseInstancePaths(i.dir);
+  const config = synapseConfig({
+    serverName: i.serverName,
+    clientPort: i.clientPort,
+    federationPort: i.federationPort,
+    workDir: i.dir,
+    caCertPath: i.caCertPath,
+    tlsCertPath: paths.tlsCert,
+    tlsKeyPath: paths.tlsKey,
+    signingKeyPath: paths.signingKey,
+    logConfigPath: paths.logConfig,
+    registrationSharedSecret: i.registrationSharedSecret,
+    bindAddress: i.bindAddress,
+  });
+  return [
+    { path: paths.tlsCert, content: i.tls.certPem, mode: 0o644 },
+    { path: paths.tlsKey, content: i.tls.keyPem, mode: 0o600 },
+    { path: paths.signingKey, content: synapseSigningKey(), mode: 0o600 },
+    { path: paths.logConfig, content: stringify(synapseLogConfig()), mode: 0o644 },
+    { path: paths.config, content: stringify(config), mode: 0o644 },
+  ];
 }

@@ -1,0 +1,61 @@
+/**
+ * The container candidates, by name:
+ *
+ *   synapse-container    localhost/lazyjoin-synapse:<LAZYJOIN_SYNAPSE_VERSION or 1.98.0>, built from
+ *                        docker/synapse when missing (or LAZYJOIN_SYNAPSE_IMAGE, run as it is)
+ *   dendrite-container   localhost/lazyjoin-dendrite:<LAZYJOIN_DENDRITE_VERSION or v0.13.8>, built
+ *                        from docker/dendrite when missing (or LAZYJOIN_DENDRITE_IMAGE)
+ *   container            any image: LAZYJOIN_CONTAINER_IMAGE, configured as LAZYJOIN_CONTAINER_KIND
+ *                        (synapse or dendrite), pulled when missing
+ *
+ * All take LAZYJOIN_CONTAINER_NETWORK (host or bridge; see driver.ts).
+ */
+import { DEFAULT_DENDRITE_VERSION } from '../dendrite/install.ts';
+import { DEFAULT_SYNAPSE_VERSION } from '../synapse/install.ts';
+import { CandidateError, type Candidate, type DriverOptions } from '../types.ts';
+import { ContainerCandidate } from './driver.ts';
+import { basesFor, dendriteImage, synapseImage } from './images.ts';
+import { containerKind, containerKinds } from './kinds.ts';
+
+export function createSynapseContainer(opts: DriverOptions): Candidate {
+  const version = opts.version ?? process.env.LAZYJOIN_SYNAPSE_VERSION ?? DEFAULT_SYNAPSE_VERSION;
+  const definition = synapseImage(version, basesFor(opts.cacheDir));
+  const image = process.env.LAZYJOIN_SYNAPSE_IMAGE;
+  return new ContainerCandidate({
+    ...opts,
+    candidateName: 'synapse-container',
+    kind: containerKinds.synapse!,
+    image: image ?? definition.tag,
+    versionHint: version,
+    definition: image ? undefined : definition,
+  });
+}
+
+export function createDendriteContainer(opts: DriverOptions): Candidate {
+  const version = opts.version ?? process.env.LAZYJOIN_DENDRITE_VERSION ?? DEFAULT_DENDRITE_VERSION;
+  const definition = dendriteImage(version, basesFor(opts.cacheDir));
+  const image = process.env.LAZYJOIN_DENDRITE_IMAGE;
+  return new ContainerCandidate({
+    ...opts,
+    candidateName: 'dendrite-container',
+    kind: containerKinds.dendrite!,
+    image: image ?? definition.tag,
+    versionHint: version,
+    definition: image ? undefined : definition,
+  });
+}
+
+export function createNamedImageContainer(opts: DriverOptions, env: NodeJS.ProcessEnv = process.env): Candidate {
+  const image = env.LAZYJOIN_CONTAINER_IMAGE;
+  const kindName = env.LAZYJOIN_CONTAINER_KIND;
+  const missing = [image ? undefined : 'LAZYJOIN_CONTAINER_IMAGE', kindName ? undefined : 'LAZYJOIN_CONTAINER_KIND'].filter(Boolean);
+  if (missing.length) {
+    throw new CandidateError(`container candidate: missing environment variable(s): ${missing.join(', ')} (kind: ${Object.keys(containerKinds).join(' or ')})`);
+  }
+  return new ContainerCandidate({
+    ...opts,
+    candidateName: 'container',
+    kind: containerKind(kindName!, 'LAZYJOIN_CONTAINER_KIND'),
+    image: image!,
+  });
+}
