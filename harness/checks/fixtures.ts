@@ -40,8 +40,9 @@ export function loadObservationFixture(path: string): ObservationFixture {
 /** The observation ready for checks: send_join observations get event ID and verification functions back. */
 export function observationFromFixture(fixture: ObservationFixture): unknown {
   const observation = structuredClone(fixture.observation);
-  if (fixture.kind !== 'send-join') return observation;
   const roomVersion = String(observation.request.roomVersion);
+  if (fixture.kind === 'state') return { ...observation, eventIdOf: matrixFunctions(roomVersion).eventIdOf };
+  if (fixture.kind !== 'send-join') return observation;
   return { ...observation, ...matrixFunctions(roomVersion, fixture.serverKeys) } as SendJoinObservation;
 }
 

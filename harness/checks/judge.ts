@@ -6,6 +6,7 @@
  */
 import { expect, type TestInfo } from '@playwright/test';
 import { requirement } from './catalogue.ts';
+import { knownFailureFor } from './test-baseline.ts';
 import { trimForReport, trimmedJson } from './trim.ts';
 import type { Check, CheckOutcome, Evaluation, Requirement, Verdict } from './types.ts';
 
@@ -49,11 +50,16 @@ export function outcomeOf<O>(check: Check<O>, observation: O): CheckOutcome {
 
 /**
  * Evaluates `check` over `observation`, records the outcome on the test, and fails the test for a
- * `fail` (and a `non-strict` in strict mode) with a message naming the requirement, what was
+ * `fail` (and a `non-strict` in strict mode) that the active baseline (harness/checks/test-baseline.ts)
+ * does not list; a listed one is recorded as `known-failure` and does not fail the test. It fails with a message naming the requirement, what was
  * expected and what came. A check that throws is recorded as `error` and fails the test too.
  */
 export function judge<O>(testInfo: TestInfo, check: Check<O>, observation: O): CheckOutcome {
-  const outcome = outcomeOf(check, observation);
+  let outcome = outcomeOf(check, observation);
+  const known = knownFailureFor(testInfo, outcome);
+  if (known) {
+    outcome = { ...outcome, verdict: 'known-failure', reason: `known failure listed in ${known.file}: ${known.entry.reason} | observed: ${outcome.reason ?? '-'}` };
+  }
   record(testInfo, outcome);
   const failsTest = outcome.verdict === 'fail' || outcome.verdict === 'error' || (outcome.verdict === 'non-strict' && strictMode());
   // The message is the assertion's title, so it leads the error report as written.
@@ -97,6 +103,11 @@ export function failureMessage(outcome: CheckOutcome, title: string): string {
     `  expected:    ${outcome.expected}`,
     `  observed:    ${trimmedJson(outcome.observed)}`,
   ].join('\n');
+}
+
+/** The check outcomes recorded on this test so far. */
+export function recordedOutcomes(testInfo: TestInfo): CheckOutcome[] {
+  return testInfo.annotations.filter((a) => a.type === CHECK_ANNOTATION && a.description).map((a) => JSON.parse(a.description!) as CheckOutcome);
 }
 
 function record(testInfo: TestInfo, outcome: CheckOutcome): void {

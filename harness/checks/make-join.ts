@@ -9,11 +9,25 @@ export interface MakeJoinObservation {
     userId: string;
     /** The `ver` query values sent (room versions the suite's joiner supports). */
     supportedVersions: string[];
+    /** The room's actual version, when the test knows it (a version not offered must be refused). */
+    roomVersion?: string;
+    /** True when the room does not exist on the resident (the answer must be 404 M_NOT_FOUND). */
+    unknownRoom?: boolean;
   };
   response: { status: number; body: unknown };
 }
 
 type MakeJoinCheck = Check<MakeJoinObservation>;
+
+/** Why a refusal, not a template, is the right answer to this request; undefined when a template is. */
+function refusalDue(o: MakeJoinObservation): string | undefined {
+  if (o.request.unknownRoom) return 'the room is unknown to the resident';
+  const v = o.request.roomVersion;
+  if (v !== undefined && !o.request.supportedVersions.includes(v)) return `the room version ${v} was not offered`;
+  return undefined;
+}
+
+const errcodeOf = (body: unknown): unknown => (body && typeof body === 'object' ? (body as Record<string, unknown>).errcode : undefined);
 
 /** The template of a 200 answer, or why there is none to judge. */
 function templateOf(o: MakeJoinObservation): { template: Record<string, unknown>; body: Record<string, unknown> } | { unusable: string } {
@@ -36,6 +50,8 @@ export const templateWellFormed: MakeJoinCheck = defineCheck({
   requirement: 'MJ-08',
   title: 'make_join for an allowed user is answered 200 with a template holding the required fields',
   evaluate(o) {
+    const due = refusalDue(o);
+    if (due) return { notApplicable: `a refusal is due: ${due}` };
     const expected = 'HTTP 200 with a body matching schemas/make-join-response.schema.json';
     if (o.response.status !== 200) return { ok: false, reason: `make_join was answered HTTP ${o.response.status}`, expected, observed: o.response };
     const r = validate('make-join-response', o.response.body);
@@ -106,4 +122,49 @@ export const roomVersionOffered: MakeJoinCheck = defineCheck({
   ],
 });
 
-export const makeJoinChecks: ReadonlyArray<MakeJoinCheck> = [templateWellFormed, templateForThisJoin, roomVersionOffered];
+export const incompatibleVersionRefused: MakeJoinCheck = defineCheck({
+  id: 'make-join/incompatible-version-refused',
+  requirement: 'MJ-05',
+  title: 'make_join offering none of the room\'s version is answered 400 M_INCOMPATIBLE_ROOM_VERSION naming the room version',
+  evaluate(o): Evaluation {
+    const v = o.request.roomVersion;
+    if (o.request.unknownRoom || v === undefined || o.request.supportedVersions.includes(v)) return { notApplicable: 'the room\'s version was offered (or is not known)' };
+    const body = o.response.body as Record<string, unknown> | null;
+    const errcode = errcodeOf(body);
+    const named = body && typeof body === 'object' ? body.room_version : undefined;
+    if (o.response.status === 400 && errcode === 'M_INCOMPATIBLE_ROOM_VERSION' && named === v) return { ok: true };
+    return {
+      ok: false,
+      reason: `ver=${JSON.stringify(o.request.supportedVersions)} for a room of version ${v} was answered HTTP ${o.response.status} ${String(errcode ?? '')} with room_version ${JSON.stringify(named ?? null)}`,
+      expected: `HTTP 400, errcode M_INCOMPATIBLE_ROOM_VERSION, room_version ${JSON.stringify(v)}`,
+      observed: { status: o.response.status, body: o.response.body },
+    };
+  },
+  controls: [
+    { name: 'a template instead', mutate: (o) => ({ ...o, response: { status: 200, body: { room_version: o.request.roomVersion, event: {} } } }) },
+    { name: 'room_version missing', mutate: (o) => ({ ...o, response: { status: 400, body: { errcode: 'M_INCOMPATIBLE_ROOM_VERSION' } } }) },
+    { name: 'another errcode', mutate: (o) => ({ ...o, response: { status: 400, body: { errcode: 'M_UNSUPPORTED_ROOM_VERSION', room_version: o.request.roomVersion } } }) },
+  ],
+});
+
+export const unknownRoomRefused: MakeJoinCheck = defineCheck({
+  id: 'make-join/unknown-room-refused',
+  requirement: 'MJ-05',
+  title: 'make_join for a room the resident does not know is answered 404 M_NOT_FOUND',
+  evaluate(o): Evaluation {
+    if (!o.request.unknownRoom) return { notApplicable: 'the room exists' };
+    if (o.response.status === 404 && errcodeOf(o.response.body) === 'M_NOT_FOUND') return { ok: true };
+    return {
+      ok: false,
+      reason: `make_join for the unknown room ${o.request.roomId} was answered HTTP ${o.response.status} ${String(errcodeOf(o.response.body) ?? '')}`,
+      expected: 'HTTP 404 with errcode M_NOT_FOUND',
+      observed: { status: o.response.status, body: o.response.body },
+    };
+  },
+  controls: [
+    { name: 'refused 403', mutate: (o) => ({ ...o, response: { status: 403, body: { errcode: 'M_FORBIDDEN' } } }) },
+    { name: 'a 404 without errcode', mutate: (o) => ({ ...o, response: { status: 404, body: {} } }) },
+  ],
+});
+
+export const makeJoinChecks: ReadonlyArray<MakeJoinCheck> = [templateWellFormed, templateForThisJoin, roomVersionOffered, incompatibleVersionRefused, unknownRoomRefused];

@@ -56,12 +56,32 @@ export interface SendJoinObservation {
      * `org.matrix.msc3706.partial_state`; the answer is then read under the unstable names too.
      */
     unstablePrefix?: boolean;
+    /**
+     * Set when the join event was made invalid on purpose, naming the fault; the answer must then
+     * be a refusal (SJ-01 to SJ-06).
+     */
+    invalidJoin?: InvalidJoinFault;
   };
   response: { status: number; body: unknown };
   truth?: RoomTruth;
   eventIdOf(pdu: WirePdu): string;
   verifyEvent?(pdu: WirePdu): { ok: true } | { ok: false; reason: string };
 }
+
+/** Ways the suite breaks a join event on purpose, each tied to the requirement refusing it. */
+export type InvalidJoinFault =
+  /** SJ-02: the signature of the origin does not verify. */
+  | 'bad-signature'
+  /** SJ-03: the event type is not m.room.member. */
+  | 'wrong-type'
+  /** SJ-04: content.membership is not "join". */
+  | 'not-join'
+  /** SJ-05: the sender is not a user of the origin server. */
+  | 'foreign-sender'
+  /** SJ-06: state_key differs from sender. */
+  | 'state-key-mismatch'
+  /** SJ-01: the room does not exist on the resident. */
+  | 'unknown-room';
 
 /** The parts of a 200 answer that checks reason about, read under the names the request used. */
 export interface SendJoinView {

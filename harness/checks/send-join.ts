@@ -5,6 +5,7 @@
  */
 import { defineCheck } from './define.ts';
 import { pduSchemaFor, validate } from './schema.ts';
+import { sendJoinRefusalChecks } from './send-join-refusals.ts';
 import type { Check, Evaluation } from './types.ts';
 import {
   keyOf,
@@ -45,6 +46,7 @@ export const responseWellFormed: SendJoinCheck = defineCheck({
     if (value !== undefined && value !== 'true' && value !== 'false') {
       return { notApplicable: `the request was invalid on purpose (omit_members=${JSON.stringify(value)})` };
     }
+    if (o.request.invalidJoin) return { notApplicable: `the join event was invalid on purpose (${o.request.invalidJoin})` };
     const expected = 'HTTP 200 with a body matching schemas/send-join-v2-response.schema.json and every event matching the room version PDU schema';
     if (o.response.status !== 200) {
       return { ok: false, reason: `the join was answered HTTP ${o.response.status}`, expected, observed: o.response };
@@ -628,4 +630,5 @@ export const sendJoinChecks: ReadonlyArray<SendJoinCheck> = [
   restrictedJoinEventReturned,
   restrictedJoinEventCountersigned,
   returnedEventsVerify,
+  ...sendJoinRefusalChecks,
 ];

@@ -13,6 +13,13 @@ export interface StateObservation {
     roomVersion: string;
   };
   response: { status: number; body: unknown };
+  /**
+   * The room state just before `eventId` as the suite knows it (from the candidate's client API
+   * or the scenario): one entry per (type, state_key) with its event ID.
+   */
+  truth?: Array<{ type: string; state_key: string; event_id: string }>;
+  /** Event IDs of returned events (harness/matrix `eventId` bound to the room version); for /state. */
+  eventIdOf?(pdu: Record<string, unknown>): string;
 }
 
 type StateCheck = Check<StateObservation>;
@@ -75,4 +82,51 @@ export const stateIdsResponseWellFormed: StateCheck = defineCheck({
   ],
 });
 
-export const stateChecks: ReadonlyArray<StateCheck> = [stateResponseWellFormed, stateIdsResponseWellFormed];
+/** The returned snapshot as (type, state_key) -> event ID, or why it cannot be read. */
+function snapshotOf(o: StateObservation, truth: NonNullable<StateObservation['truth']>): Map<string, string> | string {
+  const body = o.response.body as Record<string, unknown> | null;
+  if (o.response.status !== 200 || !body || typeof body !== 'object') return 'the answer is not a 200 object (see the well-formedness checks)';
+  if (o.request.endpoint === 'state_ids') {
+    if (!Array.isArray(body.pdu_ids)) return 'pdu_ids is not an array';
+    // state_ids names events only: place each by the truth entry carrying that ID.
+    const byId = new Map(truth.map((e) => [e.event_id, JSON.stringify([e.type, e.state_key])]));
+    return new Map((body.pdu_ids as unknown[]).map((id, i) => [byId.get(String(id)) ?? `unknown #${i}`, String(id)]));
+  }
+  if (!Array.isArray(body.pdus) || !o.eventIdOf) return !o.eventIdOf ? 'no event ID function was given' : 'pdus is not an array';
+  const pdus = body.pdus as Record<string, unknown>[];
+  return new Map(pdus.map((p) => [JSON.stringify([p?.type, p?.state_key]), (() => { try { return o.eventIdOf!(p); } catch (e) { return `<no event ID: ${(e as Error).message}>`; } })()]));
+}
+
+export const stateMatchesRoomState: StateCheck = defineCheck({
+  id: 'state/matches-room-state',
+  requirement: 'ST-01',
+  title: 'the snapshot at an event is the room state before it: every state event the suite knows, and nothing else',
+  evaluate(o): Evaluation {
+    if (!o.truth) return { notApplicable: 'the test did not give the room state' };
+    const snapshot = snapshotOf(o, o.truth);
+    if (typeof snapshot === 'string') return { notApplicable: snapshot };
+    const missing = o.truth.filter((e) => snapshot.get(JSON.stringify([e.type, e.state_key])) !== e.event_id).map((e) => `${e.type}|${e.state_key}`);
+    const known = new Set(o.truth.map((e) => JSON.stringify([e.type, e.state_key])));
+    const extra = [...snapshot.keys()].filter((k) => !known.has(k));
+    if (missing.length === 0 && extra.length === 0) return { ok: true };
+    return {
+      ok: false,
+      reason: [missing.length ? `missing or different: ${missing.slice(0, 8).join(', ')}${missing.length > 8 ? ` (+${missing.length - 8})` : ''}` : '', extra.length ? `not in the room state: ${extra.slice(0, 8).join(', ')}` : ''].filter(Boolean).join('; '),
+      expected: `the ${o.truth.length} state events of the room before ${o.request.eventId}`,
+      observed: { missing, extra },
+    };
+  },
+  controls: [
+    {
+      name: 'a membership left out',
+      mutate: (o) => withBody(o, (b) => {
+        const member = o.truth!.find((e) => e.type === 'm.room.member')!;
+        if (Array.isArray(b.pdu_ids)) b.pdu_ids = (b.pdu_ids as string[]).filter((id) => id !== member.event_id);
+        else b.pdus = (b.pdus as Record<string, unknown>[]).filter((p) => !(p.type === 'm.room.member' && p.state_key === member.state_key));
+      }),
+    },
+    { name: 'the room has one more state event', mutate: (o) => ({ ...o, truth: [...o.truth!, { type: 'org.example.never.sent', state_key: '', event_id: '$never-sent' }] }) },
+  ],
+});
+
+export const stateChecks: ReadonlyArray<StateCheck> = [stateResponseWellFormed, stateIdsResponseWellFormed, stateMatchesRoomState];

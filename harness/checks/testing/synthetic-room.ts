@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import { cosignEvent, signEvent, signingKeyFromSeed, type PDU, type SigningKey } from '../../matrix/index.ts';
 import { matrixFunctions, type PublishedKeys } from '../matrix-binding.ts';
 import type { MakeJoinObservation } from '../make-join.ts';
-import type { RoomTruth, SendJoinObservation, StateEntry, WirePdu } from '../send-join-observation.ts';
+import type { InvalidJoinFault, RoomTruth, SendJoinObservation, StateEntry, WirePdu } from '../send-join-observation.ts';
 import type { StateObservation } from '../state.ts';
 import type { ObservationKind } from '../registry.ts';
 
@@ -265,6 +265,26 @@ export function sendJoinObservation(room: SyntheticRoom, options: SendJoinOption
   return { ...common, response: { status: 200, body: structuredClone(body) } };
 }
 
+/** A send_join of a join event broken by `fault`, refused as the spec recommends. */
+export function invalidJoinObservation(room: SyntheticRoom, fault: InvalidJoinFault): SendJoinObservation {
+  const joinEvent = joinEventFor(room);
+  const request: SendJoinObservation['request'] = { roomId: room.roomId, roomVersion: room.roomVersion, residentServer: RESIDENT, joiningServer: JOINER, joinEvent, omitMembers: 'true', invalidJoin: fault };
+  const status = fault === 'unknown-room' ? 404 : 400;
+  const body = fault === 'unknown-room' ? { errcode: 'M_NOT_FOUND', error: 'unknown room' } : { errcode: 'M_INVALID_PARAM', error: `invalid join: ${fault}` };
+  return { request, response: { status, body }, truth: truthOf(room), eventIdOf: room.crypto.eventId, verifyEvent: room.crypto.verify };
+}
+
+/** make_join refused as it must be: a room version not offered, or an unknown room. */
+export function refusedMakeJoinObservation(room: SyntheticRoom, why: 'incompatible-version' | 'unknown-room'): MakeJoinObservation {
+  if (why === 'unknown-room') {
+    return { request: { roomId: `!unknown:${RESIDENT}`, userId: JOINING_USER, supportedVersions: ['10', '11'], unknownRoom: true }, response: { status: 404, body: { errcode: 'M_NOT_FOUND', error: 'unknown room' } } };
+  }
+  return {
+    request: { roomId: room.roomId, userId: JOINING_USER, supportedVersions: ['1', '2'], roomVersion: room.roomVersion },
+    response: { status: 400, body: { errcode: 'M_INCOMPATIBLE_ROOM_VERSION', error: 'not offered', room_version: room.roomVersion } },
+  };
+}
+
 export function makeJoinObservation(room: SyntheticRoom): MakeJoinObservation {
   const { signatures: _s, hashes: _h, ...template } = joinEventFor(room);
   return {
@@ -281,7 +301,8 @@ export function stateObservation(room: SyntheticRoom, endpoint: 'state' | 'state
   const body = endpoint === 'state'
     ? { pdus, auth_chain: chain.map((id) => room.events.get(id)!) }
     : { pdu_ids: [...room.state.values()], auth_chain_ids: chain };
-  return { request, response: { status: 200, body: structuredClone(body) } };
+  const truth = [...room.state].map(([k, id]) => { const [type, state_key] = JSON.parse(k) as [string, string]; return { type, state_key, event_id: id }; });
+  return { request, response: { status: 200, body: structuredClone(body) }, truth, eventIdOf: room.crypto.eventId };
 }
 
 /** The named passing observations the controls self-test runs every check over. */
@@ -298,7 +319,11 @@ export function passingObservations(crypto?: (roomVersion: string) => EventCrypt
     { name: 'v10 partial send_join, unstable names', kind: 'send-join', observation: sendJoinObservation(v10, { partial: true, unstable: true }) },
     { name: 'v10 send_join with omit_members=yes', kind: 'send-join', observation: sendJoinObservation(v10, { invalidOmitMembers: 'yes' }) },
     { name: 'v10 restricted join authorised via @alice', kind: 'send-join', observation: sendJoinObservation(restricted, { authorisedVia: `@alice:${RESIDENT}` }) },
+    ...(['bad-signature', 'wrong-type', 'not-join', 'foreign-sender', 'state-key-mismatch', 'unknown-room'] as const).map((fault) => (
+      { name: `v10 send_join of an invalid join (${fault})`, kind: 'send-join' as const, observation: invalidJoinObservation(v10, fault) })),
     { name: 'v10 make_join', kind: 'make-join', observation: makeJoinObservation(v10) },
+    { name: 'v10 make_join offering other versions', kind: 'make-join', observation: refusedMakeJoinObservation(v10, 'incompatible-version') },
+    { name: 'make_join for an unknown room', kind: 'make-join', observation: refusedMakeJoinObservation(v10, 'unknown-room') },
     { name: 'v11 make_join', kind: 'make-join', observation: makeJoinObservation(v11Named) },
     { name: 'v10 /state', kind: 'state', observation: stateObservation(v10, 'state') },
     { name: 'v11 /state_ids', kind: 'state', observation: stateObservation(v11Named, 'state_ids') },

@@ -1,0 +1,52 @@
+/**
+ * Baselines at test time: while a conformance test runs, the baseline of the candidate under test
+ * (expectations/<candidate>-<version>.json) is active, so that `judge` records a listed failure as
+ * `known-failure` with the baseline's reason instead of failing the test. After the test, a listed
+ * failure scoped to this test that was judged and passed fails the test as "unexpectedly passing",
+ * so baselines stay current. An entry without `test` covers every test; whether it still fails
+ * anywhere can only be told over the whole run, which the report does (harness/report/baseline.ts).
+ */
+import { basename } from 'node:path';
+import type { TestInfo } from '@playwright/test';
+import { entryMatches, findBaseline, type Baseline, type KnownFailure } from '../report/baseline.ts';
+import type { CheckOutcome } from './types.ts';
+
+let active: { path: string; baseline: Baseline } | undefined;
+
+/** Activates the baseline of this candidate version (none when the expectations folder has no file for it). */
+export function activateBaseline(candidate: string, version: string, dir?: string): { path: string; baseline: Baseline } | undefined {
+  active = findBaseline(candidate, version, dir);
+  return active;
+}
+
+export function deactivateBaseline(): void {
+  active = undefined;
+}
+
+function subject(testInfo: TestInfo, requirementId: string, verdict: CheckOutcome['verdict']) {
+  return { requirementId, verdict, testTitle: testInfo.title, testTitlePath: testInfo.titlePath };
+}
+
+/** The active baseline's entry excusing this failing outcome in this test, with the file it is in. */
+export function knownFailureFor(testInfo: TestInfo, outcome: CheckOutcome): { entry: KnownFailure; file: string } | undefined {
+  if (!active || (outcome.verdict !== 'fail' && outcome.verdict !== 'non-strict')) return undefined;
+  const entry = active.baseline.knownFailures.find((e) => entryMatches(e, subject(testInfo, outcome.requirementId, outcome.verdict)));
+  return entry ? { entry, file: `expectations/${basename(active.path)}` } : undefined;
+}
+
+/**
+ * Entries scoped to this test (by `test`) whose requirement was judged here without any failure:
+ * one line each, naming the file to edit. Empty without an active baseline.
+ */
+export function unexpectedlyPassing(testInfo: TestInfo, outcomes: CheckOutcome[]): string[] {
+  if (!active) return [];
+  const file = `expectations/${basename(active.path)}`;
+  return active.baseline.knownFailures
+    .filter((e) => e.test !== undefined)
+    .flatMap((entry) => {
+      const judged = outcomes.filter((o) => entryMatches(entry, subject(testInfo, o.requirementId, o.verdict)));
+      const failing = judged.some((o) => ['fail', 'non-strict', 'known-failure'].includes(o.verdict));
+      const passing = judged.some((o) => o.verdict === 'pass' || o.verdict === 'informational');
+      return passing && !failing ? [`${entry.requirement} in "${entry.test}" is unexpectedly passing: remove it from ${file} (it said: ${entry.reason})`] : [];
+    });
+}

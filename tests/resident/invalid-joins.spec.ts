@@ -1,0 +1,49 @@
+/**
+ * Join events the resident must refuse (SJ-01: any 4xx; SJ-02 to SJ-06: 400 M_INVALID_PARAM is
+ * the recommended answer), and a send_join for a room the resident does not know.
+ */
+import { test } from '../../harness/fixtures.ts';
+import type { PDU } from '../../harness/matrix/index.ts';
+import type { InvalidJoinFault } from '../../harness/checks/index.ts';
+import { judgeApplicable, observeJoin, type ObserveJoinOptions } from '../../harness/resident/observe.ts';
+import { ResidentRoom } from '../../harness/resident/room.ts';
+import { sendJoinChecks } from '../../harness/checks/index.ts';
+
+/** Flips the first character of every signature, keeping its length. */
+function corruptSignatures(pdu: PDU): PDU {
+  const signatures = Object.fromEntries(Object.entries(pdu.signatures ?? {}).map(([server, sigs]) => [
+    server,
+    Object.fromEntries(Object.entries(sigs).map(([k, sig]) => [k, (sig.startsWith('A') ? 'B' : 'A') + sig.slice(1)])),
+  ]));
+  return { ...pdu, signatures };
+}
+
+const FAULTS: Array<{ fault: InvalidJoinFault; requirement: string; what: string; make: (remoteName: string) => Pick<ObserveJoinOptions, 'changeJoin' | 'afterSigning'> }> = [
+  { fault: 'bad-signature', requirement: 'SJ-02', what: 'a join whose signature does not verify', make: () => ({ afterSigning: corruptSignatures }) },
+  { fault: 'wrong-type', requirement: 'SJ-03', what: 'an event of another type', make: () => ({ changeJoin: (d) => ({ ...d, type: 'org.lazyjoin.not_a_member' }) }) },
+  { fault: 'not-join', requirement: 'SJ-04', what: 'a membership that is not a join', make: () => ({ changeJoin: (d) => ({ ...d, content: { ...d.content, membership: 'leave' } }) }) },
+  {
+    fault: 'foreign-sender',
+    requirement: 'SJ-05',
+    what: 'a join of a user of another server',
+    make: () => ({ changeJoin: (d) => ({ ...d, sender: '@mallory:elsewhere.example', state_key: '@mallory:elsewhere.example' }) }),
+  },
+  { fault: 'state-key-mismatch', requirement: 'SJ-06', what: 'a join whose state_key is another user', make: (name) => ({ changeJoin: (d) => ({ ...d, state_key: `@someone-else:${name}` }) }) },
+];
+
+test.describe('invalid joins', () => {
+  for (const { fault, requirement, what, make } of FAULTS) {
+    test(`send_join refuses ${what}`, { tag: ['@SJ-01', `@${requirement}`, '@must', '@should'] }, async ({ candidate, client, remote }, testInfo) => {
+      const room = await ResidentRoom.create(client, { name: `invalid join: ${fault}` });
+      const exchange = await observeJoin(remote, candidate.serverName, room, remote.userId('zed'), { ...make(remote.serverName), invalidJoin: fault });
+      judgeApplicable(testInfo, sendJoinChecks, exchange.sendJoin);
+    });
+  }
+
+  test('send_join for a room the resident does not know is refused', { tag: ['@SJ-01', '@must'] }, async ({ candidate, client, remote }, testInfo) => {
+    const room = await ResidentRoom.create(client, { name: 'a real room to get a template from' });
+    const unknown = `!no-such-room-${Date.now()}:${candidate.serverName}`;
+    const exchange = await observeJoin(remote, candidate.serverName, room, remote.userId('zed'), { changeJoin: (d) => ({ ...d, room_id: unknown }), invalidJoin: 'unknown-room' });
+    judgeApplicable(testInfo, sendJoinChecks, exchange.sendJoin);
+  });
+});
