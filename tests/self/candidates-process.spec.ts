@@ -4,13 +4,13 @@
  * a lock left by a dead process, ports that are taken.
  */
 import { expect, test } from '@playwright/test';
-import { execFile } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { withFileLock } from '../../harness/candidates/file-lock.ts';
 import { ManagedProcess, assertPortFree, freePort, isPortFree, processIsAlive, runToCompletion, waitUntilGone } from '../../harness/candidates/process.ts';
 
@@ -46,26 +46,57 @@ test('stop() escalates to SIGKILL when the child ignores SIGTERM', async () => {
   expect(processIsAlive(proc.pid)).toBe(false);
 });
 
-test('a child process is killed when its parent dies of an uncaught exception', async () => {
-  const script = join(dir, 'crashing-parent.mts');
+/**
+ * Runs a parent process (node with the tsx loader, so that signals reach it directly) that
+ * starts a `sleep` child through the registry, prints the child's pid, then does `then`.
+ * Resolves once the parent has ended, with its output and the child's pid.
+ */
+async function parentWithChild(then: string, onChildStarted?: (parent: ChildProcess) => void) {
+  const script = join(dir, 'parent.mts');
   writeFileSync(
     script,
     [
       `import { ManagedProcess } from ${JSON.stringify(processModule)};`,
       `const child = await ManagedProcess.spawn({ name: 'orphan-to-be', command: 'sleep', args: ['60'], logPath: ${JSON.stringify(join(dir, 'orphan.log'))} });`,
       `console.log('child pid ' + child.pid);`,
-      `setTimeout(() => { throw new Error('parent crashes on purpose'); }, 10);`,
+      then,
     ].join('\n'),
   );
-  const result = await promisify(execFile)('npx', ['tsx', script], { cwd: process.cwd(), timeout: 30_000 }).then(
-    () => ({ stdout: '', stderr: '', failed: false }),
-    (err: { stdout: string; stderr: string }) => ({ stdout: err.stdout, stderr: err.stderr, failed: true }),
-  );
-  expect(result.stderr, 'the parent should have died of its exception').toContain('parent crashes on purpose');
-  const pid = Number(/child pid (\d+)/.exec(result.stdout)?.[1]);
-  expect(pid, `parent output: ${result.stdout}`).toBeGreaterThan(0);
-  expect(await waitUntilGone(pid, 5_000), `child ${pid} outlived its parent by 5 s`).toBe(true);
+  const parent = spawn(process.execPath, ['--import', 'tsx', script], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  let childPid = 0;
+  parent.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  parent.stdout!.on('data', (c: Buffer) => {
+    stdout += c.toString();
+    const match = /child pid (\d+)/.exec(stdout);
+    if (match && !childPid) {
+      childPid = Number(match[1]);
+      onChildStarted?.(parent);
+    }
+  });
+  const bound = setTimeout(() => parent.kill('SIGKILL'), 30_000);
+  const [code, signal] = (await once(parent, 'exit')) as [number | null, NodeJS.Signals | null];
+  clearTimeout(bound);
+  return { stdout, stderr, childPid, code, signal };
+}
+
+test('a child process is killed when its parent dies of an uncaught exception', async () => {
+  const parent = await parentWithChild(`setTimeout(() => { throw new Error('parent crashes on purpose'); }, 10);`);
+  expect(parent.stderr, 'the parent should have died of its exception').toContain('parent crashes on purpose');
+  expect(parent.childPid, `parent output: ${parent.stdout}`).toBeGreaterThan(0);
+  expect(await waitUntilGone(parent.childPid, 5_000), `child ${parent.childPid} outlived its parent by 5 s`).toBe(true);
 });
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  test(`a child process is killed when its parent gets ${signal}, and the parent still ends`, async () => {
+    // The parent would otherwise live for a minute.
+    const parent = await parentWithChild(`setTimeout(() => {}, 60_000);`, (p) => p.kill(signal));
+    expect(parent.childPid, `parent output: ${parent.stdout} ${parent.stderr}`).toBeGreaterThan(0);
+    expect(parent.signal, 'the signal keeps its default meaning for the parent').toBe(signal);
+    expect(await waitUntilGone(parent.childPid, 5_000), `child ${parent.childPid} outlived its parent by 5 s`).toBe(true);
+  });
+}
 
 test('runToCompletion names the failing command and its exit code', async () => {
   const err = await runToCompletion({
