@@ -1,0 +1,66 @@
+/**
+ * While its state of a room is partial, the candidate cannot act as a resident for it: it does
+ * not know the membership needed to authorise joins and knocks. MSC3902 says such federation
+ * requests are refused, with MSC3895's `M_UNABLE_DUE_TO_PARTIAL_STATE` (unstable:
+ * `ORG.MATRIX.MSC3895_UNABLE_DUE_TO_PARTIAL_STATE`). A server that is not in the room asks the
+ * candidate to let one of its users in, through each membership endpoint.
+ */
+import { test } from '../../harness/fixtures.ts';
+import { recordInformational } from '../../harness/checks/judge.ts';
+import { eventId as computeEventId } from '../../harness/matrix/index.ts';
+import { FederationClient, errcodeOf, type FederationResponse } from '../../harness/remote/client.ts';
+import { partialJoin, type PartialJoin } from '../../harness/joining/partial-join.ts';
+
+const PARTIAL_STATE_ERRCODES = ['M_UNABLE_DUE_TO_PARTIAL_STATE', 'ORG.MATRIX.MSC3895_UNABLE_DUE_TO_PARTIAL_STATE'];
+
+const seg = encodeURIComponent;
+
+type Ask = (fed: FederationClient, candidate: string, join: PartialJoin, userId: string) => Promise<FederationResponse>;
+
+/** A membership event of `userId` signed by its own server (a bystander of the remote), with its ID. */
+function membershipEvent(join: PartialJoin, userId: string, membership: 'join' | 'knock') {
+  const event = join.room.build({ type: 'm.room.member', stateKey: userId, sender: userId, content: { membership } });
+  return { event, eventId: computeEventId(event, join.room.version) };
+}
+
+const requests: Array<{ name: string; ask: Ask }> = [
+  { name: 'make_join', ask: (fed, candidate, join, userId) => fed.makeJoin(candidate, join.roomId, userId, [join.room.version.id]) },
+  {
+    name: 'send_join',
+    ask: (fed, candidate, join, userId) => {
+      const { event, eventId } = membershipEvent(join, userId, 'join');
+      return fed.sendJoin(candidate, join.roomId, eventId, event, 'full');
+    },
+  },
+  {
+    name: 'make_knock',
+    ask: (fed, candidate, join, userId) =>
+      fed.request('GET', candidate, `/_matrix/federation/v1/make_knock/${seg(join.roomId)}/${seg(userId)}`, { query: { ver: [join.room.version.id] } }),
+  },
+  {
+    name: 'send_knock',
+    ask: (fed, candidate, join, userId) => {
+      const { event, eventId } = membershipEvent(join, userId, 'knock');
+      return fed.request('PUT', candidate, `/_matrix/federation/v1/send_knock/${seg(join.roomId)}/${seg(eventId)}`, { body: event });
+    },
+  },
+];
+
+test.describe('joining: resident duties refused while partial', () => {
+  for (const { name, ask } of requests) {
+    test(`${name} from another server is refused while the state is partial`, { tag: ['@JS-07', '@msc-only'] }, async ({ candidate, client, remote }, testInfo) => {
+      const join = await partialJoin({ candidate, remote, joiner: client }, { members: 3, servers: 1 });
+      if (join.notPartial(testInfo, ['JS-07'])) return;
+      await join.awaitResyncStarted();
+      // A server that was never in the room (added after the join, so not in servers_in_room).
+      const stranger = await remote.addServer({ mode: 'serve' });
+      const fed = new FederationClient(stranger.serverName, stranger.key);
+      const res = await ask(fed, candidate.serverName, join, stranger.userId('newbie'));
+      const observed = { status: res.status, errcode: errcodeOf(res) ?? null, body: res.raw.slice(0, 300) };
+      testInfo.annotations.push({ type: 'lazyjoin-observed', description: `${name} while partial: ${JSON.stringify(observed)}` });
+      recordInformational(testInfo, 'JS-07', res.status >= 400, observed, `${name} refused while partial`);
+      recordInformational(testInfo, 'JS-07', PARTIAL_STATE_ERRCODES.includes(errcodeOf(res) ?? ''), observed, `${name} refused with the MSC3895 error code (stable or unstable)`);
+      join.releaseResync();
+    });
+  }
+});
