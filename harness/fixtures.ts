@@ -2,6 +2,8 @@
  * The fixtures every conformance test uses, in one import: a running candidate (worker-scoped, per
  * Playwright project), fresh users and clients on it, and fresh scripted remotes per test.
  * Around each test, the candidate version's baseline is active (see harness/checks/test-baseline.ts).
+ * After each test, every joined room whose resync completed is audited against the truth
+ * (harness/audit/fixture.ts), while the baseline is still active and the remotes still run.
  *
  *   import { test, expect } from '../../harness/fixtures.ts';
  */
@@ -10,6 +12,7 @@ import { candidateTest } from './candidates/fixture.ts';
 import { remoteTest } from './remote/fixture.ts';
 import { recordedOutcomes } from './checks/judge.ts';
 import { activateBaseline, deactivateBaseline, unexpectedlyPassing } from './checks/test-baseline.ts';
+import { auditFixture, AUDIT_FIXTURE_TIMEOUT_MS } from './audit/fixture.ts';
 
 export const test = mergeTests(candidateTest, remoteTest).extend<{ candidateBaseline: void }>({
   candidateBaseline: [
@@ -24,6 +27,16 @@ export const test = mergeTests(candidateTest, remoteTest).extend<{ candidateBase
       }
     },
     { auto: true },
+  ],
+}).extend<{ postResyncAudit: void }>({
+  postResyncAudit: [
+    // Depends on the baseline and the remotes, so it is torn down (and audits) before them.
+    async ({ candidateBaseline, makeRemote }, use, testInfo) => {
+      void candidateBaseline;
+      void makeRemote;
+      await auditFixture(use, testInfo);
+    },
+    { auto: true, timeout: AUDIT_FIXTURE_TIMEOUT_MS },
   ],
 });
 export { expect } from '@playwright/test';

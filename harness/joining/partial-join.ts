@@ -43,6 +43,7 @@ import type { RequestRecord } from '../remote/log.ts';
 import type { Room } from '../remote/room.ts';
 import type { RouteName, RouteResponse } from '../remote/routing.ts';
 import { sendJoinHandler, type SendJoinBehaviour } from '../remote/routes/membership.ts';
+import { registerForAudit } from '../audit/fixture.ts';
 
 /** Loopback federation takes milliseconds; this bounds a candidate's queues and retries. */
 export const FEDERATION_WITHIN_MS = 20_000;
@@ -134,6 +135,8 @@ export interface PartialJoin {
   pushEvents(eventIds: string[]): Promise<void>;
   /** The observation for the joining checks; `deliveries` are the candidate's events sent during the resync. */
   observe(opts?: { failingServers?: string[]; deliveries?: Array<{ eventId: string; receivedBy: string[] }> }): PartialJoinObservation;
+  /** Leaves this room out of the end-of-test audit (harness/audit), for the reason given (shown in the report). */
+  skipAudit(reason: string): void;
 }
 
 /** Builds the room, joins the candidate's user to it and returns the handles (see the file comment). */
@@ -210,6 +213,9 @@ export async function partialJoin(fx: PartialJoinFixtures, opts: PartialJoinOpti
     if (res.status !== 200) throw new Error(`the candidate answered the transaction with HTTP ${res.status}: ${res.raw.slice(0, 300)}`);
   };
 
+  // Once the resync completes, the end-of-test audit compares the candidate's view with the room.
+  const audit = registerForAudit({ remote, room, joiner, candidateServer: candidate.serverName });
+
   return {
     remote,
     room,
@@ -257,6 +263,7 @@ export async function partialJoin(fx: PartialJoinFixtures, opts: PartialJoinOpti
         timeoutMs: withinMs,
         description: `${room.roomId} in an eager /sync with every joined member (${expected.join(', ')})`,
       });
+      audit.resyncCompleted();
       return seen;
     },
     resyncRequests,
@@ -266,6 +273,7 @@ export async function partialJoin(fx: PartialJoinFixtures, opts: PartialJoinOpti
       return id;
     },
     pushEvents,
+    skipAudit: (reason) => audit.skip(reason),
     observe(extra = {}) {
       return {
         request: {
