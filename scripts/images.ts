@@ -113,8 +113,11 @@ async function timed<T>(label: string, work: () => Promise<T>): Promise<T> {
 }
 
 async function findEngine(cacheDir: string): Promise<Engine> {
-  const dockerSocket = process.env.DOCKER_HOST ?? (existsSync('/var/run/docker.sock') ? 'unix:///var/run/docker.sock' : undefined);
-  if (dockerSocket && onPath('docker') && !onPath('podman')) return { cli: 'docker', env: process.env, exports: {} };
+  // Docker when its daemon is there (a DOCKER_HOST of its own, or the default socket), even if
+  // podman is installed too, as on GitHub's runners.
+  const dockerHost = process.env.DOCKER_HOST;
+  const dockerReachable = dockerHost ? !dockerHost.startsWith('unix://') || existsSync(dockerHost.slice(7)) : existsSync('/var/run/docker.sock');
+  if (dockerReachable && onPath('docker')) return { cli: 'docker', env: process.env, exports: {} };
   if (!onPath('podman')) {
     throw new CandidateError('no container engine: no Docker socket and no podman on PATH (install Docker, or `apt-get install podman runc`)');
   }

@@ -1,0 +1,219 @@
+/**
+ * The container driver: bad input ends in a one-line error naming the cause and leaves nothing
+ * running; a live Synapse container starts, serves, restarts with its data, and is removed at
+ * teardown and when the process is interrupted.
+ *
+ * The live cases need a container engine and the Synapse image (`npm run images`); without them
+ * they are skipped with that reason. The bad-input cases that need neither always run.
+ */
+import { expect, test } from '@playwright/test';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ImageName, type ContainerRuntimeClient } from 'testcontainers';
+import { createCandidate, defaultCacheDir } from '../../harness/candidates/index.ts';
+import { containerNetworkFromEnv, ContainerCandidate } from '../../harness/candidates/container/driver.ts';
+import { containerEngine, resolveDockerHost, trackedContainerIds } from '../../harness/candidates/container/engine.ts';
+import { createNamedImageContainer } from '../../harness/candidates/container/index.ts';
+import { synapseImage } from '../../harness/candidates/container/images.ts';
+import { containerKinds } from '../../harness/candidates/container/kinds.ts';
+import { CandidateError, type DriverOptions } from '../../harness/candidates/types.ts';
+import { CandidateClient } from '../../harness/client/client.ts';
+import { issueServerCert, suiteCA } from '../../harness/remote/pki.ts';
+
+/** The first line of an error: the part that must name the cause on its own. */
+function headline(err: unknown): string {
+  return (err as Error).message.split('\n')[0]!;
+}
+
+async function failure(work: () => unknown): Promise<CandidateError> {
+  const err = await Promise.resolve()
+    .then(work)
+    .then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+  expect(err, 'should have failed').toBeInstanceOf(CandidateError);
+  return err as CandidateError;
+}
+
+let dir: string;
+test.beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'lazyjoin-container-'));
+});
+test.afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+function driverOptions(instanceName: string): DriverOptions {
+  return { instanceName, workDir: join(dir, 'work'), cacheDir: defaultCacheDir(), caCertPath: suiteCA().certPath, issueCert: issueServerCert };
+}
+
+test.describe('container driver: bad input without an engine', () => {
+  test('a DOCKER_HOST socket that does not exist is named, before any work', () => {
+    const socket = join(dir, 'no-such.sock');
+    expect(() => resolveDockerHost(dir, { DOCKER_HOST: `unix://${socket}` })).toThrow(CandidateError);
+    expect(() => resolveDockerHost(dir, { DOCKER_HOST: `unix://${socket}` })).toThrow(
+      `no container engine: DOCKER_HOST=unix://${socket} names a socket that does not exist`,
+    );
+  });
+
+  test('a run with a dead DOCKER_HOST ends with that one line, and its process exits', async () => {
+    // A fresh process: this worker may already hold a working engine client.
+    const socket = join(dir, 'no-such.sock');
+    const script = `
+      import { createCandidate } from './harness/candidates/index.ts';
+      import { createSuiteCA, issueServerCert } from './harness/remote/pki.ts';
+      const ca = await createSuiteCA(${JSON.stringify(join(dir, 'ca'))});
+      const candidate = createCandidate('synapse-container', { instanceName: 'dead-host', workDir: ${JSON.stringify(join(dir, 'work'))},
+        cacheDir: ${JSON.stringify(join(dir, 'cache'))}, caCertPath: ca.certPath, issueCert: (names) => issueServerCert(names, ca) });
+      try { await candidate.start(); console.log('started'); } catch (err) { console.log(err.message); }`;
+    const out = await runScript(script, { DOCKER_HOST: `unix://${socket}` });
+    expect(out.trim()).toBe(
+      `no container engine: DOCKER_HOST=unix://${socket} names a socket that does not exist (start Docker, or Podman's socket with \`npm run images\`)`,
+    );
+  });
+
+  test('the named-image driver lists the variables it lacks', async () => {
+    const err = await failure(() => createNamedImageContainer(driverOptions('named'), {}));
+    expect(headline(err)).toBe(
+      'container candidate: missing environment variable(s): LAZYJOIN_CONTAINER_IMAGE, LAZYJOIN_CONTAINER_KIND (kind: synapse or dendrite)',
+    );
+  });
+
+  test('an unknown config kind is refused when the candidate is created', async () => {
+    const err = await failure(() => createNamedImageContainer(driverOptions('named'), { LAZYJOIN_CONTAINER_IMAGE: 'x', LAZYJOIN_CONTAINER_KIND: 'conduit' }));
+    expect(headline(err)).toBe('container config kind "conduit" (from LAZYJOIN_CONTAINER_KIND) is not one of synapse, dendrite');
+  });
+
+  test('an unknown network mode is refused', async () => {
+    const err = await failure(() => containerNetworkFromEnv({ LAZYJOIN_CONTAINER_NETWORK: 'overlay' }));
+    expect(headline(err)).toBe('LAZYJOIN_CONTAINER_NETWORK="overlay" is not host or bridge');
+  });
+
+  test('the drivers are registered under their project names', () => {
+    for (const name of ['synapse-container', 'dendrite-container']) {
+      expect(createCandidate(name, driverOptions(name)).info).toMatchObject({ name, driver: 'container' });
+    }
+  });
+});
+
+test.describe('container driver on a live engine', () => {
+  let engine: ContainerRuntimeClient | undefined;
+  let skipReason = '';
+  const synapseTag = synapseImage().tag;
+
+  test.beforeAll(async () => {
+    try {
+      engine = await containerEngine(defaultCacheDir());
+    } catch (err) {
+      skipReason = headline(err);
+      return;
+    }
+    if (!(await engine.image.exists(ImageName.fromString(synapseTag)))) skipReason = `image ${synapseTag} not built (npm run images)`;
+  });
+
+  test.beforeEach(() => {
+    test.skip(skipReason !== '', skipReason);
+  });
+
+  /** Containers of this instance still on the engine, whatever their state. */
+  async function leftovers(instanceName: string): Promise<string[]> {
+    const all = await engine!.container.list();
+    return all.filter((c) => c.Labels['io.lazyjoin.instance'] === instanceName).map((c) => `${c.Id.slice(0, 12)} ${c.State}`);
+  }
+
+  test('an image that does not exist: one line naming it, nothing left running', async () => {
+    const candidate = createNamedImageContainer(driverOptions('missing-image'), {
+      LAZYJOIN_CONTAINER_IMAGE: 'localhost/lazyjoin-no-such-image:0',
+      LAZYJOIN_CONTAINER_KIND: 'synapse',
+    });
+    const err = await failure(() => candidate.start());
+    expect(headline(err)).toMatch(/^missing-image: image localhost\/lazyjoin-no-such-image:0 is not on this engine and could not be pulled: \S/);
+    expect(await leftovers('missing-image')).toEqual([]);
+  });
+
+  test('a container that exits at start: its exit code and log tail, nothing left running', async () => {
+    // Dendrite's command line given to Synapse's image: Synapse's argument parser refuses it.
+    const candidate = new ContainerCandidate({
+      ...driverOptions('exits-at-start'),
+      candidateName: 'container',
+      kind: containerKinds.dendrite!,
+      image: synapseTag,
+    });
+    const started = Date.now();
+    const err = await failure(() => candidate.start());
+    expect(headline(err)).toMatch(
+      new RegExp(`^exits-at-start: container of ${synapseTag} exited with code 2 while waiting for http://127\\.0\\.0\\.1:\\d+/_matrix/client/versions to be healthy$`),
+    );
+    expect(err.logTail).toContain('unrecognized arguments');
+    expect(Date.now() - started, 'the exit ends the wait, not the health bound').toBeLessThan(30_000);
+    expect(await leftovers('exits-at-start')).toEqual([]);
+    expect(trackedContainerIds()).toEqual([]);
+  });
+
+  test('synapse-container starts, serves, restarts with its data, and is removed at teardown', async () => {
+    const candidate = createCandidate('synapse-container', driverOptions('synapse-live'));
+    try {
+      await test.step('start', () => candidate.start());
+      expect(candidate.info).toEqual({ name: 'synapse-container', version: '1.98.0', driver: 'container' });
+      expect(candidate.serverName).toMatch(/^127\.0\.0\.1:\d+$/);
+      const user = await candidate.registerUser('alice', { displayName: 'Alice' });
+      expect(user.userId).toBe(`@alice:${candidate.serverName}`);
+      const client = new CandidateClient(candidate.clientUrl, user);
+      const { room_id: roomId } = (await client.createRoom({ preset: 'private_chat' })).ok();
+      await test.step('restart', () => candidate.restart());
+      // The same access token and room after the restart: the data stayed in the container.
+      expect((await client.joinedMembers(roomId)).ok().joined).toHaveProperty([user.userId]);
+      expect(candidate.logTail(200)).toMatch(/Synapse now listening on TCP port \d+ \(TLS\)[\s\S]*Synapse now listening on TCP port \d+ \(TLS\)/);
+    } finally {
+      await candidate.teardown();
+    }
+    expect(await leftovers('synapse-live')).toEqual([]);
+    expect(candidate.logTail(5), 'the log stays for the report').not.toBe('');
+  });
+
+  test('an interrupted run (SIGINT) removes its container', async () => {
+    const script = `
+      import { createCandidate } from './harness/candidates/index.ts';
+      import { createSuiteCA, issueServerCert } from './harness/remote/pki.ts';
+      const ca = await createSuiteCA(${JSON.stringify(join(dir, 'ca'))});
+      const candidate = createCandidate('synapse-container', { instanceName: 'interrupted', workDir: ${JSON.stringify(join(dir, 'work'))},
+        cacheDir: ${JSON.stringify(defaultCacheDir())}, caCertPath: ca.certPath, issueCert: (names) => issueServerCert(names, ca) });
+      await candidate.start();
+      console.log('started');
+      setInterval(() => undefined, 1000);`;
+    const out = await runScript(script, {}, { interruptOn: 'started' });
+    expect(out).toContain('started');
+    expect(await leftovers('interrupted')).toEqual([]);
+  });
+});
+
+/**
+ * Runs an ES module snippet with tsx from the repository root; resolves to its stdout once it
+ * exits. With `interruptOn`, sends SIGINT once stdout shows that text.
+ */
+function runScript(source: string, env: NodeJS.ProcessEnv, opts: { interruptOn?: string } = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', source], {
+      cwd: join(import.meta.dirname, '..', '..'),
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      if (opts.interruptOn && stdout.includes(opts.interruptOn)) child.kill('SIGINT');
+    });
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`script did not exit within 120 s; stdout: ${stdout.slice(-500)} stderr: ${stderr.slice(-500)}`));
+    }, 120_000);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (code !== 0 && signal !== 'SIGINT') reject(new Error(`script exited with ${signal ?? code}; stderr: ${stderr.slice(-1000)}`));
+      else resolve(stdout);
+    });
+  });
+}
