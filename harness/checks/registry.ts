@@ -7,6 +7,7 @@ import { sendJoinChecks } from './send-join.ts';
 import { makeJoinChecks } from './make-join.ts';
 import { stateChecks } from './state.ts';
 import { joining2Checks } from './joining2-checks.ts';
+import { auditChecks } from './audit-checks.ts';
 import type { Check } from './types.ts';
 
 export { defineCheck } from './define.ts';
@@ -17,13 +18,14 @@ export { loadCatalogue, requirement } from './catalogue.ts';
 type AnyCheck = Check<never>;
 
 /** Which observation type a check judges: SendJoinObservation, MakeJoinObservation, StateObservation. */
-export type ObservationKind = 'send-join' | 'make-join' | 'state' | keyof typeof joining2Checks;
+export type ObservationKind = 'send-join' | 'make-join' | 'state' | keyof typeof joining2Checks | keyof typeof auditChecks;
 
 const CHECKS_BY_KIND: ReadonlyArray<[ObservationKind, ReadonlyArray<AnyCheck>]> = [
   ['send-join', sendJoinChecks as ReadonlyArray<AnyCheck>],
   ['make-join', makeJoinChecks as ReadonlyArray<AnyCheck>],
   ['state', stateChecks as ReadonlyArray<AnyCheck>],
   ...(Object.entries(joining2Checks) as Array<[keyof typeof joining2Checks, ReadonlyArray<AnyCheck>]>),
+  ...(Object.entries(auditChecks) as unknown as Array<[keyof typeof auditChecks, ReadonlyArray<AnyCheck>]>),
 ];
 
 let registered: ReadonlyMap<string, AnyCheck> | undefined;

@@ -10,10 +10,11 @@ import { outcomeOf } from '../../harness/checks/judge.ts';
 import { matrixCrypto, passingObservations } from '../../harness/checks/testing/synthetic-room.ts';
 import type { Check, Evaluation } from '../../harness/checks/types.ts';
 import { joining2PassingObservations } from '../../harness/checks/joining2-synthetic.ts';
+import { auditPassingObservations } from '../../harness/checks/audit-synthetic.ts';
 
 const variants = [
-  { name: 'stand-in crypto', observations: [...passingObservations(), ...joining2PassingObservations()] },
-  { name: 'harness/matrix crypto', observations: [...passingObservations(matrixCrypto), ...joining2PassingObservations()] },
+  { name: 'stand-in crypto', observations: [...passingObservations(), ...joining2PassingObservations(), ...auditPassingObservations()] },
+  { name: 'harness/matrix crypto', observations: [...passingObservations(matrixCrypto), ...joining2PassingObservations(), ...auditPassingObservations()] },
 ];
 
 function evaluate(check: Check<never>, observation: unknown): Evaluation | { threw: string } {
