@@ -6,6 +6,7 @@
  *   LAZYJOIN_EXTERNAL_FEDERATION_URL       federation base URL (default https://<server name>)
  *   LAZYJOIN_EXTERNAL_SHARED_SECRET        registration through /_synapse/admin/v1/register, or
  *   LAZYJOIN_EXTERNAL_REGISTRATION_TOKEN   registration through /register with m.login.registration_token
+ *   LAZYJOIN_EXTERNAL_VERSION              implementation and version for the report (default unknown)
  *
  * Its operator must make it trust the suite CA for outbound federation; start() prints where it is.
  */
@@ -21,6 +22,7 @@ const ENV = {
   federationUrl: 'LAZYJOIN_EXTERNAL_FEDERATION_URL',
   sharedSecret: 'LAZYJOIN_EXTERNAL_SHARED_SECRET',
   registrationToken: 'LAZYJOIN_EXTERNAL_REGISTRATION_TOKEN',
+  version: 'LAZYJOIN_EXTERNAL_VERSION',
 } as const;
 
 export interface ExternalDescription {
@@ -28,6 +30,7 @@ export interface ExternalDescription {
   serverName: string;
   federationUrl: string;
   registration: { sharedSecret: string } | { registrationToken: string };
+  version: string;
 }
 
 /** Reads the description from `env`; one-line error naming every missing variable. */
@@ -45,6 +48,7 @@ export function externalFromEnv(env: NodeJS.ProcessEnv = process.env): ExternalD
     serverName,
     federationUrl: (env[ENV.federationUrl] ?? `https://${serverName}`).replace(/\/+$/, ''),
     registration: env[ENV.sharedSecret] ? { sharedSecret: env[ENV.sharedSecret]! } : { registrationToken: env[ENV.registrationToken]! },
+    version: env[ENV.version] || 'unknown',
   };
 }
 
@@ -53,7 +57,7 @@ export function createExternal(opts: DriverOptions): Candidate {
 }
 
 class ExternalCandidate implements Candidate {
-  readonly info = { name: 'external', version: 'unknown', driver: 'external' };
+  readonly info;
   readonly capabilities = { restart: false, admin: false };
   readonly serverName: string;
   readonly clientUrl: string;
@@ -64,6 +68,7 @@ class ExternalCandidate implements Candidate {
     private readonly opts: DriverOptions,
     private readonly description: ExternalDescription,
   ) {
+    this.info = { name: 'external', version: description.version, driver: 'external' };
     this.serverName = description.serverName;
     this.clientUrl = description.clientUrl;
     this.federationUrl = description.federationUrl;

@@ -9,13 +9,15 @@
  *   full bound).
  * - `user` / `client` (test): a fresh user per test, and a client acting as that user;
  *   `newClient()` registers more.
- * - After any test that did not end as expected, the candidate's log tail is attached.
+ * - Every test is annotated with the candidate's name, version and driver, and after any test that
+ *   did not end as expected the candidate's log tail is attached (both as the report expects).
  */
 import { test } from '@playwright/test';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CandidateClient } from '../client/client.ts';
 import { issueServerCert, runDir, suiteCA } from '../remote/pki.ts';
+import { CANDIDATE_ANNOTATION, LOG_ATTACHMENT } from '../report/compliance-reporter.ts';
 import { createCandidate, defaultCacheDir } from './index.ts';
 import { CandidateError, type Candidate, type CandidateUser } from './types.ts';
 
@@ -30,8 +32,8 @@ export interface CandidateTestFixtures {
   client: CandidateClient;
   /** Registers another fresh user and returns a client acting as them. */
   newClient: (opts?: { displayName?: string; admin?: boolean }) => Promise<CandidateClient>;
-  /** Attaches the candidate's log tail to a test that did not end as expected (automatic). */
-  candidateLogOnFailure: void;
+  /** Annotates the test with the candidate, and attaches its log tail when the test did not end as expected (automatic). */
+  candidateRecord: void;
 }
 
 export interface CandidateWorkerFixtures {
@@ -86,11 +88,12 @@ export const candidateTest = test.extend<CandidateTestFixtures, CandidateWorkerF
     await use(async (opts = {}) => new CandidateClient(candidate.clientUrl, await candidate.registerUser(undefined, opts)));
   },
 
-  candidateLogOnFailure: [
+  candidateRecord: [
     async ({ candidate }, use, testInfo) => {
+      testInfo.annotations.push({ type: CANDIDATE_ANNOTATION, description: JSON.stringify(candidate.info) });
       await use();
       if (testInfo.status !== testInfo.expectedStatus) {
-        await testInfo.attach(`${candidate.info.name} log tail`, { body: candidate.logTail(LOG_TAIL_LINES), contentType: 'text/plain' });
+        await testInfo.attach(LOG_ATTACHMENT, { body: candidate.logTail(LOG_TAIL_LINES), contentType: 'text/plain' });
       }
     },
     { auto: true },

@@ -122,10 +122,19 @@ test('an external candidate without its variables names every missing one', () =
   ).toThrow('external candidate: LAZYJOIN_EXTERNAL_CLIENT_URL="localhost:8008" is not an http(s) URL');
   expect(
     externalFromEnv({ LAZYJOIN_EXTERNAL_CLIENT_URL: 'http://127.0.0.1:8008/', LAZYJOIN_EXTERNAL_SERVER_NAME: 'hs:8448', LAZYJOIN_EXTERNAL_REGISTRATION_TOKEN: 't' }),
-  ).toEqual({ clientUrl: 'http://127.0.0.1:8008', serverName: 'hs:8448', federationUrl: 'https://hs:8448', registration: { registrationToken: 't' } });
+  ).toEqual({
+    clientUrl: 'http://127.0.0.1:8008',
+    serverName: 'hs:8448',
+    federationUrl: 'https://hs:8448',
+    registration: { registrationToken: 't' },
+    version: 'unknown',
+  });
 });
 
-test('a malformed Synapse version is refused before any work', () => {
+test('a malformed Synapse version or log level is refused before any work', () => {
+  expect(() => createSynapse(synapseOptions(dir, { logLevel: 'verbose' }))).toThrow(
+    'Synapse log level "verbose" is not one of DEBUG, INFO, WARNING, ERROR (from option or LAZYJOIN_SYNAPSE_LOG_LEVEL)',
+  );
   expect(() => createSynapse(synapseOptions(dir, { version: 'latest' }))).toThrow(
     'Synapse version "latest" is not of the form 1.98.0 (from option or LAZYJOIN_SYNAPSE_VERSION)',
   );

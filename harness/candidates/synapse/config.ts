@@ -113,8 +113,11 @@ export function synapseConfig(c: SynapseConfigInput): Record<string, unknown> {
   };
 }
 
+export const SYNAPSE_LOG_LEVELS = ['DEBUG', 'INFO', 'WARNING', 'ERROR'] as const;
+export type SynapseLogLevel = (typeof SYNAPSE_LOG_LEVELS)[number];
+
 /** Python logging config: everything to stderr, which the driver appends to the instance log. */
-export function synapseLogConfig(): Record<string, unknown> {
+export function synapseLogConfig(level: SynapseLogLevel = 'INFO'): Record<string, unknown> {
   return {
     version: 1,
     formatters: { precise: { format: '%(asctime)s %(name)s %(lineno)d %(levelname)s %(request)s %(message)s' } },
@@ -125,7 +128,7 @@ export function synapseLogConfig(): Record<string, unknown> {
       'synapse.storage.SQL': { level: 'WARNING' },
       'twisted': { level: 'WARNING' },
     },
-    root: { level: 'INFO', handlers: ['console'] },
+    root: { level, handlers: ['console'] },
     disable_existing_loggers: false,
   };
 }

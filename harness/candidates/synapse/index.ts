@@ -10,7 +10,7 @@ import { stringify } from 'yaml';
 import { registerWithSharedSecret, freshLocalpart } from '../shared-secret-registration.ts';
 import { ManagedProcess, assertPortFree, freePort, fileTail } from '../process.ts';
 import { CandidateError, type Candidate, type CandidateUser, type DriverOptions } from '../types.ts';
-import { synapseConfig, synapseLogConfig, synapseSigningKey } from './config.ts';
+import { SYNAPSE_LOG_LEVELS, synapseConfig, synapseLogConfig, synapseSigningKey, type SynapseLogLevel } from './config.ts';
 import { DEFAULT_SYNAPSE_VERSION, checkSynapseVersion, installSynapse } from './install.ts';
 
 export interface SynapseDriverOptions extends DriverOptions {
@@ -21,6 +21,16 @@ export interface SynapseDriverOptions extends DriverOptions {
   federationPort?: number;
   /** Bound on the wait for health after spawning (default 90 s). */
   healthTimeoutMs?: number;
+  /** Root log level (default env `LAZYJOIN_SYNAPSE_LOG_LEVEL`, else INFO). */
+  logLevel?: string;
+}
+
+function checkLogLevel(level: string): SynapseLogLevel {
+  const upper = level.toUpperCase();
+  if (!(SYNAPSE_LOG_LEVELS as readonly string[]).includes(upper)) {
+    throw new CandidateError(`Synapse log level "${level}" is not one of ${SYNAPSE_LOG_LEVELS.join(', ')} (from option or LAZYJOIN_SYNAPSE_LOG_LEVEL)`);
+  }
+  return upper as SynapseLogLevel;
 }
 
 /** Synapse's first start creates the whole SQLite schema: seconds, but slow on a busy machine. */
@@ -34,6 +44,7 @@ class SynapseCandidate implements Candidate {
   readonly info;
   readonly capabilities = { restart: true, admin: true };
   private readonly logPath: string;
+  private readonly logLevel: SynapseLogLevel;
   private readonly sharedSecret = randomBytes(24).toString('hex');
   private ports?: { client: number; federation: number };
   private configPath?: string;
@@ -43,6 +54,7 @@ class SynapseCandidate implements Candidate {
   constructor(private readonly opts: SynapseDriverOptions) {
     const version = checkSynapseVersion(opts.version ?? process.env.LAZYJOIN_SYNAPSE_VERSION ?? DEFAULT_SYNAPSE_VERSION);
     this.info = { name: 'synapse', version, driver: 'process' };
+    this.logLevel = checkLogLevel(opts.logLevel ?? process.env.LAZYJOIN_SYNAPSE_LOG_LEVEL ?? 'INFO');
     mkdirSync(opts.workDir, { recursive: true });
     this.logPath = join(opts.workDir, 'synapse.log');
   }
@@ -122,7 +134,7 @@ class SynapseCandidate implements Candidate {
     writeFileSync(tlsCertPath, certPem);
     writeFileSync(tlsKeyPath, keyPem, { mode: 0o600 });
     writeFileSync(signingKeyPath, synapseSigningKey(), { mode: 0o600 });
-    writeFileSync(logConfigPath, stringify(synapseLogConfig()));
+    writeFileSync(logConfigPath, stringify(synapseLogConfig(this.logLevel)));
     const config = synapseConfig({
       serverName: `127.0.0.1:${ports.federation}`,
       clientPort: ports.client,
