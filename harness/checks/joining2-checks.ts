@@ -156,13 +156,24 @@ export interface JoinerRoomIntegrityObservation {
   stateAfter: Record<string, string> | null;
   /** Events that must never be in the state, each with why (bad signature, invented, ...). */
   forbidden: Array<{ eventId: string; why: string }>;
+  /** Events whose content failed the hash check and whose unredacted content a client was served. */
+  tamperedContentServed?: Array<{ eventId: string; why: string }>;
 }
 
 export const noInvalidEventInState: Check<JoinerRoomIntegrityObservation> = defineCheck({
   id: 'joiner/no-invalid-event-in-state',
   requirement: 'JS-01',
-  title: 'events that fail signature or authorisation checks never become room state, whether the join was refused or completed',
+  title: 'events that fail signature or authorisation checks never become room state, and content failing its hash check is never served unredacted',
   evaluate: (o): Evaluation => {
+    const tampered = o.tamperedContentServed ?? [];
+    if (tampered.length) {
+      return {
+        ok: false,
+        reason: `a client is served the unredacted content of ${tampered.map((t) => `${t.eventId} (${t.why})`).join('; ')}`,
+        expected: 'an event failing its content hash check is redacted before use',
+        observed: { join: o.join, tampered },
+      };
+    }
     if (o.stateAfter === null) return { ok: true };
     const inState = new Set(Object.values(o.stateAfter));
     const adopted = o.forbidden.filter((f) => inState.has(f.eventId));
@@ -179,6 +190,7 @@ export const noInvalidEventInState: Check<JoinerRoomIntegrityObservation> = defi
       name: 'a forbidden event in state',
       mutate: (o) => ({ ...o, stateAfter: { ...(o.stateAfter ?? {}), 'm.room.power_levels|': o.forbidden[0]?.eventId ?? '$forged' }, forbidden: o.forbidden.length ? o.forbidden : [{ eventId: '$forged', why: 'forged' }] }),
     },
+    { name: 'tampered content served', mutate: (o) => ({ ...o, tamperedContentServed: [{ eventId: '$topic', why: 'content hash mismatch' }] }) },
   ],
 });
 

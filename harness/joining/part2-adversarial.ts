@@ -1,0 +1,141 @@
+/**
+ * Scaffolding for adversarial-resident tests: a send_join answer rewritten after the honest one is
+ * built, and one verdict over how the joining candidate came out of it.
+ *
+ * A safe candidate either refuses the join with a clear client error (an error status with an
+ * errcode, and no joined room), or completes it and, once resynced, holds exactly the resident's
+ * room state; in both cases no invalid event becomes state (JS-01, judged), and its other rooms
+ * keep working. Each test states its `safeBehaviour` (shown in the report as an annotation and as
+ * the recorded outcome's reason).
+ */
+import type { TestInfo } from '@playwright/test';
+import type { CandidateClient } from '../client/client.ts';
+import { timelineOf } from '../client/types.ts';
+import { judge, recordInformational } from '../checks/judge.ts';
+import { noInvalidEventInState } from '../checks/joining2-checks.ts';
+import { stateKey as stateMapKey } from '../matrix/index.ts';
+import type { Room } from '../remote/room.ts';
+import { sendJoinHandler, type SendJoinBehaviour } from '../remote/routes/membership.ts';
+import type { RouteContext, RouteHandler } from '../remote/routing.ts';
+import type { UncheckedJoin } from './part2-scenario.ts';
+
+export const SAFE_BEHAVIOUR_ANNOTATION = 'safeBehaviour';
+/** Bound on the resync of a join that went through despite bad input. */
+export const ADVERSARIAL_RESYNC_WITHIN_MS = 20_000;
+/** Bound on a local room's creation and first message, to show the candidate is not stuck. */
+const OTHER_ROOM_WITHIN_MS = 10_000;
+
+/** The parsed send_join answer a rewrite may change in place. */
+export type SendJoinBody = Record<string, unknown> & { state: Array<Record<string, unknown>>; auth_chain: Array<Record<string, unknown>> };
+
+/**
+ * A send_join handler that builds the honest answer (or one per `behaviour`), then lets `rewrite`
+ * change it: remove or replace events, break fields. Only 200 answers are rewritten.
+ */
+export function rewrittenSendJoin(rewrite: (body: SendJoinBody, ctx: RouteContext & { room: Room }) => void, behaviour: SendJoinBehaviour = {}): RouteHandler {
+  const honest = sendJoinHandler(behaviour);
+  return async (ctx) => {
+    const response = await honest(ctx);
+    if (response.status !== 200) return response;
+    const body = JSON.parse(response.raw ?? JSON.stringify(response.body)) as SendJoinBody;
+    rewrite(body, { ...ctx, room: ctx.remote.rooms.get(ctx.params.roomId)! });
+    return { status: 200, body };
+  };
+}
+
+/** The type and state key of each event of a state list, as `type|state_key`. */
+export function stateKeyOf(event: Record<string, unknown>): string {
+  return stateMapKey(String(event.type), String(event.state_key));
+}
+
+export interface AdversarialOutcomeOptions {
+  /** The MSC-only requirement the safe behaviour rests on (recorded as informational). */
+  requirement: 'JS-03' | 'JS-05' | 'JS-08' | 'C-15';
+  /** What a safe candidate does, and why (requirement or MSC text). */
+  safeBehaviour: string;
+  /** Events that must never become state (JS-01), with why. */
+  forbidden?: Array<{ eventId: string; why: string }>;
+  /** Looks, once the join is over, for events whose tampered (hash-failing) content a client is served. */
+  probeTampered?: () => Promise<Array<{ eventId: string; why: string }>>;
+  /** Whether refusing the join counts as safe (default true). */
+  refusalIsSafe?: boolean;
+  /** The room state the candidate must end with (default: the remote's current state). */
+  truth?: Map<string, string>;
+}
+
+export interface AdversarialOutcome {
+  safe: boolean;
+  refused: boolean;
+  resynced: boolean;
+  stateMatches: boolean | null;
+}
+
+/**
+ * Judges how the candidate came out of the scenario: releases the resync, waits for it (bounded),
+ * reads the room state, checks no forbidden event is in it (JS-01), that a local room still works,
+ * and records whether the outcome was safe under `requirement`.
+ */
+export async function judgeAdversarialOutcome(testInfo: TestInfo, join: UncheckedJoin, opts: AdversarialOutcomeOptions): Promise<AdversarialOutcome> {
+  testInfo.annotations.push({ type: SAFE_BEHAVIOUR_ANNOTATION, description: opts.safeBehaviour });
+  const answer = join.joinAnswer;
+  const refused = answer.status >= 400;
+  let resynced = false;
+  let resyncError: string | undefined;
+  let stateAfter: Record<string, string> | null = null;
+  let stateMatches: boolean | null = null;
+  let stateDiff: unknown = null;
+  if (!refused) {
+    join.releaseResync();
+    try {
+      await join.awaitResyncComplete(ADVERSARIAL_RESYNC_WITHIN_MS);
+      resynced = true;
+    } catch (err) {
+      resyncError = (err as Error).message.slice(0, 300);
+    }
+    const state = await join.client.state(join.roomId, { timeoutMs: 5_000 }).catch((err: Error) => ({ status: 0, body: err.message }));
+    if (state.status === 200 && Array.isArray(state.body)) {
+      stateAfter = Object.fromEntries(state.body.map((e) => [stateMapKey(e.type, e.state_key ?? ''), e.event_id]));
+      const truth = opts.truth ?? join.room.currentState();
+      const missing = [...truth].filter(([k, id]) => stateAfter![k] !== id).map(([k, id]) => `${k}: ${id} (candidate: ${stateAfter![k] ?? 'none'})`);
+      const extra = Object.keys(stateAfter).filter((k) => !truth.has(k));
+      stateMatches = missing.length === 0 && extra.length === 0;
+      stateDiff = { missing, extra };
+    } else {
+      stateDiff = { roomState: { status: state.status, body: state.body } };
+    }
+  }
+  judge(testInfo, noInvalidEventInState, { join: { status: answer.status, errcode: answer.errcode }, stateAfter, forbidden: opts.forbidden ?? [], tamperedContentServed: refused ? [] : ((await opts.probeTampered?.()) ?? []) });
+  const otherRooms = await localRoomWorks(join.client);
+  const clearRefusal = refused && answer.errcode !== undefined;
+  const safe = otherRooms.ok && (clearRefusal ? opts.refusalIsSafe !== false : resynced && stateMatches === true);
+  recordInformational(
+    testInfo,
+    opts.requirement,
+    safe,
+    {
+      join: { status: answer.status, body: answer.body },
+      resynced,
+      ...(resyncError ? { resyncError } : {}),
+      stateMatches,
+      stateDiff,
+      otherRooms,
+    },
+    `safe behaviour: ${opts.safeBehaviour}`,
+  );
+  return { safe, refused, resynced, stateMatches };
+}
+
+/** Whether the candidate still creates a local room and shows a message in it, within a bound. */
+async function localRoomWorks(client: CandidateClient): Promise<{ ok: boolean; error?: string }> {
+  try {
+    const { room_id: roomId } = (await client.createRoom({ preset: 'private_chat' })).ok();
+    const { event_id: eventId } = (await client.sendMessage(roomId, 'other rooms still work')).ok();
+    await client.waitForSync((s) => timelineOf(s, roomId).some((e) => e.event_id === eventId), {
+      timeoutMs: OTHER_ROOM_WITHIN_MS,
+      description: `a message in a new local room ${roomId}`,
+    });
+    return { ok: true };
+  } catch (err) {
+    return { ok: false, error: (err as Error).message.slice(0, 300) };
+  }
+}
