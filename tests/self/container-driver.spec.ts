@@ -76,13 +76,13 @@ test.describe('container driver: bad input without an engine', () => {
   test('the named-image driver lists the variables it lacks', async () => {
     const err = await failure(() => createNamedImageContainer(driverOptions('named'), {}));
     expect(headline(err)).toBe(
-      'container candidate: missing environment variable(s): LAZYJOIN_CONTAINER_IMAGE, LAZYJOIN_CONTAINER_KIND (kind: synapse or dendrite)',
+      'container candidate: missing environment variable(s): LAZYJOIN_CONTAINER_IMAGE, LAZYJOIN_CONTAINER_KIND (kinds: synapse, dendrite, tuwunel, continuwuity)',
     );
   });
 
   test('an unknown config kind is refused when the candidate is created', async () => {
     const err = await failure(() => createNamedImageContainer(driverOptions('named'), { LAZYJOIN_CONTAINER_IMAGE: 'x', LAZYJOIN_CONTAINER_KIND: 'conduit' }));
-    expect(headline(err)).toBe('container config kind "conduit" (from LAZYJOIN_CONTAINER_KIND) is not one of synapse, dendrite');
+    expect(headline(err)).toBe('container config kind "conduit" (from LAZYJOIN_CONTAINER_KIND) is not one of synapse, dendrite, tuwunel, continuwuity');
   });
 
   test('an unknown network mode is refused', async () => {

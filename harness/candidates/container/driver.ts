@@ -27,6 +27,7 @@ import { CandidateError, type Candidate, type CandidateUser, type DriverOptions 
 import { containerEngine, trackContainer, untrackContainer } from './engine.ts';
 import { ensureImage, type ImageDefinition } from './images.ts';
 import { CONTAINER_CA_PATH, type ContainerKind } from './kinds.ts';
+import { registerWithToken } from './token-registration.ts';
 
 export type ContainerNetwork = 'host' | 'bridge';
 
@@ -77,7 +78,9 @@ export class ContainerCandidate implements Candidate {
   readonly capabilities = { restart: true, admin: true };
   private readonly network: ContainerNetwork;
   private readonly logPath: string;
-  private readonly sharedSecret = randomBytes(24).toString('hex');
+  private readonly registrationSecret = randomBytes(24).toString('hex');
+  /** How users are made, known once the instance is described. */
+  private registration: 'shared-secret' | 'token' = 'shared-secret';
   private ports?: { client: number; federation: number };
   private engine?: ContainerRuntimeClient;
   private containerId?: string;
@@ -164,10 +167,12 @@ export class ContainerCandidate implements Candidate {
       clientPort: ports.client,
       federationPort: ports.federation,
       tls: { certPem, keyPem },
-      registrationSharedSecret: this.sharedSecret,
+      registrationSecret: this.registrationSecret,
       bindAddress: this.network === 'host' ? '127.0.0.1' : '0.0.0.0',
     });
     this.healthPath = instance.healthPath;
+    this.registration = instance.registration;
+    this.capabilities.admin = instance.registration === 'shared-secret';
     const files = [...instance.files, { path: CONTAINER_CA_PATH, content: readFileSync(this.opts.caCertPath, 'utf8'), mode: 0o644 }];
     let container = new GenericContainer(this.opts.image)
       .withCommand(instance.command)
@@ -313,14 +318,12 @@ export class ContainerCandidate implements Candidate {
 
   async registerUser(localpart?: string, opts: { admin?: boolean; displayName?: string } = {}): Promise<CandidateUser> {
     if (!this.running) throw new CandidateError(`${this.name}: registerUser called while not running`, this.logTail());
-    return registerWithSharedSecret({
-      clientUrl: this.clientUrl,
-      sharedSecret: this.sharedSecret,
-      localpart: localpart ?? freshLocalpart(),
-      admin: opts.admin,
-      displayName: opts.displayName,
-      candidate: this.name,
-    });
+    const user = { clientUrl: this.clientUrl, localpart: localpart ?? freshLocalpart(), displayName: opts.displayName, candidate: this.name };
+    if (this.registration === 'token') {
+      if (opts.admin) throw new CandidateError(`${this.name}: ${this.opts.kind.name} users register with a token here, which cannot make admins`);
+      return registerWithToken({ ...user, token: this.registrationSecret });
+    }
+    return registerWithSharedSecret({ ...user, sharedSecret: this.registrationSecret, admin: opts.admin });
   }
 
   logTail(lines = 40): string {

@@ -6,7 +6,7 @@
  *   dendrite-container   localhost/lazyjoin-dendrite:<LAZYJOIN_DENDRITE_VERSION or v0.13.8>, built
  *                        from docker/dendrite when missing (or LAZYJOIN_DENDRITE_IMAGE)
  *   container            any image: LAZYJOIN_CONTAINER_IMAGE, configured as LAZYJOIN_CONTAINER_KIND
- *                        (synapse or dendrite), pulled when missing
+ *                        (synapse, dendrite, tuwunel, continuwuity), pulled when missing
  *
  * All take LAZYJOIN_CONTAINER_NETWORK (host or bridge; see driver.ts).
  */
@@ -50,7 +50,7 @@ export function createNamedImageContainer(opts: DriverOptions, env: NodeJS.Proce
   const kindName = env.LAZYJOIN_CONTAINER_KIND;
   const missing = [image ? undefined : 'LAZYJOIN_CONTAINER_IMAGE', kindName ? undefined : 'LAZYJOIN_CONTAINER_KIND'].filter(Boolean);
   if (missing.length) {
-    throw new CandidateError(`container candidate: missing environment variable(s): ${missing.join(', ')} (kind: ${Object.keys(containerKinds).join(' or ')})`);
+    throw new CandidateError(`container candidate: missing environment variable(s): ${missing.join(', ')} (kinds: ${Object.keys(containerKinds).join(', ')})`);
   }
   return new ContainerCandidate({
     ...opts,

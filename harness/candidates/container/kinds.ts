@@ -17,7 +17,8 @@ export interface InstanceInput {
   clientPort: number;
   federationPort: number;
   tls: { certPem: string; keyPem: string };
-  registrationSharedSecret: string;
+  /** The shared secret or registration token, whichever the kind registers users with. */
+  registrationSecret: string;
   /** `127.0.0.1` with host networking, `0.0.0.0` in a bridged container. */
   bindAddress: string;
 }
@@ -30,6 +31,11 @@ export interface ContainerInstance {
   environment: Record<string, string>;
   /** A client-API path that answers 200 once the server is up. */
   healthPath: string;
+  /**
+   * How users are made: Synapse's shared-secret admin API (admin users possible), or `/register`
+   * with a registration token (no admin users).
+   */
+  registration: 'shared-secret' | 'token';
 }
 
 export interface ContainerKind {
@@ -47,7 +53,7 @@ const synapse: ContainerKind = {
       dir: CONTAINER_DATA_DIR,
       caCertPath: CONTAINER_CA_PATH,
       tls: i.tls,
-      registrationSharedSecret: i.registrationSharedSecret,
+      registrationSharedSecret: i.registrationSecret,
       bindAddress: i.bindAddress,
     });
     return {
@@ -55,6 +61,7 @@ const synapse: ContainerKind = {
       command: ['-c', synapseInstancePaths(CONTAINER_DATA_DIR).config],
       environment: { PYTHONUNBUFFERED: '1' },
       healthPath: '/health',
+      registration: 'shared-secret',
     };
   },
 };
@@ -67,7 +74,7 @@ const dendrite: ContainerKind = {
       serverName: i.serverName,
       dir: CONTAINER_DATA_DIR,
       tls: i.tls,
-      registrationSharedSecret: i.registrationSharedSecret,
+      registrationSharedSecret: i.registrationSecret,
       logLevel: process.env.LAZYJOIN_DENDRITE_LOG_LEVEL,
     });
     // An empty file keeps the roots folder in existence; Go's loader finds no certificate in it.
@@ -84,11 +91,73 @@ const dendrite: ContainerKind = {
       }),
       environment: dendriteEnv({}, CONTAINER_CA_PATH, paths.emptyCertDir) as Record<string, string>,
       healthPath: '/_matrix/client/versions',
+      registration: 'shared-secret',
     };
   },
 };
 
-export const containerKinds: Record<string, ContainerKind> = { synapse, dendrite };
+/**
+ * The Conduit family (tuwunel, continuwuity): one TOML file, both ports in one listener list with
+ * `dual_protocol` (plain HTTP and TLS on each), RocksDB in /data, no key servers, loopback not
+ * blocked, outbound TLS trusting the suite CA only (SSL_CERT_FILE; the platform store otherwise),
+ * users through a registration token. Key names: /work/shared/reference/homeservers.md section 3.
+ * NOT verified by lazyjoin's own CI, which cannot fetch these images.
+ */
+function conduitFamily(name: string, configEnv: string, extra: Record<string, TomlValue>): ContainerKind {
+  return {
+    name,
+    instance(i) {
+      const configPath = `${CONTAINER_DATA_DIR}/${name}.toml`;
+      const tlsCert = `${CONTAINER_DATA_DIR}/federation.crt`;
+      const tlsKey = `${CONTAINER_DATA_DIR}/federation.key`;
+      const global: Record<string, TomlValue> = {
+        server_name: i.serverName,
+        address: [i.bindAddress],
+        port: [i.clientPort, i.federationPort],
+        database_path: `${CONTAINER_DATA_DIR}/db`,
+        allow_federation: true,
+        // Registration only with the token: closed to anyone else.
+        allow_registration: true,
+        registration_token: i.registrationSecret,
+        trusted_servers: [],
+        query_trusted_key_servers_first: false,
+        query_trusted_key_servers_first_on_join: false,
+        ip_range_denylist: [],
+        allow_check_for_updates: false,
+        admin_room_notices: false,
+        log: 'info',
+        ...extra,
+      };
+      const toml = [tomlTable('global', global), tomlTable('global.tls', { certs: tlsCert, key: tlsKey, dual_protocol: true })].join('\n');
+      return {
+        files: [
+          { path: configPath, content: toml, mode: 0o644 },
+          { path: tlsCert, content: i.tls.certPem, mode: 0o644 },
+          { path: tlsKey, content: i.tls.keyPem, mode: 0o600 },
+        ],
+        command: [],
+        environment: { [configEnv]: configPath, SSL_CERT_FILE: CONTAINER_CA_PATH },
+        healthPath: '/_matrix/client/versions',
+        registration: 'token',
+      };
+    },
+  };
+}
+
+type TomlValue = string | number | boolean | Array<string | number>;
+
+/** One TOML table of plain values; strings as JSON strings, which are valid TOML basic strings. */
+export function tomlTable(name: string, values: Record<string, TomlValue>): string {
+  const literal = (v: string | number | boolean) => JSON.stringify(v);
+  const lines = Object.entries(values).map(([key, v]) => `${key} = ${Array.isArray(v) ? `[${v.map(literal).join(', ')}]` : literal(v)}`);
+  return `[${name}]\n${lines.join('\n')}\n`;
+}
+
+const tuwunel = conduitFamily('tuwunel', 'TUWUNEL_CONFIG', {});
+// First-run mode interferes with registration (continuwuity's own note on this hidden key).
+const continuwuity = conduitFamily('continuwuity', 'CONTINUWUITY_CONFIG', { force_disable_first_run_mode: true });
+
+export const containerKinds: Record<string, ContainerKind> = { synapse, dendrite, tuwunel, continuwuity };
 
 export function containerKind(name: string, source: string): ContainerKind {
   const kind = containerKinds[name];
