@@ -1,0 +1,126 @@
+/**
+ * Membership changes around a partial join: the joiner leaving before and after the resync,
+ * rejoining while it is still held, a second local user joining the partial room, another user
+ * joining after a leave, and the remote kicking or banning the joiner.
+ */
+import { test, expect } from '../../harness/fixtures.ts';
+import { recordInformational } from '../../harness/checks/judge.ts';
+import type { CandidateClient } from '../../harness/client/client.ts';
+import type { SyncFilter, SyncResponse } from '../../harness/client/types.ts';
+import { FEDERATION_WITHIN_MS, LAZY_FILTER, partialJoin, type PartialJoin } from '../../harness/joining/partial-join.ts';
+
+/** Bound on a client request expected not to wait for the resync. */
+const ANSWERS_WITHIN_MS = 5_000;
+
+/** The leave of `userId` as the remote received it (send_leave or a transaction). */
+async function expectLeaveAt(join: PartialJoin, userId: string) {
+  const pdu = await join.remote.expectPdu({ type: 'm.room.member', room_id: join.roomId, state_key: userId, content: { membership: 'leave' } }, { within: FEDERATION_WITHIN_MS });
+  return pdu;
+}
+
+/** A lazy-loading filter that also lists left rooms in initial syncs (`include_leave`, default false). */
+const LAZY_WITH_LEAVES = { room: { ...LAZY_FILTER.room, include_leave: true } } as SyncFilter;
+
+/** Waits until a lazy sync of `client` lists the room under `leave` (bounded). */
+function awaitLeftInSync(client: CandidateClient, join: PartialJoin): Promise<SyncResponse> {
+  return client.waitForSync((s) => s.rooms?.leave?.[join.roomId] !== undefined, {
+    filter: LAZY_WITH_LEAVES,
+    timeoutMs: FEDERATION_WITHIN_MS,
+    description: `${join.roomId} under rooms.leave for ${client.userId}`,
+  });
+}
+
+/** Runs a client call and records whether it answered within the bound; returns its HTTP status (undefined when it did not answer). */
+async function timed(testInfo: Parameters<Parameters<typeof test>[2]>[1], what: string, call: Promise<{ status: number }>): Promise<number | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ANSWERS_WITHIN_MS)));
+  const status = await Promise.race([call.then((r) => r.status), bound]);
+  clearTimeout(timer);
+  recordInformational(testInfo, 'JS-08', status !== undefined && status < 300, { status: status ?? `no answer within ${ANSWERS_WITHIN_MS} ms` }, `${what} does not wait for the resync`);
+  return status;
+}
+
+test.describe('joining: leaves, kicks, bans and second joins around the resync', () => {
+  test('leaving during the resync answers at once and the leave reaches the remote', { tag: ['@JS-08', '@msc-only'] }, async ({ candidate, client, remote }, testInfo) => {
+    const join = await partialJoin({ candidate, remote, joiner: client }, { members: 4, servers: 1 });
+    if (join.notPartial(testInfo, ['JS-08'])) return;
+    await join.awaitResyncStarted();
+    const status = await timed(testInfo, 'leaving', client.leave(join.roomId));
+    if (status === undefined) join.releaseResync();
+    await expectLeaveAt(join, client.userId);
+    await awaitLeftInSync(client, join);
+    join.releaseResync();
+  });
+
+  test('leaving after the resync completed reaches the remote', async ({ candidate, client, remote }) => {
+    const join = await partialJoin({ candidate, remote, joiner: client }, { members: 4, servers: 1 });
+    join.releaseResync();
+    await join.awaitResyncComplete();
+    (await client.leave(join.roomId)).ok();
+    await expectLeaveAt(join, client.userId);
+    await awaitLeftInSync(client, join);
+  });
+
+  test('leaving and rejoining while the first resync is still held', { tag: ['@JS-08', '@msc-only'] }, async ({ candidate, client, remote }, testInfo) => {
+    const join = await partialJoin({ candidate, remote, joiner: client }, { members: 4, servers: 1 });
+    if (join.notPartial(testInfo, ['JS-08'])) return;
+    await join.awaitResyncStarted();
+    (await client.leave(join.roomId)).ok();
+    await expectLeaveAt(join, client.userId);
+    const status = await timed(testInfo, 'rejoining before the first resync finished', client.join(join.roomId, { via: [remote.serverName] }));
+    join.releaseResync();
+    if (status === undefined) return;
+    expect(status, 'HTTP status of the rejoin').toBe(200);
+    // The rejoin made a new membership on the remote; the room must end with the joiner in it and every member known.
+    expect(join.room.membership(client.userId), `${client.userId}'s membership on the remote after the rejoin`).toBe('join');
+    await join.awaitResyncComplete();
+  });
+
+  test('a second local user joins the partial room without waiting, and both see every member afterwards', { tag: ['@JS-08', '@msc-only'] }, async ({ candidate, client, remote, newClient }, testInfo) => {
+    const join = await partialJoin({ candidate, remote, joiner: client }, { members: 4, servers: 1 });
+    if (join.notPartial(testInfo, ['JS-08'])) return;
+    await join.awaitResyncStarted();
+    const bob = await newClient();
+    const status = await timed(testInfo, "a second local user's join", bob.join(join.roomId, { via: [remote.serverName] }));
+    const secondSendJoin = remote.requests('send_join').filter((r) => r.status === 200).at(-1);
+    testInfo.annotations.push({ type: 'lazyjoin-observed', description: `second join's send_join query: ${JSON.stringify(secondSendJoin?.query)}` });
+    join.releaseResync();
+    if (status === undefined) return;
+    expect(status, "HTTP status of the second user's join").toBe(200);
+    await join.awaitResyncComplete();
+    const joined = Object.keys((await bob.joinedMembers(join.roomId)).ok().joined).sort();
+    expect(joined, `/joined_members as ${bob.userId}`).toEqual([...join.remoteMembers, client.userId, bob.userId].sort());
+  });
+
+  test('another local user joins after the first left during the resync', { tag: ['@JS-08', '@msc-only'] }, async ({ candidate, client, remote, newClient }, testInfo) => {
+    const join = await partialJoin({ candidate, remote, joiner: client }, { members: 4, servers: 1 });
+    if (join.notPartial(testInfo, ['JS-08'])) return;
+    await join.awaitResyncStarted();
+    (await client.leave(join.roomId)).ok();
+    await expectLeaveAt(join, client.userId);
+    const bob = await newClient();
+    const status = await timed(testInfo, 'a join after the only local member left', bob.join(join.roomId, { via: [remote.serverName] }));
+    join.releaseResync();
+    if (status === undefined) return;
+    expect(status, "HTTP status of the other user's join").toBe(200);
+    expect(join.room.membership(bob.userId), `${bob.userId}'s membership on the remote`).toBe('join');
+  });
+
+  test('a kick by the remote during the resync removes the joiner', async ({ candidate, client, remote }) => {
+    const join = await partialJoin({ candidate, remote, joiner: client }, { members: 3, servers: 1 });
+    if (join.partial) await join.awaitResyncStarted();
+    await join.pushEvents([join.room.kick(join.remoteMembers[0], client.userId, 'kicked while partial')]);
+    await awaitLeftInSync(client, join);
+    join.releaseResync();
+  });
+
+  test('a ban by the remote during the resync removes the joiner and a rejoin is refused', async ({ candidate, client, remote }) => {
+    const join = await partialJoin({ candidate, remote, joiner: client }, { members: 3, servers: 1 });
+    if (join.partial) await join.awaitResyncStarted();
+    await join.pushEvents([join.room.ban(join.remoteMembers[0], client.userId, 'banned while partial')]);
+    await awaitLeftInSync(client, join);
+    const rejoin = await client.join(join.roomId, { via: [remote.serverName] });
+    expect(rejoin.status, `a rejoin by the banned ${client.userId} (${rejoin.errcode ?? 'no errcode'})`).toBeGreaterThanOrEqual(400);
+    join.releaseResync();
+  });
+});
