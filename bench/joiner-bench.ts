@@ -1,0 +1,213 @@
+/**
+ * Joiner benchmark: a fresh candidate's user joins a big room on a fresh remote, with partial
+ * state (the remote honours `omit_members`) or full state (the remote ignores it), and we time
+ * the client `/join`, then the room's appearance with every joined member in an eager `/sync`
+ * (for a partial join: the resync is complete), and count the bytes the remote served and the
+ * candidate's CPU time and peak memory over the whole join.
+ *
+ * After a full join the candidate holds the big room with full state, which the resident
+ * benchmark reuses (see resident-bench.ts): `measureJoin` hands it over through `afterJoin`.
+ */
+import { mkdirSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { createCandidate, defaultCacheDir } from '../harness/candidates/index.ts';
+import type { Candidate } from '../harness/candidates/types.ts';
+import { CandidateClient } from '../harness/client/client.ts';
+import type { SyncResponse } from '../harness/client/types.ts';
+import { issueServerCert, suiteCA } from '../harness/remote/pki.ts';
+import { startRemote, type Remote } from '../harness/remote/remote.ts';
+import type { RouteHandler, RouteName } from '../harness/remote/routing.ts';
+import { sendJoinHandler } from '../harness/remote/routes/membership.ts';
+import { resetPeakRss, startAndFindPid, treeUsage } from './proc-stats.ts';
+import { buildBenchRoom, type BenchRoom } from './room-shape.ts';
+
+export type JoinMode = 'partial' | 'full';
+
+/** Routes a candidate may use to resync a room's state after a partial join. */
+const RESYNC_ROUTES: readonly RouteName[] = ['state', 'state_ids', 'event', 'event_auth', 'get_missing_events', 'backfill'];
+
+/** Each eager /sync long poll waits at most this long for news. */
+const SYNC_POLL_MS = 5_000;
+
+export interface JoinMeasurement {
+  candidate: string;
+  candidateVersion: string;
+  members: number;
+  mode: JoinMode;
+  run: number;
+  /** What the candidate asked for in its send_join query (`omit_members`), or null when absent. */
+  askedOmitMembers: string | null;
+  /** Whether the remote's answer left members out (`members_omitted: true`). */
+  answeredPartial: boolean;
+  /** Wall seconds of the client `/join`, and its HTTP status (Dendrite answers 202 after 20 s). */
+  joinSeconds: number;
+  joinStatus: number;
+  /** Wall seconds from the `/join` request until the room shows every joined member in an eager /sync. */
+  syncedSeconds: number;
+  sendJoinBytes: number;
+  /** Events in the send_join answer (`state` + `auth_chain`). */
+  sendJoinEvents: number;
+  /** Bytes of every answer on the resync routes, and how many requests. */
+  resyncBytes: number;
+  resyncRequests: number;
+  /** The candidate's CPU seconds (all processes, user + system) from `/join` until synced. */
+  cpuSeconds: number;
+  /** Peak resident memory of the candidate during the join (peak counter reset just before), bytes. */
+  peakRssBytes: number;
+  /** False when the kernel would not reset the peak counter: the peak then counts from start. */
+  peakSinceJoin: boolean;
+  room: { events: number; stateSize: number; servers: number; memberships: Record<string, number>; buildSeconds: number };
+  /** 1-minute load average when the join started and when it was synced. */
+  loadAverage: { start: number; end: number };
+}
+
+/** Byte and request counts of the answers a remote gave on some routes. */
+interface ServedCounter {
+  bytes: number;
+  requests: number;
+}
+
+function responseBytes(response: { raw?: string; body?: unknown }): number {
+  if (response.raw !== undefined) return Buffer.byteLength(response.raw);
+  return response.body === undefined ? 0 : Buffer.byteLength(JSON.stringify(response.body));
+}
+
+/** Wraps `route`'s current handler so that every answer's size is added to `counter`. */
+function countServed(remote: Remote, route: RouteName, counter: ServedCounter, handler: RouteHandler = remote.handlerFor(route)): void {
+  remote.route(route, async (ctx) => {
+    const response = await handler(ctx);
+    counter.bytes += responseBytes(response);
+    counter.requests += 1;
+    return response;
+  });
+}
+
+/** A fresh candidate instance (not started), in its own folder under `workRoot`. */
+export function newCandidate(name: string, workRoot: string, instanceName: string): Candidate {
+  const workDir = join(workRoot, instanceName);
+  mkdirSync(workDir, { recursive: true });
+  return createCandidate(name, { instanceName, workDir, cacheDir: defaultCacheDir(), caCertPath: suiteCA().certPath, issueCert: issueServerCert });
+}
+
+/**
+ * Polls an eager /sync (no lazy loading) until `roomId` is joined with `expectedJoined` joined
+ * members; returns when it is. Bounded: the error says how many joined members were seen.
+ */
+async function awaitEagerSync(client: CandidateClient, roomId: string, expectedJoined: number, deadline: number): Promise<void> {
+  const joined = new Set<string>();
+  let since: string | undefined;
+  for (;;) {
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) break;
+    const poll = since === undefined ? 0 : Math.min(SYNC_POLL_MS, remaining);
+    const res = await client.call<SyncResponse>('GET', '/_matrix/client/v3/sync', {
+      query: { since, timeout: poll },
+      timeoutMs: Math.max(remaining, 1),
+    });
+    const body = res.ok();
+    const room = body.rooms?.join?.[roomId];
+    for (const e of [...(room?.state?.events ?? []), ...(room?.timeline?.events ?? [])]) {
+      if (e.type !== 'm.room.member' || e.state_key === undefined) continue;
+      if (e.content.membership === 'join') joined.add(e.state_key);
+      else joined.delete(e.state_key);
+    }
+    if (joined.size >= expectedJoined) return;
+    since = body.next_batch;
+  }
+  throw new Error(`timed out waiting for ${roomId} in an eager /sync with ${expectedJoined} joined members (saw ${joined.size})`);
+}
+
+export interface JoinRunOptions {
+  candidateName: string;
+  members: number;
+  mode: JoinMode;
+  run: number;
+  /** Folder for the candidate instances. */
+  workRoot: string;
+  /** Bound on the join plus the resync. */
+  boundMs: number;
+  /** Runs with the candidate still up and holding the joined room, before teardown. */
+  afterJoin?: (held: { candidate: Candidate; pid: number; remote: Remote; bench: BenchRoom }) => Promise<void>;
+  log?: (line: string) => void;
+}
+
+/** One join of a fresh candidate into a fresh room; tears everything down afterwards. */
+export async function measureJoin(opts: JoinRunOptions): Promise<JoinMeasurement> {
+  const log = opts.log ?? (() => undefined);
+  const label = `${opts.candidateName} N=${opts.members} ${opts.mode} run ${opts.run}`;
+  const candidate = newCandidate(opts.candidateName, opts.workRoot, `bench-${opts.candidateName}-${opts.members}-${opts.mode}-${opts.run}`);
+  const remote = await startRemote();
+  try {
+    const [pid, bench] = await Promise.all([startAndFindPid(candidate), buildBenchRoom(remote, opts.members)]);
+    log(`${label}: room built (${bench.events} events, ${bench.stateSize} state) in ${bench.buildSeconds.toFixed(1)} s; candidate pid ${pid}`);
+    const { room } = bench;
+
+    const sendJoinServed: ServedCounter = { bytes: 0, requests: 0 };
+    let sendJoinEvents = 0;
+    let answeredPartial = false;
+    const answer = sendJoinHandler({ ignoreOmitMembers: opts.mode === 'full' });
+    countServed(remote, 'send_join', sendJoinServed, async (ctx) => {
+      const response = await answer(ctx);
+      if (response.status === 200 && response.raw !== undefined) {
+        // The answer is prebuilt JSON: parse the counts once, outside the timed candidate work.
+        const body = JSON.parse(response.raw) as { state: unknown[]; auth_chain: unknown[]; members_omitted?: boolean };
+        sendJoinEvents = body.state.length + body.auth_chain.length;
+        answeredPartial = body.members_omitted === true;
+      }
+      return response;
+    });
+    const resyncServed: ServedCounter = { bytes: 0, requests: 0 };
+    for (const route of RESYNC_ROUTES) countServed(remote, route, resyncServed);
+
+    const client = new CandidateClient(candidate.clientUrl, await candidate.registerUser());
+    const expectedJoined = room.members().filter((m) => m.membership === 'join').length + 1;
+    const peakSinceJoin = resetPeakRss(pid);
+    const before = treeUsage(pid);
+    const loadStart = loadavg()[0];
+    const deadline = Date.now() + opts.boundMs;
+    const t0 = performance.now();
+    const joined = await client.call('POST', `/_matrix/client/v3/join/${encodeURIComponent(room.roomId)}`, {
+      query: { server_name: [remote.serverName], via: [remote.serverName] },
+      body: {},
+      timeoutMs: opts.boundMs,
+    });
+    const joinSeconds = (performance.now() - t0) / 1000;
+    joined.ok();
+    log(`${label}: /join ${joined.status} after ${joinSeconds.toFixed(2)} s`);
+    await awaitEagerSync(client, room.roomId, expectedJoined, deadline);
+    const syncedSeconds = (performance.now() - t0) / 1000;
+    const after = treeUsage(pid);
+    const sendJoin = remote.requests('send_join').find((r) => r.status === 200);
+    const asked = sendJoin?.query.omit_members;
+    const measurement: JoinMeasurement = {
+      candidate: candidate.info.name,
+      candidateVersion: candidate.info.version,
+      members: opts.members,
+      mode: opts.mode,
+      run: opts.run,
+      askedOmitMembers: asked === undefined ? null : [asked].flat().join(','),
+      answeredPartial,
+      joinSeconds,
+      joinStatus: joined.status,
+      syncedSeconds,
+      sendJoinBytes: sendJoinServed.bytes,
+      sendJoinEvents,
+      resyncBytes: resyncServed.bytes,
+      resyncRequests: resyncServed.requests,
+      cpuSeconds: after.cpuSeconds - before.cpuSeconds,
+      peakRssBytes: after.peakRssBytes,
+      peakSinceJoin,
+      room: { events: bench.events, stateSize: bench.stateSize, servers: bench.bystanders.length + 1, memberships: bench.memberships, buildSeconds: bench.buildSeconds },
+      loadAverage: { start: loadStart, end: loadavg()[0] },
+    };
+    log(`${label}: synced after ${syncedSeconds.toFixed(2)} s; ${(measurement.sendJoinBytes / 1e6).toFixed(2)} MB send_join + ${(measurement.resyncBytes / 1e6).toFixed(2)} MB resync; CPU ${measurement.cpuSeconds.toFixed(1)} s; peak RSS ${(measurement.peakRssBytes / 2 ** 20).toFixed(0)} MiB; load ${loadStart.toFixed(1)}`);
+    if (opts.afterJoin) await opts.afterJoin({ candidate, pid, remote, bench });
+    return measurement;
+  } catch (err) {
+    throw new Error(`${label}: ${(err as Error).message}\n--- candidate log tail ---\n${candidate.logTail(30)}`);
+  } finally {
+    await remote.close();
+    await candidate.teardown();
+  }
+}

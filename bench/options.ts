@@ -1,0 +1,53 @@
+/** The benchmark's command line: `npm run bench -- [--quick] [--candidate a,b] [--sizes n,...] [--runs k] [--out DIR]`. */
+import { knownCandidates } from '../harness/candidates/index.ts';
+
+export interface BenchOptions {
+  quick: boolean;
+  candidates: string[];
+  sizes: number[];
+  runs: number;
+  outDir: string;
+  /** Members of the room synthesised for the suite figures. */
+  synthesisMembers: number;
+}
+
+export const USAGE = 'usage: npm run bench -- [--quick] [--candidate synapse,dendrite] [--sizes 1000,10000,50000,150000] [--runs 3] [--out DIR]';
+
+const FULL = { sizes: [1_000, 10_000, 50_000, 150_000], runs: 3, synthesisMembers: 150_000 };
+const QUICK = { sizes: [50, 200], runs: 1, synthesisMembers: 1_000 };
+
+function positiveIntegers(flag: string, text: string): number[] {
+  const values = text.split(',').map((s) => s.trim());
+  const numbers = values.map(Number);
+  const bad = values.find((s, i) => !/^\d+$/.test(s) || numbers[i] < 1);
+  if (bad !== undefined) throw new Error(`${flag} takes positive integers separated by commas, got ${JSON.stringify(text)}`);
+  return numbers;
+}
+
+/** Parses the arguments; throws a one-line error naming the bad one. */
+export function parseBenchArgs(argv: readonly string[]): BenchOptions {
+  const quick = argv.includes('--quick');
+  const defaults = quick ? QUICK : FULL;
+  const opts: BenchOptions = { quick, candidates: ['synapse'], sizes: defaults.sizes, runs: defaults.runs, outDir: 'bench-results', synthesisMembers: defaults.synthesisMembers };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    if (flag === '--quick') continue;
+    const value = argv[i + 1];
+    if (!['--candidate', '--sizes', '--runs', '--out'].includes(flag)) throw new Error(`unknown argument ${JSON.stringify(flag)}; ${USAGE}`);
+    if (value === undefined || value.startsWith('--')) throw new Error(`${flag} needs a value; ${USAGE}`);
+    i++;
+    if (flag === '--candidate') {
+      opts.candidates = value.split(',').map((s) => s.trim());
+      const unknown = opts.candidates.filter((c) => !knownCandidates.includes(c) || c === 'external');
+      if (unknown.length) throw new Error(`--candidate: cannot benchmark ${unknown.join(', ')} (process candidates: ${knownCandidates.filter((c) => c !== 'external').join(', ')})`);
+    } else if (flag === '--sizes') {
+      opts.sizes = [...new Set(positiveIntegers(flag, value))].sort((a, b) => a - b);
+    } else if (flag === '--runs') {
+      [opts.runs] = positiveIntegers(flag, value);
+      if (value.includes(',')) throw new Error(`--runs takes one positive integer, got ${JSON.stringify(value)}`);
+    } else {
+      opts.outDir = value;
+    }
+  }
+  return opts;
+}

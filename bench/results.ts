@@ -1,0 +1,132 @@
+/**
+ * The benchmark's results document (`bench-results/results.json`, schema
+ * `schemas/bench.schema.json`): every measurement, and per (candidate, N, mode) the median and
+ * spread over runs.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import type { JoinMeasurement, JoinMode } from './joiner-bench.ts';
+import type { ResidentMeasurement } from './resident-bench.ts';
+import type { SynthesisMeasurement } from './synthesis-bench.ts';
+
+/** Median and spread of one figure over runs. */
+export interface Spread {
+  median: number;
+  min: number;
+  max: number;
+  runs: number;
+}
+
+export interface JoinSummary {
+  candidate: string;
+  candidateVersion: string;
+  members: number;
+  mode: JoinMode;
+  /** True when every run's answer was partial (for mode `partial`; a candidate that never asks gets full state). */
+  answeredPartial: boolean;
+  joinSeconds: Spread;
+  syncedSeconds: Spread;
+  sendJoinBytes: Spread;
+  resyncBytes: Spread;
+  cpuSeconds: Spread;
+  peakRssBytes: Spread;
+  /** Median 1-minute load average over the runs (taken at each join's start). */
+  loadAverage: number;
+}
+
+/** Full join over partial join, per figure (medians), for one candidate and N. */
+export interface FullToPartialRatio {
+  candidate: string;
+  members: number;
+  joinSeconds: number;
+  syncedSeconds: number;
+  bytes: number;
+  cpuSeconds: number;
+  peakRssBytes: number;
+}
+
+export interface BenchFailure {
+  /** What was being measured, e.g. `synapse N=150000 full run 1`. */
+  what: string;
+  error: string;
+}
+
+export interface BenchResults {
+  schema: 'lazyjoin-bench/1';
+  generatedAt: string;
+  quick: boolean;
+  machine: { node: string; platform: string; cpus: number; cpuModel: string; memoryBytes: number };
+  options: { candidates: string[]; sizes: number[]; runs: number };
+  joins: JoinMeasurement[];
+  joinSummaries: JoinSummary[];
+  ratios: FullToPartialRatio[];
+  resident: ResidentMeasurement[];
+  synthesis: SynthesisMeasurement[];
+  failures: BenchFailure[];
+}
+
+export function spread(values: readonly number[]): Spread {
+  if (values.length === 0) throw new Error('spread of no values');
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  return { median, min: sorted[0], max: sorted[sorted.length - 1], runs: sorted.length };
+}
+
+/** Groups join measurements by candidate, N and mode, in first-seen order. */
+export function summariseJoins(joins: readonly JoinMeasurement[]): JoinSummary[] {
+  const groups = new Map<string, JoinMeasurement[]>();
+  for (const j of joins) {
+    const key = `${j.candidate}\u0000${j.members}\u0000${j.mode}`;
+    groups.set(key, [...(groups.get(key) ?? []), j]);
+  }
+  return [...groups.values()].map((runs) => {
+    const of = (pick: (j: JoinMeasurement) => number) => spread(runs.map(pick));
+    return {
+      candidate: runs[0].candidate,
+      candidateVersion: runs[0].candidateVersion,
+      members: runs[0].members,
+      mode: runs[0].mode,
+      answeredPartial: runs.every((j) => j.answeredPartial),
+      joinSeconds: of((j) => j.joinSeconds),
+      syncedSeconds: of((j) => j.syncedSeconds),
+      sendJoinBytes: of((j) => j.sendJoinBytes),
+      resyncBytes: of((j) => j.resyncBytes),
+      cpuSeconds: of((j) => j.cpuSeconds),
+      peakRssBytes: of((j) => j.peakRssBytes),
+      loadAverage: spread(runs.map((j) => j.loadAverage.start)).median,
+    };
+  });
+}
+
+/** Full over partial medians for every (candidate, N) that has both, and whose partial joins were partial. */
+export function fullToPartialRatios(summaries: readonly JoinSummary[]): FullToPartialRatio[] {
+  const out: FullToPartialRatio[] = [];
+  for (const partial of summaries) {
+    if (partial.mode !== 'partial' || !partial.answeredPartial) continue;
+    const full = summaries.find((s) => s.mode === 'full' && s.candidate === partial.candidate && s.members === partial.members);
+    if (!full) continue;
+    const ratio = (f: Spread, p: Spread) => f.median / p.median;
+    out.push({
+      candidate: partial.candidate,
+      members: partial.members,
+      joinSeconds: ratio(full.joinSeconds, partial.joinSeconds),
+      syncedSeconds: ratio(full.syncedSeconds, partial.syncedSeconds),
+      bytes: (full.sendJoinBytes.median + full.resyncBytes.median) / (partial.sendJoinBytes.median + partial.resyncBytes.median),
+      cpuSeconds: ratio(full.cpuSeconds, partial.cpuSeconds),
+      peakRssBytes: ratio(full.peakRssBytes, partial.peakRssBytes),
+    });
+  }
+  return out;
+}
+
+const SCHEMA_PATH = fileURLToPath(new URL('../schemas/bench.schema.json', import.meta.url));
+
+/** Validates a results document against schemas/bench.schema.json; returns one line per error. */
+export function validateResults(value: unknown): string[] {
+  const ajv = new Ajv2020({ allErrors: true, strict: true });
+  const check = ajv.compile(JSON.parse(readFileSync(SCHEMA_PATH, 'utf8')) as object);
+  if (check(value)) return [];
+  return (check.errors ?? []).map((e) => `${e.instancePath || '/'}: ${e.message ?? e.keyword}`);
+}

@@ -1,0 +1,132 @@
+/**
+ * The benchmark's bookkeeping without a candidate: argument parsing, medians and ratios, the
+ * results schema (with negative controls), and the Markdown, SVG and HTML renderings.
+ */
+import { expect, test } from '@playwright/test';
+import type { JoinMeasurement } from '../../bench/joiner-bench.ts';
+import { parseBenchArgs } from '../../bench/options.ts';
+import { bytesText, logTicks, renderHtml, renderMarkdown, renderPlotSvg } from '../../bench/render.ts';
+import { fullToPartialRatios, spread, summariseJoins, validateResults, type BenchResults } from '../../bench/results.ts';
+
+function join(mode: 'partial' | 'full', members: number, run: number, syncedSeconds: number): JoinMeasurement {
+  const partial = mode === 'partial';
+  return {
+    candidate: 'synapse',
+    candidateVersion: '1.98.0',
+    members,
+    mode,
+    run,
+    askedOmitMembers: 'true',
+    answeredPartial: partial,
+    joinSeconds: syncedSeconds / 2,
+    joinStatus: 200,
+    syncedSeconds,
+    sendJoinBytes: partial ? 4_000 : members * 1_000,
+    sendJoinEvents: partial ? 8 : members * 2,
+    resyncBytes: partial ? members * 1_100 : 0,
+    resyncRequests: partial ? 3 : 0,
+    cpuSeconds: syncedSeconds * 0.8,
+    peakRssBytes: 200 * 2 ** 20,
+    peakSinceJoin: true,
+    room: { events: members * 2, stateSize: members + 6, servers: 10, memberships: { join: members / 2, leave: members / 2 }, buildSeconds: 0.5 },
+    loadAverage: { start: 2.5, end: 2.7 },
+  };
+}
+
+function results(joins: JoinMeasurement[]): BenchResults {
+  const joinSummaries = summariseJoins(joins);
+  return {
+    schema: 'lazyjoin-bench/1',
+    generatedAt: '2026-01-02T03:04:05.678Z',
+    quick: true,
+    machine: { node: 'v20.0.0', platform: 'linux x64', cpus: 2, cpuModel: 'test CPU', memoryBytes: 2 ** 34 },
+    options: { candidates: ['synapse'], sizes: [100, 1000], runs: 3 },
+    joins,
+    joinSummaries,
+    ratios: fullToPartialRatios(joinSummaries),
+    resident: [
+      { candidate: 'synapse', candidateVersion: '1.98.0', members: 100, mode: 'partial', run: 1, status: 200, answeredPartial: true, seconds: 0.2, bytes: 5_000, stateEvents: 5, authChainEvents: 1, cpuSeconds: 0.1, loadAverage: 2 },
+    ],
+    synthesis: [
+      { members: 100, servers: 2, events: 150, wallSeconds: 0.1, cpuSeconds: 0.05, eventsPerWallSecond: 1500, eventsPerCpuSecond: 3000, rawSignsPerCpuSecond: 25000, synthesisToSignRatio: 0.12, peakRssBytes: 10 ** 8, memberships: { join: 50, leave: 50 }, loadAverage: 2 },
+    ],
+    failures: [],
+  };
+}
+
+const joins = [100, 1000].flatMap((n) => [1, 2, 3].flatMap((run) => [join('partial', n, run, n / 100 + run), join('full', n, run, n / 10 + run)]));
+
+test('arguments: defaults, quick mode, and one-line errors for bad input', () => {
+  expect(parseBenchArgs([])).toMatchObject({ quick: false, candidates: ['synapse'], sizes: [1000, 10000, 50000, 150000], runs: 3, outDir: 'bench-results' });
+  expect(parseBenchArgs(['--quick'])).toMatchObject({ quick: true, sizes: [50, 200], runs: 1 });
+  expect(parseBenchArgs(['--candidate', 'synapse,dendrite', '--sizes', '200,50,200', '--runs', '2', '--out', '/tmp/x'])).toMatchObject({
+    candidates: ['synapse', 'dendrite'],
+    sizes: [50, 200],
+    runs: 2,
+    outDir: '/tmp/x',
+  });
+  expect(() => parseBenchArgs(['--sizes', '10,ten'])).toThrow('--sizes takes positive integers separated by commas, got "10,ten"');
+  expect(() => parseBenchArgs(['--sizes', '0'])).toThrow('--sizes takes positive integers');
+  expect(() => parseBenchArgs(['--runs'])).toThrow('--runs needs a value');
+  expect(() => parseBenchArgs(['--runs', '2,3'])).toThrow('--runs takes one positive integer');
+  expect(() => parseBenchArgs(['--candidate', 'conduit'])).toThrow('cannot benchmark conduit');
+  expect(() => parseBenchArgs(['--candidate', 'external'])).toThrow('cannot benchmark external');
+  expect(() => parseBenchArgs(['--fast'])).toThrow('unknown argument "--fast"');
+});
+
+test('medians and spreads; full over partial ratios only where the partial joins were partial', () => {
+  expect(spread([3, 1, 2])).toEqual({ median: 2, min: 1, max: 3, runs: 3 });
+  expect(spread([4, 1])).toEqual({ median: 2.5, min: 1, max: 4, runs: 2 });
+  expect(() => spread([])).toThrow('spread of no values');
+  const summaries = summariseJoins(joins);
+  expect(summaries.map((s) => `${s.members} ${s.mode}`)).toEqual(['100 partial', '100 full', '1000 partial', '1000 full']);
+  expect(summaries[3].syncedSeconds).toEqual({ median: 102, min: 101, max: 103, runs: 3 });
+  const ratios = fullToPartialRatios(summaries);
+  expect(ratios.map((r) => [r.members, r.syncedSeconds])).toEqual([
+    [100, 12 / 3],
+    [1000, 102 / 12],
+  ]);
+  // A candidate that never asks for partial state has no ratio: its "partial" joins were full.
+  const neverPartial = joins.map((j) => ({ ...j, answeredPartial: false }));
+  expect(fullToPartialRatios(summariseJoins(neverPartial))).toEqual([]);
+});
+
+test('the results schema accepts a complete document and rejects broken ones', () => {
+  const good = results(joins);
+  expect(validateResults(good)).toEqual([]);
+  expect(validateResults({ ...good, schema: 'other' })).toEqual(['/schema: must be equal to constant']);
+  expect(validateResults({ ...good, joins: [{ ...joins[0], joinStatus: 500 }] })).toEqual(['/joins/0/joinStatus: must be <= 299']);
+  expect(validateResults({ ...good, joins: [{ ...joins[0], mode: 'lazy' }] })).toEqual(['/joins/0/mode: must be equal to one of the allowed values']);
+  const { synthesis: _dropped, ...missing } = good;
+  expect(validateResults(missing)).toEqual(["/: must have required property 'synthesis'"]);
+  expect(validateResults({ ...good, generatedAt: 'yesterday' })).toEqual(['/generatedAt: must match pattern "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?Z$"']);
+});
+
+test('the plot has one point and whisker per (mode, figure, N) and a legend entry per series', () => {
+  const svg = renderPlotSvg('synapse', summariseJoins(joins));
+  expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
+  expect(svg.endsWith('</svg>')).toBe(true);
+  expect(svg.match(/<circle /g)).toHaveLength(2 * 2 * 2);
+  for (const label of ['partial: synced', 'partial: /join', 'full: synced', 'full: /join']) expect(svg).toContain(`>${label}</text>`);
+  expect(svg).not.toMatch(/NaN|Infinity/);
+  // One size only: the axes still span a range around it.
+  expect(renderPlotSvg('synapse', summariseJoins(joins.filter((j) => j.members === 100)))).not.toMatch(/NaN|Infinity/);
+  expect(() => renderPlotSvg('dendrite', summariseJoins(joins))).toThrow('no join results for candidate dendrite');
+  expect(logTicks(0.5, 30)).toEqual([0.5, 1, 2, 5, 10, 20]);
+  expect(logTicks(30, 200_000)).toEqual([100, 1000, 10000, 100000]);
+});
+
+test('Markdown and HTML carry every summary row, the ratios and the figures', () => {
+  const r = results(joins);
+  const md = renderMarkdown(r);
+  expect(md).toContain('| synapse 1.98.0 | 1000 | full | 51.00 (50.50–51.50) | 102.00 (101.00–103.00) | 1.00 MB (1.00 MB–1.00 MB) | 0 B (0 B–0 B) |');
+  expect(md).toContain('| synapse | 1000 | 8.5× | 8.5× | 0.9× |');
+  expect(md).toContain('| 100 | 150 | 0.10 | 0.05 | 1500 | 3000 | 25000 | 12% | 95 | 2.0 |');
+  expect(bytesText(812)).toBe('812 B');
+  expect(bytesText(35_240)).toBe('35.2 kB');
+  expect(bytesText(115_000_000)).toBe('115.0 MB');
+  const html = renderHtml(r, new Map([['synapse', renderPlotSvg('synapse', r.joinSummaries)]]));
+  expect(html).toContain('<svg xmlns=');
+  expect(html).toContain('<td>synapse 1.98.0</td>');
+  expect(html).not.toMatch(/<(script|link|img)\b/); // self-contained: nothing to fetch
+});
