@@ -61,6 +61,9 @@ export async function pushAndJudge(
   const pdus = eventIds.map((id) => join.room.mustEvent(id) as PDU);
   const response = await pushTransaction(join.remote, candidateServer, { pdus, edus }, ANSWER_WITHIN_MS);
   judge(testInfo, transactionAnsweredDuringResync, { pduIds: eventIds, eduTypes: edus.map((e) => e.edu_type), response, waitedMs: ANSWER_WITHIN_MS });
+  const results = (response?.body as { pdus?: Record<string, { error?: string }> } | undefined)?.pdus ?? {};
+  const refused = Object.entries(results).filter(([, r]) => r?.error);
+  if (refused.length) testInfo.annotations.push({ type: 'lazyjoin-observed', description: `PDUs the candidate refused: ${JSON.stringify(Object.fromEntries(refused))}` });
 }
 
 /** Whether `eventId` shows in the timeline of a lazy-loading /sync within `timeoutMs`. */

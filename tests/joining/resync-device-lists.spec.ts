@@ -1,0 +1,260 @@
+/**
+ * Device lists across a partial join (inventory #47-#63). Outgoing: a local device change must
+ * reach every server sharing the room (JS-16, judged once resynced); while partial the candidate
+ * only knows servers_in_room (JS-02), and once resynced it must catch up servers it missed and may
+ * drop servers that left (JS-12). Incoming: remote users' device lists are tracked and cached
+ * while they share a room (JS-12's cache) and changes are surfaced in device_lists (JS-13). The
+ * MSC-only parts are informational; Dendrite, which joins with full state, runs the after-resync
+ * parts as a plain join.
+ *
+ * server1 is the remote (resident); server2 is a bystander serving federation, home of @elsie.
+ */
+import { test, expect } from '../../harness/fixtures.ts';
+import type { TestInfo } from '@playwright/test';
+import { recordInformational, recordNotSupported } from '../../harness/checks/judge.ts';
+import type { SyncResponse } from '../../harness/client/types.ts';
+import { pushAndJudge } from '../../harness/joining/part2-observe.ts';
+import { UncheckedJoin, type UncheckedJoinOptions } from '../../harness/joining/part2-scenario.ts';
+import {
+  judgeAfterResync,
+  keysQueryWentToFederation,
+  recordDuringResync,
+  updateDeliveries,
+  updateReached,
+} from '../../harness/joining/part2-device-lists.ts';
+import type { Bystander } from '../../harness/remote/remote.ts';
+import type { RouteHandler } from '../../harness/remote/routing.ts';
+
+const RESYNC_WITHIN_MS = 30_000;
+
+interface DeviceListScenario {
+  join: UncheckedJoin;
+  server1: string;
+  server2: Bystander;
+  elsie: string;
+}
+
+/** A room with @elsie of server2 joined before the candidate (unless `elsieLater`), the candidate joined and its resync held. */
+async function setUp(
+  fx: Pick<UncheckedJoinOptions, 'candidate' | 'client' | 'remote'>,
+  opts: Pick<UncheckedJoinOptions, 'sendJoin' | 'prepare' | 'resyncAnswer'> & { elsieLater?: boolean; powerLevels?: Record<string, unknown> } = {},
+): Promise<DeviceListScenario> {
+  const server2 = await fx.remote.addServer({ mode: 'serve' });
+  const elsie = server2.userId('elsie');
+  const join = await UncheckedJoin.start({
+    ...fx,
+    sendJoin: opts.sendJoin,
+    resyncAnswer: opts.resyncAnswer,
+    room: opts.powerLevels ? { powerLevels: opts.powerLevels } : {},
+    prepare: async (ctx) => {
+      await opts.prepare?.(ctx);
+      if (!opts.elsieLater) ctx.room.join(elsie);
+    },
+  });
+  join.joinAnswer.ok();
+  if (join.partial) await join.resyncArrived(RESYNC_WITHIN_MS);
+  return { join, server1: fx.remote.serverName, server2, elsie };
+}
+
+/** Servers other than the candidate with joined members now (the truth JS-16 is judged against). */
+function roomServers(join: UncheckedJoin): string[] {
+  return join.room.serversInRoom().filter((s) => s !== join.candidate.serverName);
+}
+
+function partialNote(testInfo: TestInfo, join: UncheckedJoin, requirements: string[]): void {
+  if (!join.partial) recordNotSupported(testInfo, requirements, `the candidate joined with full state (${join.omitMembersSent})`);
+}
+
+async function finishResync(join: UncheckedJoin): Promise<void> {
+  join.releaseResync();
+  await join.awaitResyncComplete(RESYNC_WITHIN_MS);
+}
+
+test.describe('joining: outgoing device-list updates', () => {
+  test('reach every server of a partial-state room during and after the resync (#47)', { tag: ['@JS-16', '@JS-02'] }, async ({ candidate, client, remote }, testInfo) => {
+    const { join, server1, server2 } = await setUp({ candidate, client, remote });
+    partialNote(testInfo, join, ['JS-02']);
+    if (join.partial) {
+      const during = await updateDeliveries(client, join.deliveredEdus, { expectReceive: [server1, server2.serverName] });
+      recordDuringResync(testInfo, during, [server1, server2.serverName], 'a device change during the resync reaches every server of servers_in_room');
+    }
+    await finishResync(join);
+    const after = await updateDeliveries(client, join.deliveredEdus, { expectReceive: roomServers(join) });
+    judgeAfterResync(testInfo, client.userId, after, roomServers(join));
+  });
+
+  test('reach a server that joins during the resync (#48)', { tag: ['@JS-16', '@JS-02'] }, async ({ candidate, client, remote }, testInfo) => {
+    const { join, server1, server2, elsie } = await setUp({ candidate, client, remote }, { elsieLater: true });
+    partialNote(testInfo, join, ['JS-02']);
+    if (join.partial) {
+      const before = await updateDeliveries(client, join.deliveredEdus, { expectReceive: [server1], expectMiss: [server2.serverName] });
+      testInfo.annotations.push({ type: 'lazyjoin-observed', description: `before elsie's join: ${JSON.stringify(Object.fromEntries(before))}` });
+    }
+    await pushAndJudge(testInfo, candidate.serverName, join, [join.room.join(elsie)]);
+    if (join.partial) {
+      const during = await updateDeliveries(client, join.deliveredEdus, { expectReceive: [server1, server2.serverName] });
+      recordDuringResync(testInfo, during, [server1, server2.serverName], 'after a server joins during the resync, device changes reach it too');
+    }
+    await finishResync(join);
+    judgeAfterResync(testInfo, client.userId, await updateDeliveries(client, join.deliveredEdus, { expectReceive: roomServers(join) }), roomServers(join));
+  });
+
+  test('stop reaching a server that left during the resync once resynced (#49)', { tag: ['@JS-16', '@JS-12'] }, async ({ candidate, client, remote }, testInfo) => {
+    const { join, server1, server2, elsie } = await setUp({ candidate, client, remote });
+    partialNote(testInfo, join, ['JS-12']);
+    await pushAndJudge(testInfo, candidate.serverName, join, [join.room.leave(elsie)]);
+    if (join.partial) {
+      // While partial the candidate cannot know elsie was server2's last member: either way is fine.
+      const during = await updateDeliveries(client, join.deliveredEdus, { expectReceive: [server1, server2.serverName] });
+      testInfo.annotations.push({ type: 'lazyjoin-observed', description: `after elsie left, during the resync: ${JSON.stringify(Object.fromEntries(during))}` });
+    }
+    await finishResync(join);
+    const after = await updateDeliveries(client, join.deliveredEdus, { expectReceive: roomServers(join), expectMiss: [server2.serverName] });
+    judgeAfterResync(testInfo, client.userId, after, roomServers(join));
+    if (join.partial) {
+      recordInformational(testInfo, 'JS-12', after.get(server2.serverName) === false, Object.fromEntries(after), 'once resynced, device changes no longer go to a server that left the room');
+    }
+  });
+
+  test('reach a server wrongly kicked by a stale-auth event once resynced, with the missed update (#50)', { tag: ['@JS-16', '@JS-12'] }, async ({ candidate, client, remote }, testInfo) => {
+    let derekJoin = '';
+    const elsieId = (s: Bystander) => s.userId('elsie');
+    let server2Ref: Bystander | undefined;
+    const { join, server2, elsie } = await setUp(
+      { candidate, client, remote },
+      {
+        powerLevels: { users: { [remote.userId('charlie')]: 100, [remote.userId('derek')]: 100 } },
+        prepare: ({ room, derek }) => {
+          derekJoin = room.stateEventId('m.room.member', derek)!;
+          room.leave(derek);
+        },
+      },
+    );
+    server2Ref = server2;
+    partialNote(testInfo, join, ['JS-12']);
+    const room = join.room;
+    const auth = ['m.room.create', 'm.room.power_levels'].map((t) => room.stateEventId(t, '')!);
+    const kick = room.forge({ type: 'm.room.member', stateKey: elsieId(server2Ref), sender: join.derek, content: { membership: 'leave' }, authEvents: [...auth, derekJoin, room.stateEventId('m.room.member', elsie)!], outlier: true }).eventId;
+    await pushAndJudge(testInfo, candidate.serverName, join, [kick]);
+    const missedMark = join.deliveredEdus.mark();
+    if (join.partial) {
+      const during = await updateDeliveries(client, join.deliveredEdus, { expectReceive: [remote.serverName], expectMiss: [server2.serverName] });
+      testInfo.annotations.push({ type: 'lazyjoin-observed', description: `after the stale-auth kick, during the resync: ${JSON.stringify(Object.fromEntries(during))}` });
+    }
+    await finishResync(join);
+    if (join.partial) {
+      const caughtUp = await updateReached(join.deliveredEdus, client.userId, server2.serverName, missedMark);
+      recordInformational(testInfo, 'JS-12', caughtUp, { caughtUp }, 'once resynced, a server wrongly believed kicked gets the device change it missed');
+    }
+    judgeAfterResync(testInfo, client.userId, await updateDeliveries(client, join.deliveredEdus, { expectReceive: roomServers(join) }), roomServers(join));
+  });
+
+  test('reach a server left out of a lying servers_in_room once resynced, with the missed update (#52)', { tag: ['@JS-16', '@JS-12'] }, async ({ candidate, client, remote }, testInfo) => {
+    const { join, server1, server2 } = await setUp({ candidate, client, remote }, { sendJoin: { serversInRoom: [remote.serverName] } });
+    partialNote(testInfo, join, ['JS-12']);
+    const missedMark = join.deliveredEdus.mark();
+    if (join.partial) {
+      const during = await updateDeliveries(client, join.deliveredEdus, { expectReceive: [server1], expectMiss: [server2.serverName] });
+      testInfo.annotations.push({ type: 'lazyjoin-observed', description: `with server2 left out of servers_in_room, during the resync: ${JSON.stringify(Object.fromEntries(during))}` });
+    }
+    await finishResync(join);
+    if (join.partial) {
+      const caughtUp = await updateReached(join.deliveredEdus, client.userId, server2.serverName, missedMark);
+      recordInformational(testInfo, 'JS-12', caughtUp, { caughtUp }, 'once resynced, a server absent from servers_in_room gets the device change it missed');
+    }
+    judgeAfterResync(testInfo, client.userId, await updateDeliveries(client, join.deliveredEdus, { expectReceive: roomServers(join) }), roomServers(join));
+  });
+});
+
+function changed(sync: SyncResponse, userId: string): boolean {
+  return sync.device_lists?.changed?.includes(userId) === true;
+}
+
+test.describe('joining: tracking remote device lists', () => {
+  test('pre-existing members: not cached while partial, changes surfaced and keys cached once resynced (#54)', { tag: ['@JS-12', '@JS-13'] }, async ({ candidate, client, remote }, testInfo) => {
+    const { join } = await setUp({ candidate, client, remote });
+    const charlie = join.charlie;
+    if (join.partial) {
+      const both = [await keysQueryWentToFederation(client, remote, candidate.serverName, charlie), await keysQueryWentToFederation(client, remote, candidate.serverName, charlie)];
+      testInfo.annotations.push({ type: 'lazyjoin-observed', description: `keys queries for ${charlie} during the resync went to federation: ${JSON.stringify(both)}` });
+    } else recordNotSupported(testInfo, ['JS-13'], `the candidate joined with full state (${join.omitMembersSent})`);
+    await finishResync(join);
+    const since = (await client.sync({ filter: '{}' })).ok().next_batch;
+    // prev_id 0 is the stream position the remote publishes at /user/devices, so the update applies without a refetch.
+    await pushAndJudge(testInfo, candidate.serverName, join, [], [{ edu_type: 'm.device_list_update', content: { user_id: charlie, device_id: 'CHARLIE2', stream_id: 1, prev_id: [0], deleted: false } }]);
+    const surfaced = await client.waitForSync((s) => changed(s, charlie), { since, timeoutMs: 10_000, description: `${charlie} in device_lists.changed` }).then(() => true, () => false);
+    if (join.partial) recordInformational(testInfo, 'JS-13', surfaced, { surfaced }, "a resynced room's member's device change is surfaced in device_lists.changed");
+    else expect(surfaced, `${charlie} in device_lists.changed (full join)`).toBe(true);
+    await keysQueryWentToFederation(client, remote, candidate.serverName, charlie);
+    const cachedAfter = !(await keysQueryWentToFederation(client, remote, candidate.serverName, charlie));
+    recordInformational(testInfo, 'JS-12', cachedAfter, { cachedAfter }, 'once resynced, a member\'s device list is cached (the second /keys/query does not go to federation)');
+  });
+
+  test('a member joining during the resync: tracked, changes surfaced, keys cached (#56)', { tag: ['@JS-12', '@JS-13'] }, async ({ candidate, client, remote }, testInfo) => {
+    const { join, elsie } = await setUp({ candidate, client, remote }, { elsieLater: true });
+    partialNote(testInfo, join, ['JS-13']);
+    const since = (await client.sync({ filter: { room: { state: { lazy_load_members: true }, timeline: { lazy_load_members: true } } } })).ok().next_batch;
+    await pushAndJudge(testInfo, candidate.serverName, join, [join.room.join(elsie)]);
+    await pushAndJudge(testInfo, candidate.serverName, join, [], [{ edu_type: 'm.device_list_update', content: { user_id: elsie, device_id: 'ELSIE2', stream_id: 1, prev_id: [], deleted: false } }]);
+    const surfaced = await client
+      .waitForSync((s) => changed(s, elsie), { since, filter: { room: { state: { lazy_load_members: true }, timeline: { lazy_load_members: true } } }, timeoutMs: 10_000, description: `${elsie} in device_lists.changed` })
+      .then(() => true, () => false);
+    const first = await keysQueryWentToFederation(client, remote, candidate.serverName, elsie);
+    const second = await keysQueryWentToFederation(client, remote, candidate.serverName, elsie);
+    const observed = { surfacedWhilePartial: surfaced, firstQueryToFederation: first, secondQueryToFederation: second };
+    if (join.partial) recordInformational(testInfo, 'JS-13', surfaced, observed, 'a member who joined during the resync is tracked: her device change is surfaced in device_lists.changed');
+    await finishResync(join);
+    const stillCached = !(await keysQueryWentToFederation(client, remote, candidate.serverName, elsie));
+    recordInformational(testInfo, 'JS-12', !second && stillCached, { ...observed, cachedAfterResync: stillCached }, 'keys of a member who joined during the resync are fetched once and then cached, also after it');
+  });
+
+  test('a member who joined and left during the resync is no longer tracked (#57)', { tag: ['@JS-12'] }, async ({ candidate, client, remote }, testInfo) => {
+    const { join, elsie } = await setUp({ candidate, client, remote }, { elsieLater: true });
+    partialNote(testInfo, join, []);
+    const lazy = { room: { state: { lazy_load_members: true }, timeline: { lazy_load_members: true } } };
+    await pushAndJudge(testInfo, candidate.serverName, join, [join.room.join(elsie)]);
+    await keysQueryWentToFederation(client, remote, candidate.serverName, elsie);
+    const since = (await client.sync({ filter: lazy })).ok().next_batch;
+    await pushAndJudge(testInfo, candidate.serverName, join, [join.room.leave(elsie)]);
+    const left = await client
+      .waitForSync((s) => s.device_lists?.left?.includes(elsie) === true, { since, filter: lazy, timeoutMs: 10_000, description: `${elsie} in device_lists.left` })
+      .then(() => true, () => false);
+    const refetched = await keysQueryWentToFederation(client, remote, candidate.serverName, elsie);
+    recordInformational(testInfo, 'JS-12', left && refetched, { inDeviceListsLeft: left, nextQueryToFederation: refetched }, 'a member who left no longer shares a room: device_lists.left names her and her keys are no longer served from cache');
+    join.releaseResync();
+  });
+
+  test('leaving the partial-state room stops tracking its members (#58)', { tag: ['@JS-12'] }, async ({ candidate, client, remote }, testInfo) => {
+    const { join } = await setUp({ candidate, client, remote });
+    partialNote(testInfo, join, []);
+    const charlie = join.charlie;
+    await keysQueryWentToFederation(client, remote, candidate.serverName, charlie);
+    const since = (await client.sync({ filter: '{}' })).ok().next_batch;
+    (await client.leave(join.roomId)).ok();
+    await remote.expectPdu({ type: 'm.room.member', state_key: client.userId, content: { membership: 'leave' } }, { within: 15_000 });
+    const left = await client
+      .waitForSync((s) => s.device_lists?.left?.includes(charlie) === true, { since, timeoutMs: 10_000, description: `${charlie} in device_lists.left` })
+      .then(() => true, () => false);
+    const refetched = await keysQueryWentToFederation(client, remote, candidate.serverName, charlie);
+    recordInformational(testInfo, 'JS-12', left && refetched, { inDeviceListsLeft: left, nextQueryToFederation: refetched }, 'after leaving the partial room, its members are no longer tracked (device_lists.left, no cache)');
+    join.releaseResync();
+  });
+
+  test('a resync that cannot complete does not leave members tracked forever (#59)', { tag: ['@JS-12'] }, async ({ candidate, client, remote }, testInfo) => {
+    // Every server answers the resync with 404: the candidate can never complete it.
+    const notFound: RouteHandler = (ctx) => ({ status: 404, body: { errcode: 'M_NOT_FOUND', error: `no state at ${ctx.query.get('event_id')}` } });
+    const { join } = await setUp({ candidate, client, remote }, { resyncAnswer: { state: notFound, stateIds: notFound } });
+    if (!join.partial) {
+      recordNotSupported(testInfo, ['JS-12'], `the candidate joined with full state (${join.omitMembersSent}): there is no resync to fail`);
+      return;
+    }
+    const attempts = () => remote.requests().filter((r) => (r.route === 'state_ids' || r.route === 'state') && r.origin === candidate.serverName && r.status === 404).length;
+    join.releaseResync();
+    // Bounded wait for the candidate to have been refused at least once after the release.
+    await expect.poll(attempts, { timeout: 15_000, message: 'a refused resync request from the candidate' }).toBeGreaterThan(0);
+    const charlie = join.charlie;
+    const first = await keysQueryWentToFederation(client, remote, candidate.serverName, charlie);
+    const second = await keysQueryWentToFederation(client, remote, candidate.serverName, charlie);
+    recordInformational(testInfo, 'JS-12', second, { firstQueryToFederation: first, secondQueryToFederation: second, refusedResyncRequests: attempts() }, 'while the resync cannot complete, members are not served from a device-list cache the candidate cannot keep right');
+  });
+});
