@@ -4,21 +4,27 @@
  */
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { createDendriteContainer, createNamedImageContainer, createSynapseContainer } from './container/index.ts';
 import { createDendrite } from './dendrite/index.ts';
 import { DEFAULT_DENDRITE_VERSION, installDendrite } from './dendrite/install.ts';
+import { deferred, type DriverFactory } from './deferred.ts';
 import { createExternal } from './external.ts';
 import { createSynapse } from './synapse/index.ts';
 import { DEFAULT_SYNAPSE_VERSION, installSynapse } from './synapse/install.ts';
 import { CandidateError, type Candidate, type DriverOptions } from './types.ts';
 
-const drivers: Record<string, (opts: DriverOptions) => Candidate> = {
+/**
+ * The container drivers pull in testcontainers, whose import alone takes seconds: they are
+ * loaded on first start, so that runs without containers do not pay for them in every worker.
+ */
+const containerDrivers = () => import('./container/index.ts');
+
+const drivers: Record<string, DriverFactory> = {
   synapse: createSynapse,
   dendrite: createDendrite,
   external: createExternal,
-  'synapse-container': createSynapseContainer,
-  'dendrite-container': createDendriteContainer,
-  container: (opts) => createNamedImageContainer(opts),
+  'synapse-container': deferred('synapse-container', 'container', async () => (await containerDrivers()).createSynapseContainer),
+  'dendrite-container': deferred('dendrite-container', 'container', async () => (await containerDrivers()).createDendriteContainer),
+  container: deferred('container', 'container', async () => (await containerDrivers()).createNamedImageContainer),
 };
 
 export const knownCandidates = Object.keys(drivers);
