@@ -57,6 +57,21 @@ test.describe('joining: the partial join and the resync', () => {
     });
   }
 
+  test('the resync resumes after the candidate restarts in the middle of it', { tag: ['@JS-17', '@msc-only'] }, async ({ candidate, client, remote }, testInfo) => {
+    test.skip(!candidate.capabilities.restart, `${candidate.info.name} cannot be restarted by the suite`);
+    const join = await partialJoin({ candidate, remote, joiner: client }, { members: 4, servers: 1, hold: ['state_ids'] });
+    if (join.notPartial(testInfo, ['JS-17'])) return;
+    await join.awaitResyncStarted();
+    // Everything logged from here on is after the held request; a restarted candidate resumes during its start-up.
+    const afterRestart = remote.requests().length;
+    await test.step('restart the candidate while its /state_ids request is held', () => candidate.restart());
+    // The held request's connection died with the old process; from now on everything is answered.
+    join.releaseResync();
+    const completed = await test.step('the restarted candidate completes the resync', () => join.awaitResyncComplete().then(() => true, () => false));
+    const resumed = remote.requests().slice(afterRestart).filter((r) => (r.route === 'state_ids' || r.route === 'state') && r.origin === candidate.serverName);
+    recordInformational(testInfo, 'JS-17', completed && resumed.length > 0, { completed, stateRequestsAfterRestart: resumed.map((r) => `${r.route} -> ${r.to} ${r.status ?? 'unanswered'}`) }, 'the resync resumed and completed after a restart');
+  });
+
   test('messages and display-name changes sent during the resync reach every server in servers_in_room', { tag: ['@JS-02', '@msc-only'] }, async ({ candidate, client, remote }, testInfo) => {
     const join = await partialJoin({ candidate, remote, joiner: client }, { members: 4, servers: 2 });
     if (join.notPartial(testInfo, ['JS-02'])) return;
