@@ -7,11 +7,11 @@ export interface BenchOptions {
   sizes: number[];
   runs: number;
   outDir: string;
-  /** Members of the room synthesised for the suite figures. */
+  /** Members of the room synthesised for the suite figures; 0 leaves the suite figures out. */
   synthesisMembers: number;
 }
 
-export const USAGE = 'usage: npm run bench -- [--quick] [--candidate synapse,dendrite] [--sizes 1000,10000,50000,150000] [--runs 3] [--out DIR]';
+export const USAGE = 'usage: npm run bench -- [--quick] [--candidate synapse,dendrite] [--sizes 1000,10000,50000,150000] [--runs 3] [--out DIR] [--synthesis 150000 (0: none)]';
 
 const FULL = { sizes: [1_000, 10_000, 50_000, 150_000], runs: 3, synthesisMembers: 150_000 };
 const QUICK = { sizes: [50, 200], runs: 1, synthesisMembers: 1_000 };
@@ -33,7 +33,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     const flag = argv[i];
     if (flag === '--quick') continue;
     const value = argv[i + 1];
-    if (!['--candidate', '--sizes', '--runs', '--out'].includes(flag)) throw new Error(`unknown argument ${JSON.stringify(flag)}; ${USAGE}`);
+    if (!['--candidate', '--sizes', '--runs', '--out', '--synthesis'].includes(flag)) throw new Error(`unknown argument ${JSON.stringify(flag)}; ${USAGE}`);
     if (value === undefined || value.startsWith('--')) throw new Error(`${flag} needs a value; ${USAGE}`);
     i++;
     if (flag === '--candidate') {
@@ -45,6 +45,9 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     } else if (flag === '--runs') {
       [opts.runs] = positiveIntegers(flag, value);
       if (value.includes(',')) throw new Error(`--runs takes one positive integer, got ${JSON.stringify(value)}`);
+    } else if (flag === '--synthesis') {
+      if (!/^\d+$/.test(value)) throw new Error(`--synthesis takes a member count (0 for none), got ${JSON.stringify(value)}`);
+      opts.synthesisMembers = Number(value);
     } else {
       opts.outDir = value;
     }

@@ -7,6 +7,7 @@ import type { JoinMeasurement } from '../../bench/joiner-bench.ts';
 import { parseBenchArgs } from '../../bench/options.ts';
 import { bytesText, logTicks, renderHtml, renderMarkdown, renderPlotSvg } from '../../bench/render.ts';
 import { fullToPartialRatios, spread, summariseJoins, validateResults, type BenchResults } from '../../bench/results.ts';
+import { summariseFolded } from '../../bench/where-time-goes.ts';
 
 function join(mode: 'partial' | 'full', members: number, run: number, syncedSeconds: number): JoinMeasurement {
   const partial = mode === 'partial';
@@ -71,6 +72,8 @@ test('arguments: defaults, quick mode, and one-line errors for bad input', () =>
   expect(() => parseBenchArgs(['--runs', '2,3'])).toThrow('--runs takes one positive integer');
   expect(() => parseBenchArgs(['--candidate', 'conduit'])).toThrow('cannot benchmark conduit');
   expect(() => parseBenchArgs(['--candidate', 'external'])).toThrow('cannot benchmark external');
+  expect(parseBenchArgs(['--synthesis', '0']).synthesisMembers).toBe(0);
+  expect(() => parseBenchArgs(['--synthesis', 'lots'])).toThrow('--synthesis takes a member count (0 for none), got "lots"');
   expect(() => parseBenchArgs(['--fast'])).toThrow('unknown argument "--fast"');
 });
 
@@ -129,4 +132,22 @@ test('Markdown and HTML carry every summary row, the ratios and the figures', ()
   expect(html).toContain('<svg xmlns=');
   expect(html).toContain('<td>synapse 1.98.0</td>');
   expect(html).not.toMatch(/<(script|link|img)\b/); // self-contained: nothing to fetch
+});
+
+test('profile summary: inclusive counts a recursive frame once per stack, self counts the innermost frame', () => {
+  const folded = ['main;loop;persist;sign 6', 'main;loop;persist;persist;hash 3', 'main;loop;idle 1', ''].join('\n');
+  const summary = summariseFolded(folded, 3);
+  expect(summary.totalSamples).toBe(10);
+  expect(summary.inclusive.map((f) => [f.frame, f.samples])).toEqual([
+    ['main', 10],
+    ['loop', 10],
+    ['persist', 9],
+  ]);
+  expect(summary.self.map((f) => [f.frame, f.share])).toEqual([
+    ['sign', 0.6],
+    ['hash', 0.3],
+    ['idle', 0.1],
+  ]);
+  expect(summariseFolded(folded, 5, 'pers').inclusive.map((f) => f.frame)).toEqual(['persist']);
+  expect(() => summariseFolded('main;loop many', 3)).toThrow('line 1 is not "stack count": main;loop many');
 });
