@@ -177,15 +177,13 @@ export const eventsReachServersInRoom: JoiningCheck = defineCheck({
   ],
 });
 
-export const joiningChecks: ReadonlyArray<JoiningCheck> = [
-  resyncFetchesStateAtJoin,
-  resyncAsksSendJoinServerFirst,
-  resyncFallsBackToServersInRoom,
-  eventsReachServersInRoom,
-];
+/** The checks by observation kind, as the registry lists them. */
+export const joiningResyncChecks = {
+  'joiner-resync': [resyncFetchesStateAtJoin, resyncAsksSendJoinServerFirst, resyncFallsBackToServersInRoom, eventsReachServersInRoom] as ReadonlyArray<JoiningCheck>,
+};
 
 /** Passing observations for the negative-control self-test (one per situation the checks judge). */
-export function syntheticJoiningObservations(): Array<{ name: string; observation: PartialJoinObservation }> {
+export function joiningResyncPassingObservations(): Array<{ name: string; kind: 'joiner-resync'; observation: PartialJoinObservation }> {
   const resident = 'resident.invalid';
   const bystander = 'bystander.invalid';
   const base: PartialJoinObservation = {
@@ -212,7 +210,7 @@ export function syntheticJoiningObservations(): Array<{ name: string; observatio
     },
   };
   return [
-    { name: 'partial join resynced from the resident, message delivered to both servers', observation: base },
-    { name: 'partial join resynced from a bystander after the resident failed', observation: fallback },
+    { name: 'partial join resynced from the resident, message delivered to both servers', kind: 'joiner-resync', observation: base },
+    { name: 'partial join resynced from a bystander after the resident failed', kind: 'joiner-resync', observation: fallback },
   ];
 }

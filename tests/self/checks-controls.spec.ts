@@ -11,10 +11,11 @@ import { matrixCrypto, passingObservations } from '../../harness/checks/testing/
 import type { Check, Evaluation } from '../../harness/checks/types.ts';
 import { joining2PassingObservations } from '../../harness/checks/joining2-synthetic.ts';
 import { auditPassingObservations } from '../../harness/checks/audit-synthetic.ts';
+import { joiningResyncPassingObservations } from '../../harness/checks/joining-resync.ts';
 
 const variants = [
-  { name: 'stand-in crypto', observations: [...passingObservations(), ...joining2PassingObservations(), ...auditPassingObservations()] },
-  { name: 'harness/matrix crypto', observations: [...passingObservations(matrixCrypto), ...joining2PassingObservations(), ...auditPassingObservations()] },
+  { name: 'stand-in crypto', observations: [...passingObservations(), ...joining2PassingObservations(), ...auditPassingObservations(), ...joiningResyncPassingObservations()] },
+  { name: 'harness/matrix crypto', observations: [...passingObservations(matrixCrypto), ...joining2PassingObservations(), ...auditPassingObservations(), ...joiningResyncPassingObservations()] },
 ];
 
 function evaluate(check: Check<never>, observation: unknown): Evaluation | { threw: string } {
