@@ -62,7 +62,7 @@ class DeferredCandidate implements Candidate {
     await this.inner?.teardown();
   }
 
-  registerUser(localpart?: string, opts?: { admin?: boolean; displayName?: string }): Promise<CandidateUser> {
+  async registerUser(localpart?: string, opts?: { admin?: boolean; displayName?: string }): Promise<CandidateUser> {
     return this.started('registerUser').registerUser(localpart, opts);
   }
 
