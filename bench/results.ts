@@ -121,6 +121,36 @@ export function fullToPartialRatios(summaries: readonly JoinSummary[]): FullToPa
   return out;
 }
 
+/**
+ * One document from several (runs of different sizes or candidates, made one after another or
+ * side by side): measurements concatenated, options united, summaries recomputed. The machine is
+ * the first document's; documents from different machines are refused.
+ */
+export function mergeResults(docs: readonly BenchResults[]): BenchResults {
+  if (docs.length === 0) throw new Error('nothing to merge');
+  const [first] = docs;
+  const other = docs.find((d) => d.machine.cpuModel !== first.machine.cpuModel || d.machine.cpus !== first.machine.cpus);
+  if (other) throw new Error(`cannot merge results from different machines (${first.machine.cpus} × ${first.machine.cpuModel} and ${other.machine.cpus} × ${other.machine.cpuModel})`);
+  const joins = docs.flatMap((d) => d.joins);
+  const joinSummaries = summariseJoins(joins);
+  return {
+    ...first,
+    generatedAt: new Date().toISOString(),
+    quick: docs.some((d) => d.quick),
+    options: {
+      candidates: [...new Set(docs.flatMap((d) => d.options.candidates))],
+      sizes: [...new Set(docs.flatMap((d) => d.options.sizes))].sort((a, b) => a - b),
+      runs: Math.max(...docs.map((d) => d.options.runs)),
+    },
+    joins,
+    joinSummaries,
+    ratios: fullToPartialRatios(joinSummaries),
+    resident: docs.flatMap((d) => d.resident),
+    synthesis: docs.flatMap((d) => d.synthesis),
+    failures: docs.flatMap((d) => d.failures),
+  };
+}
+
 const SCHEMA_PATH = fileURLToPath(new URL('../schemas/bench.schema.json', import.meta.url));
 
 /** Validates a results document against schemas/bench.schema.json; returns one line per error. */

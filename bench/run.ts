@@ -11,9 +11,10 @@
  *
  * Writes `<out>/results.json` (schemas/bench.schema.json), `<out>/results.md`,
  * `<out>/<candidate>.svg` and `<out>/index.html`, rewritten after every measurement so that an
- * interrupted run leaves what it measured.
+ * interrupted run leaves what it measured. `--merge a/results.json,b/results.json --out DIR`
+ * writes the same outputs for several earlier runs together.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createSuiteCA } from '../harness/remote/pki.ts';
@@ -21,7 +22,7 @@ import { measureJoin, type JoinMeasurement } from './joiner-bench.ts';
 import { parseBenchArgs, type BenchOptions } from './options.ts';
 import { renderHtml, renderMarkdown, renderPlotSvg } from './render.ts';
 import { measureResident } from './resident-bench.ts';
-import { fullToPartialRatios, summariseJoins, validateResults, type BenchResults } from './results.ts';
+import { fullToPartialRatios, mergeResults, summariseJoins, validateResults, type BenchResults } from './results.ts';
 import { synthesiseInChild } from './synthesis-bench.ts';
 
 /** Bound on one join plus its resync: generous, since a full join of a big room is slow by nature. */
@@ -146,7 +147,31 @@ export async function runBench(opts: BenchOptions, log: (line: string) => void =
   return results;
 }
 
+/** `--merge a.json,b.json --out DIR`: writes the outputs for the union of earlier results. */
+function mergeFiles(argv: string[]): boolean {
+  const at = argv.indexOf('--merge');
+  if (at < 0) return false;
+  const files = (argv[at + 1] ?? '').split(',').filter(Boolean);
+  const outAt = argv.indexOf('--out');
+  if (files.length === 0 || outAt < 0 || !argv[outAt + 1]) throw new Error('usage: npm run bench -- --merge a/results.json,b/results.json --out DIR');
+  const docs = files.map((f) => {
+    const doc = JSON.parse(readFileSync(f, 'utf8')) as unknown;
+    const errors = validateResults(doc);
+    if (errors.length) throw new Error(`${f} is not a benchmark results document: ${errors.slice(0, 3).join('; ')}`);
+    return doc as BenchResults;
+  });
+  writeOutputs(mergeResults(docs), resolve(argv[outAt + 1]));
+  console.log(`merged ${files.length} results into ${resolve(argv[outAt + 1])}`);
+  return true;
+}
+
 async function main(): Promise<void> {
+  try {
+    if (mergeFiles(process.argv.slice(2))) return;
+  } catch (err) {
+    console.error((err as Error).message);
+    process.exit(2);
+  }
   let opts: BenchOptions;
   try {
     opts = parseBenchArgs(process.argv.slice(2));

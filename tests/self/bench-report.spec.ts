@@ -6,7 +6,7 @@ import { expect, test } from '@playwright/test';
 import type { JoinMeasurement } from '../../bench/joiner-bench.ts';
 import { parseBenchArgs } from '../../bench/options.ts';
 import { bytesText, logTicks, renderHtml, renderMarkdown, renderPlotSvg } from '../../bench/render.ts';
-import { fullToPartialRatios, spread, summariseJoins, validateResults, type BenchResults } from '../../bench/results.ts';
+import { fullToPartialRatios, mergeResults, spread, summariseJoins, validateResults, type BenchResults } from '../../bench/results.ts';
 import { summariseFolded } from '../../bench/where-time-goes.ts';
 
 function join(mode: 'partial' | 'full', members: number, run: number, syncedSeconds: number): JoinMeasurement {
@@ -150,4 +150,18 @@ test('profile summary: inclusive counts a recursive frame once per stack, self c
   ]);
   expect(summariseFolded(folded, 5, 'pers').inclusive.map((f) => f.frame)).toEqual(['persist']);
   expect(() => summariseFolded('main;loop many', 3)).toThrow('line 1 is not "stack count": main;loop many');
+});
+
+test('merging results: measurements concatenated, summaries recomputed, other machines refused', () => {
+  const small = results(joins.filter((j) => j.members === 100));
+  const large = { ...results(joins.filter((j) => j.members === 1000)), options: { candidates: ['synapse'], sizes: [1000], runs: 1 } };
+  const merged = mergeResults([small, large]);
+  expect(validateResults(merged)).toEqual([]);
+  expect(merged.joins).toHaveLength(joins.length);
+  expect(merged.joinSummaries).toEqual(summariseJoins(joins));
+  expect(merged.options).toEqual({ candidates: ['synapse'], sizes: [100, 1000], runs: 3 });
+  expect(merged.synthesis).toHaveLength(2);
+  const elsewhere = { ...large, machine: { ...large.machine, cpus: 64 } };
+  expect(() => mergeResults([small, elsewhere])).toThrow('cannot merge results from different machines (2 × test CPU and 64 × test CPU)');
+  expect(() => mergeResults([])).toThrow('nothing to merge');
 });
