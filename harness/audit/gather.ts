@@ -30,6 +30,11 @@ const PAGE_SIZE = 20;
 const LAZY_WITHOUT_REDUNDANCY: SyncFilter = {
   room: { state: { lazy_load_members: true, include_redundant_members: true }, timeline: { lazy_load_members: true, include_redundant_members: true } },
 };
+/**
+ * The summary's sync: the same, with a one-event timeline, so that the heroes' memberships are due
+ * in `state` whatever the history (their joins are not in the timeline to stand for them).
+ */
+const SUMMARY_SYNC: SyncFilter = { room: { ...LAZY_WITHOUT_REDUNDANCY.room, timeline: { ...LAZY_WITHOUT_REDUNDANCY.room!.timeline, limit: 1 } } };
 
 function entry(e: ClientEvent): StateEntry {
   return { type: e.type, stateKey: e.state_key ?? '', eventId: e.event_id, content: e.content ?? {} };
@@ -63,7 +68,7 @@ export async function gatherAudit(t: AuditTarget): Promise<AuditObservation> {
     answered(joiner.state(roomId, { timeoutMs }), (events) => (Array.isArray(events) ? events.map(entry) : [])),
     answered(joiner.members(roomId, { timeoutMs }), (b) => (b.chunk ?? []).map(entry)),
     answered(joiner.joinedMembers(roomId, { timeoutMs }), (b) => Object.keys(b.joined ?? {})),
-    joiner.sync({ filter: LAZY_WITHOUT_REDUNDANCY }).then((r) => r.ok()),
+    joiner.sync({ filter: SUMMARY_SYNC }).then((r) => r.ok()),
     answered(joiner.messages(roomId, { dir: 'b', limit: PAGE_SIZE, filter: LAZY_WITHOUT_REDUNDANCY.room!.timeline as Record<string, unknown> }), (b) => b),
   ]);
   const joined = sync.rooms?.join?.[roomId];

@@ -5,5 +5,5 @@
  */
 export * from './compare.ts';
 export { gatherAudit, gatherMemberListDuringResync, gatherStateIdsAtNewest, truthState, AUDIT_CALL_MS, type AuditTarget } from './gather.ts';
-export { runAudit, AUDIT_SETTLE_MS, type AuditResult } from './run.ts';
+export { runAudit, judgeRoomSummary, AUDIT_SETTLE_MS, type AuditResult } from './run.ts';
 export { registerForAudit, auditFixture, AUDIT_ANNOTATION, AUDIT_SKIPPED_ANNOTATION, AUDIT_FIXTURE_TIMEOUT_MS, type AuditRegistration } from './fixture.ts';

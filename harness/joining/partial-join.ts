@@ -216,7 +216,7 @@ export async function partialJoin(fx: PartialJoinFixtures, opts: PartialJoinOpti
   // Once the resync completes, the end-of-test audit compares the candidate's view with the room.
   const audit = registerForAudit({ remote, room, joiner, candidateServer: candidate.serverName });
 
-  return {
+  const handle: PartialJoin = {
     remote,
     room,
     roomId: room.roomId,
@@ -288,6 +288,12 @@ export async function partialJoin(fx: PartialJoinFixtures, opts: PartialJoinOpti
       };
     },
   };
+  // A test that ends before the resync completes has it completed by the audit, which then looks.
+  audit.completesWith(async (withinMs) => {
+    handle.releaseResync();
+    await handle.awaitResyncComplete(withinMs);
+  });
+  return handle;
 }
 
 /**
