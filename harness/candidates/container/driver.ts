@@ -196,10 +196,11 @@ export class ContainerCandidate implements Candidate {
   private async ensurePulled(engine: ContainerRuntimeClient): Promise<void> {
     const name = ImageName.fromString(this.opts.image);
     if (await engine.image.exists(name)) return;
-    try {
-      await engine.image.pull(name);
-    } catch (err) {
-      throw new CandidateError(`${this.name}: image ${this.opts.image} is not on this engine and could not be pulled: ${firstLine(err)}`);
+    // Podman's compatible API may answer a failed pull with success: what counts is the image.
+    let cause = 'the registry gave no such image';
+    await engine.image.pull(name).catch((err: unknown) => (cause = firstLine(err)));
+    if (!(await engine.image.exists(name))) {
+      throw new CandidateError(`${this.name}: image ${this.opts.image} is not on this engine and could not be pulled: ${cause}`);
     }
   }
 
@@ -286,7 +287,12 @@ export class ContainerCandidate implements Candidate {
     await this.starting?.catch(() => undefined);
     if (!this.running || !this.engine || !this.containerId) return;
     this.running = false;
-    await this.engine.container.stop(this.engine.container.getById(this.containerId), { timeout: STOP_GRACE_SECONDS });
+    try {
+      await this.engine.container.stop(this.engine.container.getById(this.containerId), { timeout: STOP_GRACE_SECONDS });
+    } catch (err) {
+      // A container that already ended (a crash) is stopped; anything else is a real failure.
+      if ((await this.state())?.running !== false) throw new CandidateError(`${this.name}: could not stop its container: ${firstLine(err)}`, this.logTail());
+    }
     await this.drainLogs();
   }
 
