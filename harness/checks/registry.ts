@@ -25,7 +25,7 @@ const CHECKS_BY_KIND: ReadonlyArray<[ObservationKind, ReadonlyArray<AnyCheck>]> 
   ['send-join', sendJoinChecks as ReadonlyArray<AnyCheck>],
   ['make-join', makeJoinChecks as ReadonlyArray<AnyCheck>],
   ['state', stateChecks as ReadonlyArray<AnyCheck>],
-  ...(Object.entries(joining2Checks) as Array<[keyof typeof joining2Checks, ReadonlyArray<AnyCheck>]>),
+  ...(Object.entries(joining2Checks) as unknown as Array<[keyof typeof joining2Checks, ReadonlyArray<AnyCheck>]>),
   ...(Object.entries(auditChecks) as unknown as Array<[keyof typeof auditChecks, ReadonlyArray<AnyCheck>]>),
   ...(Object.entries(joiningResyncChecks) as unknown as Array<[keyof typeof joiningResyncChecks, ReadonlyArray<AnyCheck>]>),
 ];

@@ -31,11 +31,14 @@
  * `notPartial(testInfo, requirementIds)`, which records those requirements as "not supported".
  */
 import type { TestInfo } from '@playwright/test';
+import { join as joinPath } from 'node:path';
 import type { Candidate } from '../candidates/types.ts';
 import type { CandidateClient } from '../client/client.ts';
 import type { ClientEvent, SyncFilter, SyncResponse } from '../client/types.ts';
 import { recordNotSupported } from '../checks/judge.ts';
+import { fixtureOf, writeObservationFixture, type FixtureExpectation } from '../checks/fixtures.ts';
 import type { PartialJoinObservation, ResyncRequest } from '../checks/joining-resync.ts';
+import type { CheckOutcome } from '../checks/types.ts';
 import { eventId as computeEventId, type PDU } from '../matrix/index.ts';
 import type { Bystander, BystanderMode, Remote } from '../remote/remote.ts';
 import type { Gate, HeldRequest } from '../remote/gates.ts';
@@ -328,6 +331,31 @@ function safeEventId(pdu: PDU, version: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * With LAZYJOIN_RECORD_FIXTURES=<folder> set, saves the observation as a recorded fixture
+ * `<folder>/<name>.json` (tests/self/fixtures/observations/ is where the self-tests judge them
+ * again), pinning the evaluations the checks reached; otherwise does nothing.
+ */
+export function recordObservationFixture(
+  testInfo: TestInfo,
+  candidate: Candidate,
+  name: string,
+  description: string,
+  observation: PartialJoinObservation,
+  expectations: Record<string, FixtureExpectation>,
+): void {
+  const folder = process.env.LAZYJOIN_RECORD_FIXTURES;
+  if (!folder) return;
+  const source = { origin: 'recorded' as const, candidate: candidate.info.name, candidateVersion: candidate.info.version, recordedAt: new Date().toISOString(), test: testInfo.titlePath.join(' > ') };
+  writeObservationFixture(joinPath(folder, `${name}.json`), fixtureOf('joiner-resync', observation, expectations, { description, source }));
+}
+
+/** The fixture expectation matching a recorded outcome (informational absent and fail are both a failed evaluation). */
+export function fixtureExpectation(outcome: CheckOutcome): FixtureExpectation {
+  if (outcome.verdict === 'not-run') return 'not-applicable';
+  return outcome.verdict === 'pass' || outcome.present === true ? 'pass' : 'fail';
 }
 
 /** Resolves with `promise`, or rejects after `ms` naming what was awaited. */

@@ -12,7 +12,7 @@ import {
   resyncFallsBackToServersInRoom,
   resyncFetchesStateAtJoin,
 } from '../../harness/checks/joining-resync.ts';
-import { breakStateAt, FEDERATION_WITHIN_MS, partialJoin, receivedBy, withBound } from '../../harness/joining/partial-join.ts';
+import { breakStateAt, FEDERATION_WITHIN_MS, fixtureExpectation, partialJoin, recordObservationFixture, receivedBy, withBound } from '../../harness/joining/partial-join.ts';
 
 test.describe('joining: the partial join and the resync', () => {
   test('asks for partial state, returns /join while the resync is held, then fetches the state at the join from the send_join server', { tag: ['@JS-03', '@msc-only'] }, async ({ candidate, client, remote }, testInfo) => {
@@ -32,8 +32,8 @@ test.describe('joining: the partial join and the resync', () => {
     await test.step('the resync completes: an eager /sync shows every member', () => join.awaitResyncComplete());
     const observation = join.observe();
     testInfo.annotations.push({ type: 'lazyjoin-observed', description: `resync requests: ${JSON.stringify(observation.truth.resyncRequests)}` });
-    judge(testInfo, resyncFetchesStateAtJoin, observation);
-    judge(testInfo, resyncAsksSendJoinServerFirst, observation);
+    const verdicts = [resyncFetchesStateAtJoin, resyncAsksSendJoinServerFirst].map((check) => [check.id, judge(testInfo, check, observation)] as const);
+    recordObservationFixture(testInfo, candidate, `recorded-${candidate.info.name}-resync-from-send-join-server`, 'a partial join held at /state_ids, then released: where and at which event the joiner fetched the state', observation, Object.fromEntries(verdicts.map(([id, o]) => [id, fixtureExpectation(o)])));
   });
 
   const brokenAnswers = [
@@ -53,7 +53,8 @@ test.describe('joining: the partial join and the resync', () => {
       testInfo.annotations.push({ type: 'lazyjoin-observed', description: `resync completed: ${completed}` });
       const observation = join.observe({ failingServers: [remote.serverName] });
       testInfo.annotations.push({ type: 'lazyjoin-observed', description: `resync requests: ${JSON.stringify(observation.truth.resyncRequests)}` });
-      judge(testInfo, resyncFallsBackToServersInRoom, observation);
+      const outcome = judge(testInfo, resyncFallsBackToServersInRoom, observation);
+      recordObservationFixture(testInfo, candidate, `recorded-${candidate.info.name}-resync-fallback-after-${name.replace(/^an /, '')}`, `the send_join server answered the resync with ${name}; a bystander in servers_in_room served`, observation, { [resyncFallsBackToServersInRoom.id]: fixtureExpectation(outcome) });
     });
   }
 
