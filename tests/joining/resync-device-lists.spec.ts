@@ -170,6 +170,36 @@ function changed(sync: SyncResponse, userId: string): boolean {
   return sync.device_lists?.changed?.includes(userId) === true;
 }
 
+/**
+ * #60-#63: fred (power 100) joined and left before the candidate joined. While partial, fred's
+ * stale-auth ban of derek is accepted, so derek's valid kick of elsie looks unauthorised and the
+ * candidate believes elsie is still in the room. The resync must undo both.
+ */
+async function wronglyBelievedPresent(fx: Pick<UncheckedJoinOptions, 'candidate' | 'client' | 'remote'>, testInfo: TestInfo, opts: { elsieOnRemote?: boolean } = {}) {
+  const { remote } = fx;
+  const fred = remote.userId('fred');
+  let fredJoin = '';
+  const scenario = await setUp(fx, {
+    elsieLater: opts.elsieOnRemote,
+    powerLevels: { users: { [remote.userId('charlie')]: 100, [fred]: 100, [remote.userId('derek')]: 50 } },
+    prepare: ({ room }) => {
+      fredJoin = room.join(fred);
+      room.leave(fred);
+      if (opts.elsieOnRemote) room.join(remote.userId('elsie'));
+    },
+  });
+  const elsie = opts.elsieOnRemote ? remote.userId('elsie') : scenario.elsie;
+  const { join } = scenario;
+  partialNote(testInfo, join, ['JS-12']);
+  const room = join.room;
+  const auth = ['m.room.create', 'm.room.power_levels'].map((t) => room.stateEventId(t, '')!);
+  const before = room.forwardExtremities();
+  const ban = room.forge({ type: 'm.room.member', stateKey: join.derek, sender: fred, content: { membership: 'ban' }, authEvents: [...auth, fredJoin, room.stateEventId('m.room.member', join.derek)!], outlier: true }).eventId;
+  const kick = room.forge({ type: 'm.room.member', stateKey: elsie, sender: join.derek, content: { membership: 'leave' }, prevEvents: [ban, ...before] }).eventId;
+  await pushAndJudge(testInfo, fx.candidate.serverName, join, [ban, kick]);
+  return { join, elsie };
+}
+
 test.describe('joining: tracking remote device lists', () => {
   test('pre-existing members: not cached while partial, changes surfaced and keys cached once resynced (#54)', { tag: ['@JS-12', '@JS-13'] }, async ({ candidate, client, remote }, testInfo) => {
     const { join } = await setUp({ candidate, client, remote });
@@ -188,6 +218,20 @@ test.describe('joining: tracking remote device lists', () => {
     await keysQueryWentToFederation(client, remote, candidate.serverName, charlie);
     const cachedAfter = !(await keysQueryWentToFederation(client, remote, candidate.serverName, charlie));
     recordInformational(testInfo, 'JS-12', cachedAfter, { cachedAfter }, 'once resynced, a member\'s device list is cached (the second /keys/query does not go to federation)');
+  });
+
+  test('a pre-existing member joining another room shared with the candidate is surfaced as changed (#55)', { tag: ['@JS-13'] }, async ({ candidate, client, remote }, testInfo) => {
+    const { join } = await setUp({ candidate, client, remote });
+    partialNote(testInfo, join, ['JS-13']);
+    const charlie = join.charlie;
+    const { room_id: shared } = (await client.createRoom({ preset: 'public_chat' })).ok();
+    const since = (await client.sync({ filter: '{}' })).ok().next_batch;
+    const joined = await remote.joinRoom(candidate.serverName, shared, charlie, { mode: 'full' });
+    expect(joined.invalidEvents, 'events of the candidate\'s send_join answer with bad signatures or hashes').toEqual([]);
+    const surfaced = await client.waitForSync((s) => changed(s, charlie), { since, timeoutMs: 10_000, description: `${charlie} in device_lists.changed` }).then(() => true, () => false);
+    if (join.partial) recordInformational(testInfo, 'JS-13', surfaced, { surfaced }, 'a member of the partial room who joins another shared room is surfaced in device_lists.changed');
+    else expect(surfaced, `${charlie} in device_lists.changed after joining a shared room (full join)`).toBe(true);
+    join.releaseResync();
   });
 
   test('a member joining during the resync: tracked, changes surfaced, keys cached (#56)', { tag: ['@JS-12', '@JS-13'] }, async ({ candidate, client, remote }, testInfo) => {
@@ -222,6 +266,43 @@ test.describe('joining: tracking remote device lists', () => {
     const refetched = await keysQueryWentToFederation(client, remote, candidate.serverName, elsie);
     recordInformational(testInfo, 'JS-12', left && refetched, { inDeviceListsLeft: left, nextQueryToFederation: refetched }, 'a member who left no longer shares a room: device_lists.left names her and her keys are no longer served from cache');
     join.releaseResync();
+  });
+
+  test('a member wrongly believed present is no longer tracked once resynced, and refetched when she rejoins (#60, #62)', { tag: ['@JS-12'] }, async ({ candidate, client, remote }, testInfo) => {
+    const { join, elsie } = await wronglyBelievedPresent({ candidate, client, remote }, testInfo);
+    const duringFirst = await keysQueryWentToFederation(client, remote, candidate.serverName, elsie);
+    const duringSecond = await keysQueryWentToFederation(client, remote, candidate.serverName, elsie);
+    await finishResync(join);
+    const afterResync = await keysQueryWentToFederation(client, remote, candidate.serverName, elsie);
+    const observed = { duringFirst, duringSecond, afterResyncToFederation: afterResync };
+    recordInformational(testInfo, 'JS-12', afterResync, observed, 'once resynced, a member the candidate wrongly believed present (#60) is no longer served from its device-list cache');
+    // #62: she rejoins after the resync; her keys must be fetched afresh, not from a stale cache.
+    await pushAndJudge(testInfo, candidate.serverName, join, [join.room.join(elsie)]);
+    const onRejoin = await keysQueryWentToFederation(client, remote, candidate.serverName, elsie);
+    recordInformational(testInfo, 'JS-12', onRejoin, { ...observed, onRejoinToFederation: onRejoin }, 'when she rejoins after the resync (#62), her keys are fetched afresh');
+  });
+
+  test('a member wrongly believed present who rejoins before the resync completes is refetched once resynced (#61)', { tag: ['@JS-12'] }, async ({ candidate, client, remote }, testInfo) => {
+    const { join, elsie } = await wronglyBelievedPresent({ candidate, client, remote }, testInfo);
+    await keysQueryWentToFederation(client, remote, candidate.serverName, elsie);
+    await pushAndJudge(testInfo, candidate.serverName, join, [join.room.join(elsie)]);
+    await finishResync(join);
+    // She was out of the room for a while: changes then were not sent to the candidate, so its cache cannot be trusted.
+    const refetched = await keysQueryWentToFederation(client, remote, candidate.serverName, elsie);
+    recordInformational(testInfo, 'JS-12', refetched, { refetched }, 'a member who was out of the room during the resync, unknown to the candidate, has her keys fetched afresh once resynced');
+  });
+
+  test('a member wrongly believed present who joins another shared room before the resync completes stays tracked (#63)', { tag: ['@JS-12'] }, async ({ candidate, client, remote }, testInfo) => {
+    // Elsie is a user of the remote here, so that she can join a room on the candidate.
+    const { join, elsie } = await wronglyBelievedPresent({ candidate, client, remote }, testInfo, { elsieOnRemote: true });
+    await keysQueryWentToFederation(client, remote, candidate.serverName, elsie);
+    const { room_id: shared } = (await client.createRoom({ preset: 'public_chat' })).ok();
+    expect((await remote.joinRoom(candidate.serverName, shared, elsie, { mode: 'full' })).invalidEvents).toEqual([]);
+    await finishResync(join);
+    // She still shares a room with the candidate, but the tracking it had was built on a false belief: a fresh fetch is the safe outcome.
+    const first = await keysQueryWentToFederation(client, remote, candidate.serverName, elsie);
+    const second = await keysQueryWentToFederation(client, remote, candidate.serverName, elsie);
+    recordInformational(testInfo, 'JS-12', !second, { firstAfterResyncToFederation: first, secondToFederation: second }, 'a member who shares another room stays tracked after the resync: her keys are cached again after at most one fetch');
   });
 
   test('leaving the partial-state room stops tracking its members (#58)', { tag: ['@JS-12'] }, async ({ candidate, client, remote }, testInfo) => {
