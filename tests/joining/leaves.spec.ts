@@ -92,6 +92,23 @@ test.describe('joining: leaves, kicks, bans and second joins around the resync',
     expect(joined, `/joined_members as ${bob.userId}`).toEqual([...join.remoteMembers, client.userId, bob.userId].sort());
   });
 
+  test('after a second local user joined the partial room, the first leaves and both see the leave', { tag: ['@JS-08', '@msc-only'] }, async ({ candidate, client, remote, newClient }, testInfo) => {
+    const join = await partialJoin({ candidate, remote, joiner: client }, { members: 4, servers: 1 });
+    if (join.notPartial(testInfo, ['JS-08'])) return;
+    await join.awaitResyncStarted();
+    const bob = await newClient();
+    (await bob.join(join.roomId, { via: [remote.serverName] })).ok();
+    await timed(testInfo, 'leaving after a second local join', client.leave(join.roomId));
+    await expectLeaveAt(join, client.userId);
+    await awaitLeftInSync(client, join);
+    await bob.waitForSync((s) => (s.rooms?.join?.[join.roomId]?.timeline?.events ?? []).some((e) => e.type === 'm.room.member' && e.state_key === client.userId && e.content.membership === 'leave'), {
+      filter: LAZY_FILTER,
+      timeoutMs: FEDERATION_WITHIN_MS,
+      description: `${client.userId}'s leave in ${bob.userId}'s timeline of ${join.roomId}`,
+    });
+    join.releaseResync();
+  });
+
   test('another local user joins after the first left during the resync', { tag: ['@JS-08', '@msc-only'] }, async ({ candidate, client, remote, newClient }, testInfo) => {
     const join = await partialJoin({ candidate, remote, joiner: client }, { members: 4, servers: 1 });
     if (join.notPartial(testInfo, ['JS-08'])) return;
