@@ -41,7 +41,7 @@ export const stateIdsAfterResyncIsFullState: Check<JoinerStateAtEventObservation
     const missing = sorted(o.truth.filter((id) => !got.has(id)));
     const extra = sorted([...got].filter((id) => !truth.has(id)));
     if (missing.length === 0 && extra.length === 0) return { ok: true };
-    return { ok: false, reason: `${missing.length} state events missing and ${extra.length} unexpected`, expected, observed: { missing, extra } };
+    return { ok: false, reason: `${missing.length} state events missing and ${extra.length} unexpected${extra.includes(o.eventId) ? ` (the event asked about, ${o.eventId}, is among the unexpected: its own state change was applied)` : ''}`, expected, observed: { eventId: o.eventId, missing, extra } };
   },
   controls: [
     { name: 'a member event left out', mutate: (o) => ({ ...o, response: { status: 200, body: { pdu_ids: o.truth.slice(1), auth_chain_ids: [] } } }) },

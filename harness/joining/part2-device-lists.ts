@@ -9,7 +9,9 @@ import type { CandidateClient } from '../client/client.ts';
 import { judge, recordInformational } from '../checks/judge.ts';
 import { deviceListUpdateReachesRoomServers } from '../checks/joining2-checks.ts';
 import type { Arrivals } from '../remote/gates.ts';
-import type { Remote } from '../remote/remote.ts';
+import type { Bystander, Remote } from '../remote/remote.ts';
+import { FederationClient } from '../remote/client.ts';
+import { signEvent, type PDU } from '../matrix/index.ts';
 import type { DeliveredEdu } from './part2-scenario.ts';
 
 /** Bound for an update that should arrive (loopback plus the candidate's federation queue). */
@@ -71,4 +73,18 @@ export async function keysQueryWentToFederation(client: CandidateClient, remote:
   const before = keyRequests(remote, candidateServer);
   (await client.keysQuery([userId])).ok();
   return keyRequests(remote, candidateServer) > before;
+}
+
+/**
+ * Joins `userId` of a bystander server to a room on the candidate (make_join, then send_join with
+ * full state), signing as that bystander: the remote's own join helper signs as the remote.
+ */
+export async function joinFromBystander(bystander: Bystander, candidateServer: string, roomId: string, userId: string): Promise<void> {
+  const client = new FederationClient(bystander.serverName, bystander.key);
+  const makeJoin = await client.makeJoin(candidateServer, roomId, userId);
+  if (makeJoin.status !== 200 || !makeJoin.body?.event) throw new Error(`make_join of ${userId} to ${roomId} on ${candidateServer} answered ${makeJoin.status}: ${makeJoin.raw.slice(0, 300)}`);
+  const { hashes: _h, signatures: _s, ...draft } = makeJoin.body.event;
+  const { event, eventId } = signEvent({ ...draft, origin_server_ts: Date.now() } as PDU, bystander.serverName, bystander.key, makeJoin.body.room_version ?? '1');
+  const sendJoin = await client.sendJoin(candidateServer, roomId, eventId, event, 'full');
+  if (sendJoin.status !== 200) throw new Error(`send_join of ${userId} to ${roomId} on ${candidateServer} answered ${sendJoin.status}: ${sendJoin.raw.slice(0, 300)}`);
 }

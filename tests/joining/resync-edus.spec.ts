@@ -21,7 +21,9 @@ function localMember(join: PartialJoin): string {
 /** Records what the client saw: informational JS-09 while partial, a plain expectation after a full join. */
 function recordSeen(testInfo: TestInfo, join: PartialJoin, requirementId: 'JS-09' | 'JS-13', seen: boolean, what: string) {
   if (join.partial) recordInformational(testInfo, requirementId, seen, { seen }, what);
-  else expect(seen, `${what} (full join)`).toBe(true);
+  // Room EDUs must show after any join; device-list changes depend on how the candidate refetches the remote's (empty) device lists, so they are only recorded.
+  else if (requirementId === 'JS-09') expect(seen, `${what} (full join)`).toBe(true);
+  else testInfo.annotations.push({ type: 'lazyjoin-observed', description: `${what} (full join): ${seen}` });
 }
 
 function ephemeralOf(sync: SyncResponse, roomId: string) {
