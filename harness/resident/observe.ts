@@ -3,12 +3,14 @@
  * remote, turned into the observations the checks judge, with the truth read before the join.
  */
 import type { TestInfo } from '@playwright/test';
+import { fileURLToPath } from 'node:url';
 import { encodeBase64, type PDU } from '../matrix/index.ts';
 import { FederationClient } from '../remote/client.ts';
 import type { Remote } from '../remote/remote.ts';
 import { trimmedJson } from '../remote/log.ts';
-import { judge, makeJoinChecks, matrixFunctions, outcomeOf, sendJoinChecks, recordNotSupported, type Check, type CheckOutcome, type MakeJoinObservation, type PublishedKeys, type SendJoinObservation, type WirePdu } from '../checks/index.ts';
+import { fixtureOf, judge, makeJoinChecks, writeObservationFixture, matrixFunctions, outcomeOf, sendJoinChecks, recordNotSupported, type Check, type CheckOutcome, type MakeJoinObservation, type PublishedKeys, type SendJoinObservation, type WirePdu } from '../checks/index.ts';
 import { UNSTABLE_PARTIAL_STATE } from '../checks/send-join-observation.ts';
+import type { FixtureExpectation } from '../checks/fixtures.ts';
 import { signJoinTemplate, type ResidentRoom, type SuiteServer } from './room.ts';
 
 /** Room versions the suite's joiner offers in `ver` (those harness/matrix implements). */
@@ -176,4 +178,25 @@ export function partialAnswered(testInfo: TestInfo, o: SendJoinObservation, requ
   if (flag === true) return true;
   recordNotSupported(testInfo, requirements, `asked with ${o.request.unstablePrefix ? UNSTABLE_PARTIAL_STATE : 'omit_members'}=${o.request.omitMembers}, the candidate answered HTTP ${o.response.status} with ${field}: ${JSON.stringify(flag ?? null)} (no partial state offered)`);
   return false;
+}
+
+/**
+ * With LAZYJOIN_RECORD_FIXTURES=1, saves the send_join observation as a fixture of
+ * tests/self/fixtures/observations/ (`<candidate>-<version>-<name>.json`), pinning what every
+ * send_join check concludes on it now, so that the self-tests judge real traffic again.
+ */
+export function recordFixtureIfAsked(testInfo: TestInfo, candidate: { info: { name: string; version: string } }, name: string, exchange: JoinExchange): void {
+  if (process.env.LAZYJOIN_RECORD_FIXTURES !== '1') return;
+  const expectations: Record<string, FixtureExpectation> = {};
+  for (const check of sendJoinChecks) {
+    const r = check.evaluate(exchange.sendJoin);
+    expectations[check.id] = 'notApplicable' in r ? 'not-applicable' : r.ok ? 'pass' : 'fail';
+  }
+  const { info } = candidate;
+  const fixture = fixtureOf('send-join', exchange.sendJoin, expectations, {
+    description: `${info.name} ${info.version}: ${testInfo.title}`,
+    source: { origin: 'recorded', candidate: info.name, candidateVersion: info.version, recordedAt: new Date().toISOString(), test: testInfo.titlePath.join(' > ') },
+    serverKeys: exchange.keys,
+  });
+  writeObservationFixture(fileURLToPath(new URL(`../../tests/self/fixtures/observations/${info.name}-${info.version}-${name}.json`, import.meta.url)), fixture);
 }

@@ -9,7 +9,7 @@
  * a joined member of its own other than the joiner, so there is always a joined hero.
  */
 import { test } from '../../harness/fixtures.ts';
-import { judgeJoin, observeJoin, partialAnswered } from '../../harness/resident/observe.ts';
+import { judgeJoin, observeJoin, partialAnswered, recordFixtureIfAsked } from '../../harness/resident/observe.ts';
 import { ResidentRoom } from '../../harness/resident/room.ts';
 
 test.describe('heroes in partial answers', () => {
@@ -19,6 +19,7 @@ test.describe('heroes in partial answers', () => {
     const exchange = await observeJoin(remote, candidate.serverName, room, remote.userId('zed'));
     judgeJoin(testInfo, exchange);
     partialAnswered(testInfo, exchange.sendJoin);
+    recordFixtureIfAsked(testInfo, candidate, 'partial-nameless', exchange);
   });
 
   test('a nameless room with seven members: the first five in stream order are heroes, whatever their user IDs', { tag: ['@SJ-15', '@SJ-12', '@SJ-13', '@SJ-16', '@SJ-18', '@should'] }, async ({ candidate, client, makeRemote, remote }, testInfo) => {

@@ -8,7 +8,7 @@
  */
 import { test } from '../../harness/fixtures.ts';
 import { recordInformational } from '../../harness/checks/index.ts';
-import { judgeJoin, observeJoin, partialAnswered } from '../../harness/resident/observe.ts';
+import { judgeJoin, observeJoin, partialAnswered, recordFixtureIfAsked } from '../../harness/resident/observe.ts';
 import { ResidentRoom } from '../../harness/resident/room.ts';
 import type { CandidateClient } from '../../harness/client/client.ts';
 import type { Remote } from '../../harness/remote/remote.ts';
@@ -28,6 +28,7 @@ test.describe('send_join opt-in', () => {
     const room = await namedRoomWithMembers(candidate.serverName, client, newClient, makeRemote);
     const exchange = await observeJoin(remote, candidate.serverName, room, remote.userId('zed'), { optIn: 'none' });
     judgeJoin(testInfo, exchange);
+    recordFixtureIfAsked(testInfo, candidate, 'full', exchange);
     const body = exchange.sendJoin.response.body as Record<string, unknown>;
     recordInformational(testInfo, 'SJ-19', 'servers_in_room' in body, { servers_in_room: body.servers_in_room ?? null }, 'servers_in_room in an answer that is not partial');
   });
@@ -41,6 +42,7 @@ test.describe('send_join opt-in', () => {
     const room = await namedRoomWithMembers(candidate.serverName, client, newClient, makeRemote);
     const exchange = await observeJoin(remote, candidate.serverName, room, remote.userId('zed'), { optIn: { omitMembers: 'true' } });
     judgeJoin(testInfo, exchange);
+    recordFixtureIfAsked(testInfo, candidate, 'partial-named', exchange);
     partialAnswered(testInfo, exchange.sendJoin, ['SJ-18']);
   });
 
