@@ -66,13 +66,17 @@ test.describe('joining: client requests during the resync', () => {
     const join = await partialJoin({ candidate, remote, joiner: client }, { members: 4, servers: 1, name: 'room with a topic' });
     if (join.notPartial(testInfo, ['JS-08'])) return;
     await join.awaitResyncStarted();
-    const alias = `#partial-${Date.now().toString(36)}:${candidate.serverName}`;
+    const localpart = `partial-${Date.now().toString(36)}`;
+    const alias = `#${localpart}:${candidate.serverName}`;
+    const secondAlias = `#${localpart}-2:${candidate.serverName}`;
     const messageId = (await client.sendMessage(join.roomId, 'while partial')).ok().event_id;
     const operations: Array<{ name: string; run: () => Promise<ApiResult<unknown>> }> = [
       { name: 'send a message', run: () => client.sendMessage(join.roomId, 'another while partial') },
       { name: 'send a read receipt', run: () => client.receipt(join.roomId, messageId) },
       { name: 'create an alias', run: () => client.createAlias(alias, join.roomId) },
       { name: 'resolve the alias', run: () => client.resolveAlias(alias) },
+      { name: 'create a second alias', run: () => client.createAlias(secondAlias, join.roomId) },
+      { name: 'delete the second alias', run: () => client.call('DELETE', `/_matrix/client/v3/directory/room/${encodeURIComponent(secondAlias)}`) },
       { name: 'change the display name', run: () => client.setDisplayName('Partial Joiner') },
       { name: 'read m.room.name', run: () => client.stateEvent(join.roomId, 'm.room.name') },
       { name: "read the joiner's own membership", run: () => client.stateEvent(join.roomId, 'm.room.member', client.userId) },

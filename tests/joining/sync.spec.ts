@@ -95,6 +95,26 @@ test.describe('joining: /sync during and after the resync', () => {
     });
   }
 
+  test('a gappy lazy-loading sync from a token taken during the resync, made after it completed', { tag: ['@LL-04', '@JS-09'] }, async ({ candidate, client, remote }) => {
+    const join = await partialJoin({ candidate, remote, joiner: client }, { members: 4, servers: 1 });
+    if (join.partial) await join.awaitResyncStarted();
+    const lazy = { lazy_load_members: true, include_redundant_members: true };
+    const filter: SyncFilter = { room: { state: lazy, timeline: { ...lazy, limit: 1 } } };
+    const since = (await client.sync({ filter })).ok().next_batch;
+    join.releaseResync();
+    await join.awaitResyncComplete();
+    const sender = join.remoteMembers[3];
+    const first = join.room.sendMessage(sender, 'first after the resync');
+    const second = join.room.sendMessage(sender, 'second after the resync');
+    await join.pushEvents([first, second]);
+    await syncUntilEvent(client, join, second, since, LAZY_FILTER);
+    const sync = (await client.sync({ filter, since })).ok();
+    const room = sync.rooms?.join?.[join.roomId];
+    expect(room?.timeline?.events.map((e) => e.event_id), 'the timeline (limit 1) of the gappy sync').toEqual([second]);
+    expect(room?.timeline?.limited, 'timeline.limited of the gappy sync').toBe(true);
+    expect(membershipsIn(sync, join.roomId).get(sender)?.content.membership, `${sender}'s membership with their message (LL-04)`).toBe('join');
+  });
+
   test('an eager sync leaves the room out during the resync and shows it with full state afterwards', { tag: ['@JS-10', '@msc-only'] }, async ({ candidate, client, remote }, testInfo) => {
     const join = await partialJoin({ candidate, remote, joiner: client }, { members: 6, servers: 2 });
     if (join.notPartial(testInfo, ['JS-10'])) {
