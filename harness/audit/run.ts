@@ -36,9 +36,13 @@ export interface AuditResult {
 /** Checks over what the candidate holds, which events in flight can change; the heroes' checks judge how it answers. */
 const SETTLING: ReadonlyArray<Check<AuditObservation>> = auditChecks.audit.filter((c) => c !== heroesMustClauses && c !== heroesChosenFromMembers);
 
+/**
+ * Whether waiting may still change the verdicts. The federation state before an event does not
+ * change once the event is held on both sides; only its absence from the truth (null) can.
+ */
 function unsettled(obs: AuditObservation, fed: JoinerStateAtEventObservation | null): boolean {
   const ok = (e: ReturnType<Check<never>['evaluate']>) => !('ok' in e) || e.ok;
-  return SETTLING.some((c) => !ok(c.evaluate(obs))) || fed === null || !ok(stateIdsAfterResyncIsFullState.evaluate(fed));
+  return SETTLING.some((c) => !ok(c.evaluate(obs))) || fed === null;
 }
 
 /** Resolves when the candidate's /sync or the remote's inbox shows news, or after `ms`. */
