@@ -1,10 +1,10 @@
 /**
- * A join scenario for the adversarial joining-side tests, where the join may fail: unlike
- * partial-join.ts it neither expects the client /join to succeed nor the answer to be honest. A
- * room resident on a scripted remote: a room resident on a scripted remote
- * (@charlie creates it, @derek joins), the candidate's user joins it through the remote, and the
- * candidate's resync (its /state or /state_ids requests at the join event or the join's prev
- * events) is held until the test releases it.
+ * A join scenario for joining-side tests that shape the room before the join, script the resync
+ * answer, or expect the join to fail: unlike partial-join.ts it takes a `prepare` hook and custom
+ * send_join and resync handlers, and does not require the client /join to succeed. A room
+ * resident on a scripted remote (@charlie creates it, @derek joins), the candidate's user joins it
+ * through the remote, and the candidate's resync (its /state or /state_ids requests at the join
+ * event or the join's prev events) is held until the test releases it.
  *
  *   const join = await UncheckedJoin.start({ candidate, client, remote });
  *   if (!join.partial) ...                      // the candidate asked for full state

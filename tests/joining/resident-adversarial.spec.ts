@@ -403,12 +403,11 @@ test.describe('joining: adversarial residents', () => {
       },
     });
     if (partialOnly(testInfo, join, 'C-15')) return;
-    const outcome = await judgeAdversarialOutcome(testInfo, join, {
+    await judgeAdversarialOutcome(testInfo, join, {
       requirement: 'C-15',
       safeBehaviour:
         'End with the ban in place. The resync answer is inconsistent with the DAG (the ban is a state event before the join); a joiner trusting its resident (C-15) loses it, which would let a banned user back in. Recorded, not failed.',
     });
-    expect(outcome.refused || join.joinAnswer.status === 200).toBe(true);
   });
 
   test('the resident withholds the resync forever: the room and the other rooms keep working', { tag: ['@ST-09', '@JS-08'] }, async ({ candidate, client, remote }, testInfo) => {
