@@ -6,7 +6,7 @@
 import { test, expect } from '../../harness/fixtures.ts';
 import { recordInformational } from '../../harness/checks/judge.ts';
 import type { CandidateClient } from '../../harness/client/client.ts';
-import type { SyncFilter, SyncResponse } from '../../harness/client/types.ts';
+import type { SyncResponse } from '../../harness/client/types.ts';
 import { FEDERATION_WITHIN_MS, LAZY_FILTER, partialJoin, type PartialJoin } from '../../harness/joining/partial-join.ts';
 
 /** Bound on a client request expected not to wait for the resync. */
@@ -18,13 +18,16 @@ async function expectLeaveAt(join: PartialJoin, userId: string) {
   return pdu;
 }
 
-/** A lazy-loading filter that also lists left rooms in initial syncs (`include_leave`, default false). */
-const LAZY_WITH_LEAVES = { room: { ...LAZY_FILTER.room, include_leave: true } } as SyncFilter;
+/** A sync token taken before a leave, so that the leave shows in the incremental syncs after it. */
+async function tokenBefore(client: CandidateClient): Promise<string> {
+  return (await client.sync({ filter: LAZY_FILTER })).ok().next_batch;
+}
 
-/** Waits until a lazy sync of `client` lists the room under `leave` (bounded). */
-function awaitLeftInSync(client: CandidateClient, join: PartialJoin): Promise<SyncResponse> {
+/** Waits until an incremental lazy sync of `client` from `since` lists the room under `leave` (bounded). */
+function awaitLeftInSync(client: CandidateClient, join: PartialJoin, since: string): Promise<SyncResponse> {
   return client.waitForSync((s) => s.rooms?.leave?.[join.roomId] !== undefined, {
-    filter: LAZY_WITH_LEAVES,
+    since,
+    filter: LAZY_FILTER,
     timeoutMs: FEDERATION_WITHIN_MS,
     description: `${join.roomId} under rooms.leave for ${client.userId}`,
   });
@@ -45,10 +48,11 @@ test.describe('joining: leaves, kicks, bans and second joins around the resync',
     const join = await partialJoin({ candidate, remote, joiner: client }, { members: 4, servers: 1 });
     if (join.notPartial(testInfo, ['JS-08'])) return;
     await join.awaitResyncStarted();
+    const since = await tokenBefore(client);
     const status = await timed(testInfo, 'leaving', client.leave(join.roomId));
     if (status === undefined) join.releaseResync();
     await expectLeaveAt(join, client.userId);
-    await awaitLeftInSync(client, join);
+    await awaitLeftInSync(client, join, since);
     join.releaseResync();
   });
 
@@ -56,9 +60,10 @@ test.describe('joining: leaves, kicks, bans and second joins around the resync',
     const join = await partialJoin({ candidate, remote, joiner: client }, { members: 4, servers: 1 });
     join.releaseResync();
     await join.awaitResyncComplete();
+    const since = await tokenBefore(client);
     (await client.leave(join.roomId)).ok();
     await expectLeaveAt(join, client.userId);
-    await awaitLeftInSync(client, join);
+    await awaitLeftInSync(client, join, since);
   });
 
   test('leaving and rejoining while the first resync is still held', { tag: ['@JS-08', '@msc-only'] }, async ({ candidate, client, remote }, testInfo) => {
@@ -98,9 +103,10 @@ test.describe('joining: leaves, kicks, bans and second joins around the resync',
     await join.awaitResyncStarted();
     const bob = await newClient();
     (await bob.join(join.roomId, { via: [remote.serverName] })).ok();
+    const since = await tokenBefore(client);
     await timed(testInfo, 'leaving after a second local join', client.leave(join.roomId));
     await expectLeaveAt(join, client.userId);
-    await awaitLeftInSync(client, join);
+    await awaitLeftInSync(client, join, since);
     await bob.waitForSync((s) => (s.rooms?.join?.[join.roomId]?.timeline?.events ?? []).some((e) => e.type === 'm.room.member' && e.state_key === client.userId && e.content.membership === 'leave'), {
       filter: LAZY_FILTER,
       timeoutMs: FEDERATION_WITHIN_MS,
@@ -126,16 +132,18 @@ test.describe('joining: leaves, kicks, bans and second joins around the resync',
   test('a kick by the remote during the resync removes the joiner', async ({ candidate, client, remote }) => {
     const join = await partialJoin({ candidate, remote, joiner: client }, { members: 3, servers: 1 });
     if (join.partial) await join.awaitResyncStarted();
+    const since = await tokenBefore(client);
     await join.pushEvents([join.room.kick(join.remoteMembers[0], client.userId, 'kicked while partial')]);
-    await awaitLeftInSync(client, join);
+    await awaitLeftInSync(client, join, since);
     join.releaseResync();
   });
 
   test('a ban by the remote during the resync removes the joiner and a rejoin is refused', async ({ candidate, client, remote }) => {
     const join = await partialJoin({ candidate, remote, joiner: client }, { members: 3, servers: 1 });
     if (join.partial) await join.awaitResyncStarted();
+    const since = await tokenBefore(client);
     await join.pushEvents([join.room.ban(join.remoteMembers[0], client.userId, 'banned while partial')]);
-    await awaitLeftInSync(client, join);
+    await awaitLeftInSync(client, join, since);
     const rejoin = await client.join(join.roomId, { via: [remote.serverName] });
     expect(rejoin.status, `a rejoin by the banned ${client.userId} (${rejoin.errcode ?? 'no errcode'})`).toBeGreaterThanOrEqual(400);
     join.releaseResync();

@@ -12,10 +12,11 @@ import type { Check, Evaluation } from '../../harness/checks/types.ts';
 import { joining2PassingObservations } from '../../harness/checks/joining2-synthetic.ts';
 import { auditPassingObservations } from '../../harness/checks/audit-synthetic.ts';
 import { joiningResyncPassingObservations } from '../../harness/checks/joining-resync.ts';
+import { joiningSyncPassingObservations } from '../../harness/checks/joining-sync.ts';
 
 const variants = [
-  { name: 'stand-in crypto', observations: [...passingObservations(), ...joining2PassingObservations(), ...auditPassingObservations(), ...joiningResyncPassingObservations()] },
-  { name: 'harness/matrix crypto', observations: [...passingObservations(matrixCrypto), ...joining2PassingObservations(), ...auditPassingObservations(), ...joiningResyncPassingObservations()] },
+  { name: 'stand-in crypto', observations: [...passingObservations(), ...joining2PassingObservations(), ...auditPassingObservations(), ...joiningResyncPassingObservations(), ...joiningSyncPassingObservations()] },
+  { name: 'harness/matrix crypto', observations: [...passingObservations(matrixCrypto), ...joining2PassingObservations(), ...auditPassingObservations(), ...joiningResyncPassingObservations(), ...joiningSyncPassingObservations()] },
 ];
 
 function evaluate(check: Check<never>, observation: unknown): Evaluation | { threw: string } {
