@@ -8,7 +8,7 @@
  */
 import { expect, test } from '@playwright/test';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ImageName, type ContainerRuntimeClient } from 'testcontainers';
@@ -16,7 +16,7 @@ import { createCandidate, defaultCacheDir } from '../../harness/candidates/index
 import { containerNetworkFromEnv, ContainerCandidate } from '../../harness/candidates/container/driver.ts';
 import { containerEngine, resolveDockerHost, trackedContainerIds } from '../../harness/candidates/container/engine.ts';
 import { createNamedImageContainer } from '../../harness/candidates/container/index.ts';
-import { synapseImage } from '../../harness/candidates/container/images.ts';
+import { ensureImage, synapseImage } from '../../harness/candidates/container/images.ts';
 import { containerKinds } from '../../harness/candidates/container/kinds.ts';
 import { CandidateError, type DriverOptions } from '../../harness/candidates/types.ts';
 import { CandidateClient } from '../../harness/client/client.ts';
@@ -132,6 +132,18 @@ test.describe('container driver on a live engine', () => {
     const err = await failure(() => candidate.start());
     expect(headline(err)).toMatch(/^missing-image: image localhost\/lazyjoin-no-such-image:0 is not on this engine and could not be pulled: \S/);
     expect(await leftovers('missing-image')).toEqual([]);
+  });
+
+  test('a build that fails: one line naming the image and the failing step, with the build output', async () => {
+    const context = join(dir, 'failing-build');
+    mkdirSync(context);
+    // On the Synapse image, so that nothing needs pulling.
+    writeFileSync(join(context, 'Containerfile'), `FROM ${synapseTag}\nRUN echo "preparing the failing step" && exit 3\n`);
+    const definition = { kind: 'synapse' as const, version: '0', tag: 'localhost/lazyjoin-failing-build:0', context, containerfile: 'Containerfile', files: [], buildArgs: {} };
+    const err = await failure(() => ensureImage(engine!, definition));
+    expect(headline(err)).toMatch(/^building image localhost\/lazyjoin-failing-build:0 from \S*Containerfile failed: .*exit (status|code):? ?3.* \(prepare it with `npm run images`\)$/);
+    expect(err.logTail).toContain('preparing the failing step');
+    expect(await engine!.image.exists(ImageName.fromString(definition.tag))).toBe(false);
   });
 
   test('a container that exits at start: its exit code and log tail, nothing left running', async () => {
