@@ -118,6 +118,7 @@ export function trackedContainerIds(): string[] {
 /**
  * Removes every tracked container synchronously: at exit nothing can be awaited, so a short-lived
  * Node child makes the API calls (DELETE /containers/{id}?force=true) and this process waits for it.
+ * Plain HTTP only (a unix socket or tcp://): an engine behind TLS is left to Ryuk.
  */
 function removeAllNow(): void {
   if (liveContainers.size === 0) return;
