@@ -13,6 +13,9 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
+/** The frame of samples whose stack was empty. */
+export const NO_FRAMES = '(no frames)';
+
 export interface FrameShare {
   frame: string;
   samples: number;
@@ -34,8 +37,9 @@ export function summariseFolded(text: string, top: number, match = ''): ProfileS
     if (!line.trim()) return;
     const cut = line.lastIndexOf(' ');
     const samples = Number(line.slice(cut + 1));
-    if (cut < 1 || !Number.isInteger(samples) || samples < 0) throw new Error(`line ${i + 1} is not "stack count": ${line.slice(0, 120)}`);
-    const frames = line.slice(0, cut).split(';');
+    if (cut < 0 || !Number.isInteger(samples) || samples < 0) throw new Error(`line ${i + 1} is not "stack count": ${line.slice(0, 120)}`);
+    // py-spy writes an empty stack for samples taken outside any Python frame.
+    const frames = cut === 0 ? [NO_FRAMES] : line.slice(0, cut).split(';');
     total += samples;
     for (const frame of new Set(frames)) inclusive.set(frame, (inclusive.get(frame) ?? 0) + samples);
     const innermost = frames[frames.length - 1];

@@ -150,6 +150,7 @@ test('profile summary: inclusive counts a recursive frame once per stack, self c
   ]);
   expect(summariseFolded(folded, 5, 'pers').inclusive.map((f) => f.frame)).toEqual(['persist']);
   expect(() => summariseFolded('main;loop many', 3)).toThrow('line 1 is not "stack count": main;loop many');
+  expect(summariseFolded(' 4', 1).self).toEqual([{ frame: '(no frames)', samples: 4, share: 1 }]);
 });
 
 test('merging results: measurements concatenated, summaries recomputed, other machines refused', () => {
