@@ -116,13 +116,14 @@ function pageObservation(room: Room, chunk: ClientEvent[], state: ClientEvent[])
 /**
  * The candidate's federation /state_ids at its newest event in the room (the first of a /messages
  * page, backwards), asked as the remote (a server in the room), with the truth before that event.
- * Null when the candidate's newest event is not in the truth (yet).
+ * A string says why there is nothing to ask: no newest event, or one the truth does not hold (yet).
  */
-export async function gatherStateIdsAtNewest(t: AuditTarget): Promise<JoinerStateAtEventObservation | null> {
+export async function gatherStateIdsAtNewest(t: AuditTarget): Promise<JoinerStateAtEventObservation | string> {
   const page = await t.joiner.messages(t.room.roomId, { dir: 'b', limit: 1 });
-  const newest = page.status === 200 ? page.body.chunk?.[0]?.event_id : undefined;
-  const eventId = newest && t.room.has(newest) && !t.room.isOutlier(newest) ? newest : undefined;
-  if (!eventId) return null;
+  if (page.status !== 200) return `/messages answered HTTP ${page.status}, so the candidate's newest event is unknown`;
+  const eventId = page.body.chunk?.[0]?.event_id;
+  if (!eventId) return 'the candidate shows no event in the room';
+  if (!t.room.has(eventId) || t.room.isOutlier(eventId)) return `the candidate's newest event ${eventId} is not in the resident's room DAG`;
   let response: { status: number; body: unknown } | null;
   try {
     const res = await t.remote.client.request('GET', t.candidateServer, `/_matrix/federation/v1/state_ids/${encodeURIComponent(t.room.roomId)}`, { query: { event_id: eventId }, timeoutMs: AUDIT_CALL_MS });

@@ -10,6 +10,7 @@
 import { expect, type TestInfo } from '@playwright/test';
 import { CHECK_ANNOTATION, failureMessage, judge, outcomeOf, strictMode } from '../checks/judge.ts';
 import { knownFailureFor } from '../checks/test-baseline.ts';
+import { requirement } from '../checks/catalogue.ts';
 import { stateIdsAfterResyncIsFullState, type JoinerStateAtEventObservation } from '../checks/joining2-checks.ts';
 import { auditChecks, heroesChosenFromMembers, heroesMustClauses, summaryCountsEqualTruth, type AuditObservation } from '../checks/audit-checks.ts';
 import type { Check, CheckOutcome } from '../checks/types.ts';
@@ -38,11 +39,11 @@ const SETTLING: ReadonlyArray<Check<AuditObservation>> = auditChecks.audit.filte
 
 /**
  * Whether waiting may still change the verdicts. The federation state before an event does not
- * change once the event is held on both sides; only its absence from the truth (null) can.
+ * change once the event is held on both sides; only its absence from the truth can.
  */
-function unsettled(obs: AuditObservation, fed: JoinerStateAtEventObservation | null): boolean {
+function unsettled(obs: AuditObservation, fed: JoinerStateAtEventObservation | string): boolean {
   const ok = (e: ReturnType<Check<never>['evaluate']>) => !('ok' in e) || e.ok;
-  return SETTLING.some((c) => !ok(c.evaluate(obs))) || fed === null;
+  return SETTLING.some((c) => !ok(c.evaluate(obs))) || typeof fed === 'string';
 }
 
 /** Resolves when the candidate's /sync or the remote's inbox shows news, or after `ms`. */
@@ -72,7 +73,8 @@ export async function runAudit(testInfo: TestInfo, t: AuditTarget): Promise<Audi
   for (const check of auditChecks.audit) {
     outcomes.push(SHOULD_CLAUSES.has(check as Check<never>) ? judgeAsShould(testInfo, check, obs) : judge(testInfo, check, obs));
   }
-  if (fed) outcomes.push(judge(testInfo, stateIdsAfterResyncIsFullState, fed));
+  if (typeof fed !== 'string') outcomes.push(judge(testInfo, stateIdsAfterResyncIsFullState, fed));
+  else outcomes.push(recordNotRun(testInfo, stateIdsAfterResyncIsFullState, `audit of ${t.room.roomId}: ${fed}`));
   const differences = outcomes.filter((o) => !['pass', 'informational', 'not-run'].includes(o.verdict));
   return { roomId: t.room.roomId, outcomes, differences, settledMs };
 }
@@ -84,6 +86,13 @@ export async function judgeRoomSummary(testInfo: TestInfo, t: AuditTarget): Prom
   judge(testInfo, heroesMustClauses, obs);
   judgeAsShould(testInfo, heroesChosenFromMembers, obs);
   return obs;
+}
+
+/** Records that the audit could not exercise `check` here, and why (shown in the report as not run). */
+function recordNotRun<O>(testInfo: TestInfo, check: Check<O>, reason: string): CheckOutcome {
+  const outcome: CheckOutcome = { checkId: check.id, requirementId: check.requirement, level: requirement(check.requirement).level, verdict: 'not-run', expected: check.title, observed: null, reason };
+  testInfo.annotations.push({ type: CHECK_ANNOTATION, description: JSON.stringify(outcome) });
+  return outcome;
 }
 
 /**
