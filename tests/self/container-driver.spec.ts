@@ -8,6 +8,7 @@
  */
 import { expect, test } from '@playwright/test';
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,6 +38,10 @@ async function failure(work: () => unknown): Promise<CandidateError> {
   expect(err, 'should have failed').toBeInstanceOf(CandidateError);
   return err as CandidateError;
 }
+
+/** Instance names unique to this run: a container left by an earlier, killed run cannot interfere. */
+const run = randomBytes(3).toString('hex');
+const instance = (base: string) => `${base}-${run}`;
 
 let dir: string;
 test.beforeEach(() => {
@@ -125,13 +130,14 @@ test.describe('container driver on a live engine', () => {
   }
 
   test('an image that does not exist: one line naming it, nothing left running', async () => {
-    const candidate = createNamedImageContainer(driverOptions('missing-image'), {
+    const name = instance('missing-image');
+    const candidate = createNamedImageContainer(driverOptions(name), {
       LAZYJOIN_CONTAINER_IMAGE: 'localhost/lazyjoin-no-such-image:0',
       LAZYJOIN_CONTAINER_KIND: 'synapse',
     });
     const err = await failure(() => candidate.start());
-    expect(headline(err)).toMatch(/^missing-image: image localhost\/lazyjoin-no-such-image:0 is not on this engine and could not be pulled: \S/);
-    expect(await leftovers('missing-image')).toEqual([]);
+    expect(headline(err)).toMatch(new RegExp(`^${name}: image localhost/lazyjoin-no-such-image:0 is not on this engine and could not be pulled: \\S`));
+    expect(await leftovers(name)).toEqual([]);
   });
 
   test('a build that fails: one line naming the image and the failing step, with the build output', async () => {
@@ -148,8 +154,9 @@ test.describe('container driver on a live engine', () => {
 
   test('a container that exits at start: its exit code and log tail, nothing left running', async () => {
     // Dendrite's command line given to Synapse's image: Synapse's argument parser refuses it.
+    const name = instance('exits-at-start');
     const candidate = new ContainerCandidate({
-      ...driverOptions('exits-at-start'),
+      ...driverOptions(name),
       candidateName: 'container',
       kind: containerKinds.dendrite!,
       image: synapseTag,
@@ -157,17 +164,18 @@ test.describe('container driver on a live engine', () => {
     const started = Date.now();
     const err = await failure(() => candidate.start());
     expect(headline(err)).toMatch(
-      new RegExp(`^exits-at-start: container of ${synapseTag} exited with code 2 while waiting for http://127\\.0\\.0\\.1:\\d+/_matrix/client/versions to be healthy$`),
+      new RegExp(`^${name}: container of ${synapseTag} exited with code 2 while waiting for http://127\\.0\\.0\\.1:\\d+/_matrix/client/versions to be healthy$`),
     );
     // Synapse's argument parser, refusing Dendrite's flags.
     expect(err.logTail).toMatch(/homeserver\.py: error: .*--config/);
     expect(Date.now() - started, 'the exit ends the wait, not the health bound').toBeLessThan(30_000);
-    expect(await leftovers('exits-at-start')).toEqual([]);
+    expect(await leftovers(name)).toEqual([]);
     expect(trackedContainerIds()).toEqual([]);
   });
 
   test('synapse-container starts, serves, restarts with its data, and is removed at teardown', async () => {
-    const candidate = createCandidate('synapse-container', driverOptions('synapse-live'));
+    const name = instance('synapse-live');
+    const candidate = createCandidate('synapse-container', driverOptions(name));
     try {
       await test.step('start', () => candidate.start());
       expect(candidate.info).toEqual({ name: 'synapse-container', version: '1.98.0', driver: 'container' });
@@ -183,16 +191,17 @@ test.describe('container driver on a live engine', () => {
     } finally {
       await candidate.teardown();
     }
-    expect(await leftovers('synapse-live')).toEqual([]);
+    expect(await leftovers(name)).toEqual([]);
     expect(candidate.logTail(5), 'the log stays for the report').not.toBe('');
   });
 
   test('an interrupted run (SIGINT) removes its container', async () => {
+    const name = instance('interrupted');
     const script = `
       import { createCandidate } from './harness/candidates/index.ts';
       import { createSuiteCA, issueServerCert } from './harness/remote/pki.ts';
       const ca = await createSuiteCA(${JSON.stringify(join(dir, 'ca'))});
-      const candidate = createCandidate('synapse-container', { instanceName: 'interrupted', workDir: ${JSON.stringify(join(dir, 'work'))},
+      const candidate = createCandidate('synapse-container', { instanceName: '${name}', workDir: ${JSON.stringify(join(dir, 'work'))},
         cacheDir: ${JSON.stringify(defaultCacheDir())}, caCertPath: ca.certPath, issueCert: (names) => issueServerCert(names, ca) });
       await candidate.start();
       console.log('started');
@@ -200,11 +209,11 @@ test.describe('container driver on a live engine', () => {
     const child = startScript(script);
     try {
       await child.stdoutShows('started', 150_000);
-      expect(await leftovers('interrupted'), 'the container runs before the interrupt').toHaveLength(1);
+      expect(await leftovers(name), 'the container runs before the interrupt').toHaveLength(1);
       child.process.kill('SIGINT');
       // Whether the process then ends is up to its other SIGINT listeners (tsx's here, Playwright's
       // in a worker); the container must be gone either way.
-      await expect.poll(() => leftovers('interrupted'), { message: 'the container of "interrupted" removed after SIGINT', timeout: 20_000 }).toEqual([]);
+      await expect.poll(() => leftovers(name), { message: `the container of ${name} removed after SIGINT`, timeout: 60_000 }).toEqual([]);
     } finally {
       child.process.kill('SIGKILL');
     }

@@ -13,8 +13,9 @@ import { CandidateError } from '../types.ts';
 /** Finding and pinging an engine is quick when there is one; a dead TCP host could hang instead. */
 const ENGINE_PING_TIMEOUT_MS = 30_000;
 
-/** Removing a container on the way out: bounded, since the process is ending. */
-const EXIT_REMOVAL_TIMEOUT_MS = 15_000;
+/** Removing a container on the way out: bounded, since the process is ending (a forced removal took
+ * seconds here, tens of seconds with the machine overloaded). */
+const EXIT_REMOVAL_TIMEOUT_MS = 60_000;
 
 /** Where `npm run images` records the Podman socket it started (see scripts/images.ts). */
 export function podmanSocketRecord(cacheDir: string): string {
