@@ -12,6 +12,8 @@ export interface LazySyncObservation {
     /** The sync filter as sent. */
     filter: unknown;
     since?: string;
+    /** The user who synced, when the sync is the first one after they joined the room. */
+    justJoined?: string;
   };
   response: {
     status: number;
@@ -56,9 +58,37 @@ export const lazySyncIncludesSenders: LazySyncCheck = defineCheck({
   ],
 });
 
+export const lazySyncIncludesOwnJoin: LazySyncCheck = defineCheck({
+  id: 'joining/lazy-sync-includes-own-join',
+  requirement: 'LL-01',
+  title: "the first lazy-loading /sync after a join returns the syncing user's own membership event",
+  evaluate: (o): Evaluation => {
+    const user = o.request.justJoined;
+    if (!user) return { notApplicable: 'not the first sync after the syncing user joined' };
+    if (o.response.status !== 200) return { ok: false, reason: `/sync answered HTTP ${o.response.status}`, expected: 'HTTP 200', observed: o.response };
+    if (o.response.body.memberships[user] === 'join') return { ok: true };
+    return {
+      ok: false,
+      reason: `no join membership event of ${user} in the room's state or timeline`,
+      expected: `the m.room.member event of ${user} with membership join`,
+      observed: o.response.body,
+    };
+  },
+  controls: [
+    {
+      name: 'own membership left out',
+      mutate: (o) => {
+        const memberships = { ...o.response.body.memberships };
+        delete memberships[o.request.justJoined!];
+        return { ...o, response: { ...o.response, body: { ...o.response.body, memberships } } };
+      },
+    },
+  ],
+});
+
 /** The checks by observation kind, as the registry lists them. */
 export const joiningSyncChecks = {
-  'joiner-lazy-sync': [lazySyncIncludesSenders] as ReadonlyArray<LazySyncCheck>,
+  'joiner-lazy-sync': [lazySyncIncludesSenders, lazySyncIncludesOwnJoin] as ReadonlyArray<LazySyncCheck>,
 };
 
 /** Passing observations for the negative-control self-test. */
@@ -70,5 +100,12 @@ export function joiningSyncPassingObservations(): Array<{ name: string; kind: 'j
       body: { timelineSenders: ['@alice:resident.invalid', '@bob:other.invalid', '@alice:resident.invalid'], memberships: { '@alice:resident.invalid': 'join', '@bob:other.invalid': 'join' } },
     },
   };
-  return [{ name: 'limited lazy sync with two senders', kind: 'joiner-lazy-sync', observation }];
+  const firstAfterJoin: LazySyncObservation = {
+    request: { roomId: '!room:resident.invalid', filter: { room: { state: { lazy_load_members: true } } }, justJoined: '@joiner:candidate.invalid' },
+    response: { status: 200, body: { timelineSenders: ['@joiner:candidate.invalid'], memberships: { '@joiner:candidate.invalid': 'join' } } },
+  };
+  return [
+    { name: 'limited lazy sync with two senders', kind: 'joiner-lazy-sync', observation },
+    { name: 'first lazy sync after the join', kind: 'joiner-lazy-sync', observation: firstAfterJoin },
+  ];
 }
