@@ -6,9 +6,10 @@ import type { CandidateOptions } from './harness/fixtures-options.ts';
  *  - `self`: the harness's own tests (protocol vectors, remote<->remote federation, check controls).
  *  - one project per candidate (`synapse`, `dendrite`, `external`): the conformance tests, run
  *    against that candidate. `LAZYJOIN_CANDIDATES` (comma-separated) picks which candidate projects
- *    exist; the default is `synapse`.
+ *    exist; the default is every local process candidate, `synapse,dendrite` (`lazyjoin run`
+ *    sets it from `--candidate`, whose default is `synapse`).
  */
-const candidateNames = (process.env.LAZYJOIN_CANDIDATES ?? 'synapse')
+const candidateNames = (process.env.LAZYJOIN_CANDIDATES ?? 'synapse,dendrite')
   .split(',')
   .map((s) => s.trim())
   .filter(Boolean);
