@@ -27,7 +27,7 @@ export default defineConfig<CandidateOptions>({
   globalSetup: './harness/global-setup.ts',
   reporter: [
     ['list'],
-    ['junit', { outputFile: 'lazyjoin-report/junit.xml' }],
+    ['junit', { outputFile: `${process.env.LAZYJOIN_REPORT_DIR ?? 'lazyjoin-report'}/junit.xml` }],
     // compliance.json, summary.md, index.html (candidate projects only; a self-only run writes none).
     ['./harness/report/compliance-reporter.ts'],
     ['./harness/report/summary-line.ts'],
