@@ -3,8 +3,9 @@
  * (expectations/<candidate>-<version>.json) is active, so that `judge` records a listed failure as
  * `known-failure` with the baseline's reason instead of failing the test. After the test, a listed
  * failure scoped to this test that was judged and passed fails the test as "unexpectedly passing",
- * so baselines stay current. An entry without `test` covers every test; whether it still fails
- * anywhere can only be told over the whole run, which the report does (harness/report/baseline.ts).
+ * so baselines stay current (an `intermittent` entry never does: passing is what it sometimes does).
+ * An entry without `test` covers every test; whether it still fails anywhere can only be told over
+ * the whole run, which the report does (harness/report/baseline.ts).
  */
 import { basename } from 'node:path';
 import type { TestInfo } from '@playwright/test';
@@ -35,14 +36,14 @@ export function knownFailureFor(testInfo: TestInfo, outcome: CheckOutcome): { en
 }
 
 /**
- * Entries scoped to this test (by `test`) whose requirement was judged here without any failure:
- * one line each, naming the file to edit. Empty without an active baseline.
+ * Entries scoped to this test (by `test`) and not intermittent, whose requirement was judged here
+ * without any failure: one line each, naming the file to edit. Empty without an active baseline.
  */
 export function unexpectedlyPassing(testInfo: TestInfo, outcomes: CheckOutcome[]): string[] {
   if (!active) return [];
   const file = `expectations/${basename(active.path)}`;
   return active.baseline.knownFailures
-    .filter((e) => e.test !== undefined)
+    .filter((e) => e.test !== undefined && !e.intermittent)
     .flatMap((entry) => {
       const judged = outcomes.filter((o) => entryMatches(entry, subject(testInfo, o.requirementId, o.verdict)));
       const failing = judged.some((o) => ['fail', 'non-strict', 'known-failure'].includes(o.verdict));

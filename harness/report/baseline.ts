@@ -8,12 +8,18 @@ import type { Verdict } from './model.ts';
  * (`expectations/<candidate>-<version>.json`). A listed failure is reported as `known-failure`
  * instead of `fail`/`non-strict`; a listed failure that now passes is "unexpectedly passing" and
  * fails the run, so that baselines stay current.
+ *
+ * An entry with `"intermittent": true` is for a candidate behaviour seen to fail in some runs and
+ * pass in others: it excuses the failure when it happens and is never "unexpectedly passing",
+ * neither at test time nor in the report's gate. Its reason says what was seen, in how many runs.
  */
 export interface KnownFailure {
   requirement: string;
   /** Restricts the entry to one test: its title, or its title path joined with " > ". */
   test?: string;
   reason: string;
+  /** The failure comes and goes from run to run: a pass is no sign that the baseline is stale. */
+  intermittent?: boolean;
 }
 
 export interface Baseline {
@@ -44,7 +50,13 @@ export function parseBaseline(raw: unknown, origin: string): Baseline {
     if (typeof e.requirement !== 'string' || !e.requirement) fail(`knownFailures[${i}].requirement must be a requirement ID`);
     if (e.test !== undefined && typeof e.test !== 'string') fail(`knownFailures[${i}].test must be a string when present`);
     if (typeof e.reason !== 'string' || !e.reason.trim()) fail(`knownFailures[${i}] (${String(e.requirement)}) needs a "reason"`);
-    return { requirement: e.requirement as string, ...(e.test !== undefined ? { test: e.test as string } : {}), reason: e.reason as string };
+    if (e.intermittent !== undefined && typeof e.intermittent !== 'boolean') fail(`knownFailures[${i}] (${String(e.requirement)}).intermittent must be true or false when present`);
+    return {
+      requirement: e.requirement as string,
+      ...(e.test !== undefined ? { test: e.test as string } : {}),
+      reason: e.reason as string,
+      ...(e.intermittent === true ? { intermittent: true } : {}),
+    };
   });
   return { candidate: b.candidate as string, version: b.version as string, knownFailures };
 }
@@ -77,7 +89,7 @@ export type BaselineMatched<T> = T & { knownFailureReason?: string };
 
 export interface BaselineApplied<T> {
   outcomes: BaselineMatched<T>[];
-  /** Entries whose outcomes were judged and none failed: the baseline is out of date. */
+  /** Entries (not intermittent) whose outcomes were judged and none failed: the baseline is out of date. */
   unexpectedlyPassing: KnownFailure[];
   /** Entries with no passing or failing outcome (not run, error, not supported, no such test). */
   unexercised: KnownFailure[];
@@ -108,8 +120,8 @@ export function applyBaseline<T extends BaselineSubject>(outcomes: T[], baseline
   for (const entry of baseline.knownFailures) {
     const matching = outcomes.filter((o) => entryMatches(entry, o));
     if (matching.some((o) => FAILING.has(o.verdict))) continue;
-    if (matching.some((o) => PASSING.has(o.verdict))) unexpectedlyPassing.push(entry);
-    else unexercised.push(entry);
+    if (!matching.some((o) => PASSING.has(o.verdict))) unexercised.push(entry);
+    else if (!entry.intermittent) unexpectedlyPassing.push(entry);
   }
   return { outcomes: mapped, unexpectedlyPassing, unexercised };
 }

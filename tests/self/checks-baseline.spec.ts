@@ -55,6 +55,16 @@ test('a listed failure that passes is unexpectedly passing, naming the file to e
   ]);
 });
 
+test('an intermittent entry excuses the failure when it happens and is never unexpectedly passing', async ({}, testInfo) => {
+  activateBaseline('cand', '1.0', baselineDir([{ requirement: 'SJ-13', test: testInfo.title, reason: 'string flag in one run of three', intermittent: true }]));
+  const failed = judge(testInfo, membersOmittedIsBoolean, failing);
+  expect(failed.verdict).toBe('known-failure');
+  expect(testInfo.errors).toEqual([]);
+  const passed = judge(testInfo, membersOmittedIsBoolean, passing);
+  expect(passed.verdict).toBe('pass');
+  expect(unexpectedlyPassing(testInfo, [passed])).toEqual([]);
+});
+
 test('without a baseline file nothing is excused', async ({}, testInfo) => {
   expect(activateBaseline('cand', '9.9', baselineDir([]))).toBeUndefined();
   expect(knownFailureFor(testInfo, outcomeOf(membersOmittedIsBoolean, failing))).toBeUndefined();

@@ -60,12 +60,35 @@ test('in a report, known failures pass the gate and unexpected passes fail it', 
   expect(stale.gate.reasons).toEqual(['alpha: baseline expectations/alpha-1.0.json lists SJ-12 as failing, but it passed: update the baseline']);
 });
 
+test('an intermittent entry excuses a failure, and its passes are neither unexpectedly passing nor fail the gate', () => {
+  const flaky: Baseline = { ...baseline, knownFailures: [{ requirement: 'SJ-12', reason: 'failed in one run of two', intermittent: true }] };
+  expect(applyBaseline([subject('SJ-12', 'fail')], flaky).outcomes[0].verdict).toBe('known-failure');
+  expect(applyBaseline([subject('SJ-12', 'pass')], flaky)).toMatchObject({ unexpectedlyPassing: [], unexercised: [] });
+  // Never judged at all is still unexercised: an intermittent entry is no excuse for a test that did not run.
+  expect(applyBaseline([], flaky).unexercised.map((e) => e.requirement)).toEqual(['SJ-12']);
+
+  const catalogue = [requirement('SJ-12', 'MUST')];
+  const baselines = { alpha: { path: 'expectations/alpha-1.0.json', baseline: flaky } };
+  const passing = aggregate(runResults([testRecord({ title: 'members', tags: ['@SJ-12'], checks: [check('SJ-12', 'pass')] })]), { catalogue, baselines });
+  expect(passing.requirements.find((r) => r.id === 'SJ-12')!.results.alpha.unexpectedlyPassing).toBe(false);
+  expect(passing.gate).toEqual({ passed: true, reasons: [] });
+  const failing = aggregate(runResults([testRecord({ title: 'members', tags: ['@SJ-12'], status: 'failed', checks: [check('SJ-12', 'fail')] })]), { catalogue, baselines });
+  expect(failing.requirements.find((r) => r.id === 'SJ-12')!.results.alpha.verdict).toBe('known-failure');
+  expect(failing.gate).toEqual({ passed: true, reasons: [] });
+});
+
 test('a malformed baseline gets a one-line message naming the file and the entry', () => {
   expect(() => parseBaseline([], 'b.json')).toThrow('baseline b.json: expected an object { candidate, version, knownFailures }');
   expect(() => parseBaseline({ candidate: 'synapse', version: '1.98.0' }, 'b.json')).toThrow('baseline b.json: "knownFailures" must be an array');
   expect(() => parseBaseline({ candidate: 'synapse', version: '1.98.0', knownFailures: [{ requirement: 'SJ-12' }] }, 'b.json')).toThrow(
     'baseline b.json: knownFailures[0] (SJ-12) needs a "reason"',
   );
+  expect(() => parseBaseline({ candidate: 'synapse', version: '1.98.0', knownFailures: [{ requirement: 'SJ-12', reason: 'r', intermittent: 'yes' }] }, 'b.json')).toThrow(
+    'baseline b.json: knownFailures[0] (SJ-12).intermittent must be true or false when present',
+  );
+  expect(parseBaseline({ candidate: 'synapse', version: '1.98.0', knownFailures: [{ requirement: 'SJ-12', reason: 'r', intermittent: true }] }, 'b.json').knownFailures).toEqual([
+    { requirement: 'SJ-12', reason: 'r', intermittent: true },
+  ]);
   expect(parseBaseline({ candidate: 'synapse', version: '1.98.0', knownFailures: [{ requirement: 'SJ-12', test: 't', reason: 'r' }] }, 'b.json')).toEqual({
     candidate: 'synapse',
     version: '1.98.0',
