@@ -131,7 +131,22 @@ export function mergeResults(docs: readonly BenchResults[]): BenchResults {
   const [first] = docs;
   const other = docs.find((d) => d.machine.cpuModel !== first.machine.cpuModel || d.machine.cpus !== first.machine.cpus);
   if (other) throw new Error(`cannot merge results from different machines (${first.machine.cpus} × ${first.machine.cpuModel} and ${other.machine.cpus} × ${other.machine.cpuModel})`);
-  const joins = docs.flatMap((d) => d.joins);
+  // Runs are renumbered 1, 2, ... per candidate, N and mode across the documents (each document
+  // numbers its own from 1); a resident measurement follows the full join it came after.
+  const nextRun = new Map<string, number>();
+  const renumbered = docs.map((d) => {
+    const fullRun = new Map<string, number>();
+    const joins = d.joins.map((j) => {
+      const group = `${j.candidate}\u0000${j.members}\u0000${j.mode}`;
+      const run = (nextRun.get(group) ?? 0) + 1;
+      nextRun.set(group, run);
+      if (j.mode === 'full') fullRun.set(`${j.candidate}\u0000${j.members}\u0000${j.run}`, run);
+      return { ...j, run };
+    });
+    const resident = d.resident.map((r) => ({ ...r, run: fullRun.get(`${r.candidate}\u0000${r.members}\u0000${r.run}`) ?? r.run }));
+    return { joins, resident };
+  });
+  const joins = renumbered.flatMap((d) => d.joins);
   const joinSummaries = summariseJoins(joins);
   return {
     ...first,
@@ -145,7 +160,7 @@ export function mergeResults(docs: readonly BenchResults[]): BenchResults {
     joins,
     joinSummaries,
     ratios: fullToPartialRatios(joinSummaries),
-    resident: docs.flatMap((d) => d.resident),
+    resident: renumbered.flatMap((d) => d.resident),
     synthesis: docs.flatMap((d) => d.synthesis),
     failures: docs.flatMap((d) => d.failures),
   };

@@ -159,6 +159,10 @@ test('merging results: measurements concatenated, summaries recomputed, other ma
   const merged = mergeResults([small, large]);
   expect(validateResults(merged)).toEqual([]);
   expect(merged.joins).toHaveLength(joins.length);
+  // Each document numbers its runs from 1; merged, they count on per candidate, N and mode.
+  const again = mergeResults([small, small]);
+  expect(again.joins.filter((j) => j.mode === 'full').map((j) => j.run)).toEqual([1, 2, 3, 4, 5, 6]);
+  expect(again.resident.map((r) => r.run)).toEqual([1, 4]);
   expect(merged.joinSummaries).toEqual(summariseJoins(joins));
   expect(merged.options).toEqual({ candidates: ['synapse'], sizes: [100, 1000], runs: 3 });
   expect(merged.synthesis).toHaveLength(2);
