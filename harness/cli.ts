@@ -36,8 +36,9 @@ Run "lazyjoin <command> --help" for the options of a command.`,
   run: `Usage: lazyjoin run [options] [-- <extra playwright test arguments>]
 
 Options:
-  --candidate NAME   candidate to test (synapse, dendrite, external); repeatable or a comma
-                     list (default: $LAZYJOIN_CANDIDATES or synapse)
+  --candidate NAME   candidate to test (synapse, dendrite, external, synapse-container,
+                     dendrite-container, container); repeatable or a comma list
+                     (default: $LAZYJOIN_CANDIDATES or synapse)
   --grep ID|AREA     only the tests of a requirement (SJ-12), an ID family (SJ) or an area
                      (send_join); repeatable or a comma list
   --out DIR          report folder (default: ${DEFAULT_REPORT_DIR})

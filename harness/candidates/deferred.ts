@@ -3,7 +3,15 @@
  * testcontainers, whose import alone takes seconds: a run that does not use them must not pay
  * for it in every worker.
  */
-import { CandidateError, type Candidate, type CandidateCapabilities, type CandidateInfo, type CandidateUser, type DriverOptions } from './types.ts';
+import {
+  CandidateError,
+  type Candidate,
+  type CandidateCapabilities,
+  type CandidateExit,
+  type CandidateInfo,
+  type CandidateUser,
+  type DriverOptions,
+} from './types.ts';
 
 export type DriverFactory = (opts: DriverOptions) => Candidate;
 
@@ -64,6 +72,10 @@ class DeferredCandidate implements Candidate {
 
   async registerUser(localpart?: string, opts?: { admin?: boolean; displayName?: string }): Promise<CandidateUser> {
     return this.started('registerUser').registerUser(localpart, opts);
+  }
+
+  async unexpectedExit(): Promise<CandidateExit | undefined> {
+    return this.inner?.unexpectedExit();
   }
 
   logTail(lines?: number): string {

@@ -10,10 +10,10 @@
  *
  * Its operator must make it trust the suite CA for outbound federation; start() prints where it is.
  */
-import { randomBytes } from 'node:crypto';
 import { request } from 'undici';
 import { setServerUrl } from '../remote/discovery.ts';
 import { freshLocalpart, registerWithSharedSecret } from './shared-secret-registration.ts';
+import { registerWithToken } from './token-registration.ts';
 import { CandidateError, type Candidate, type CandidateUser, type DriverOptions } from './types.ts';
 
 const ENV = {
@@ -108,35 +108,12 @@ class ExternalCandidate implements Candidate {
       return registerWithSharedSecret({ clientUrl: this.clientUrl, sharedSecret: reg.sharedSecret, localpart: name, admin: opts.admin, displayName: opts.displayName, candidate: 'external' });
     }
     if (opts.admin) throw new CandidateError('external candidate: admin users need LAZYJOIN_EXTERNAL_SHARED_SECRET');
-    return this.registerWithToken(name, reg.registrationToken, opts.displayName);
+    return registerWithToken({ clientUrl: this.clientUrl, token: reg.registrationToken, localpart: name, displayName: opts.displayName, candidate: 'external' });
   }
 
-  /** User-interactive registration: first call gets a session, second completes the token stage. */
-  private async registerWithToken(localpart: string, token: string, displayName?: string): Promise<CandidateUser> {
-    const url = `${this.clientUrl}/_matrix/client/v3/register`;
-    const password = randomBytes(12).toString('hex');
-    const post = async (body: unknown) => {
-      const res = await request(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-      return { status: res.statusCode, body: (await res.body.json().catch(() => ({}))) as Record<string, unknown> };
-    };
-    const first = await post({ username: localpart, password });
-    let final = first;
-    if (first.status === 401 && typeof first.body.session === 'string') {
-      final = await post({ username: localpart, password, auth: { type: 'm.login.registration_token', token, session: first.body.session } });
-    }
-    const { user_id, access_token, device_id } = final.body;
-    if (final.status !== 200 || typeof user_id !== 'string' || typeof access_token !== 'string' || typeof device_id !== 'string') {
-      throw new CandidateError(`external candidate: POST /_matrix/client/v3/register -> ${final.status} ${JSON.stringify(final.body).slice(0, 300)}`);
-    }
-    const user = { userId: user_id, accessToken: access_token, deviceId: device_id };
-    if (displayName) {
-      await request(`${this.clientUrl}/_matrix/client/v3/profile/${encodeURIComponent(user_id)}/displayname`, {
-        method: 'PUT',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${access_token}` },
-        body: JSON.stringify({ displayname: displayName }),
-      }).then((r) => r.body.dump());
-    }
-    return user;
+  /** An external server's exits are its operator's to see. */
+  async unexpectedExit(): Promise<undefined> {
+    return undefined;
   }
 
   logTail(): string {

@@ -4,10 +4,11 @@
  * test process ends (normally, by signal or by crash).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { dirname } from 'node:path';
 import { request, type Dispatcher } from 'undici';
-import { CandidateError } from './types.ts';
+import { CandidateError, type CandidateExit, type InstanceFile } from './types.ts';
 
 export interface SpawnOptions {
   /** Shown in every error message, e.g. `synapse-w0`. */
@@ -129,6 +130,11 @@ export class ManagedProcess {
     return fileTail(this.logPath, lines);
   }
 
+  /** How the process ended; undefined while it runs. */
+  get exit(): CandidateExit | undefined {
+    return this.hasExited ? { code: this.exitCode, signal: this.exitSignal } : undefined;
+  }
+
   /** How the process ended, in words, e.g. `exited with code 1`. */
   describeExit(): string {
     return this.exitSignal ? `was killed by ${this.exitSignal}` : `exited with code ${this.exitCode}`;
@@ -216,6 +222,15 @@ export class ManagedProcess {
     } catch {
       // ESRCH: the group is already gone.
     }
+  }
+}
+
+/** Writes an instance's files (from its config generator) to disk, each with its mode. */
+export function writeInstanceFiles(files: InstanceFile[]): void {
+  for (const file of files) {
+    mkdirSync(dirname(file.path), { recursive: true });
+    writeFileSync(file.path, file.content, { mode: file.mode });
+    chmodSync(file.path, file.mode); // the mode above applies to a new file only
   }
 }
 

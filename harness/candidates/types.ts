@@ -50,8 +50,34 @@ export interface Candidate {
   /** Registers a fresh user (localpart generated when omitted). */
   registerUser(localpart?: string, opts?: { admin?: boolean; displayName?: string }): Promise<CandidateUser>;
 
+  /**
+   * How the candidate ended if it is not running although the suite did not stop it (a crash);
+   * undefined while it runs, after a stop the suite asked for, or when the driver cannot tell
+   * (an external server).
+   */
+  unexpectedExit(): Promise<CandidateExit | undefined>;
+
   /** The last `lines` lines of the candidate's log (empty string if it has none). */
   logTail(lines?: number): string;
+}
+
+/** How a candidate process or container ended: an exit code, or the signal that killed it. */
+export interface CandidateExit {
+  code: number | null;
+  signal: string | null;
+}
+
+/** `code 1`, `signal SIGKILL`: the cause of an exit in a few words. */
+export function describeExit(exit: CandidateExit): string {
+  if (exit.signal) return `signal ${exit.signal}`;
+  return exit.code === null ? 'no exit status left' : `code ${exit.code}`;
+}
+
+/** One file of a candidate instance (config, key, certificate): where it goes, what it holds, its mode. */
+export interface InstanceFile {
+  path: string;
+  content: string;
+  mode: number;
 }
 
 /** Thrown for any failure to install, start or reach a candidate: one line naming the cause. */

@@ -26,6 +26,7 @@ function fakeCandidate(opts: DriverOptions, calls: string[]): Candidate {
     restart: async () => void calls.push('restart'),
     teardown: async () => void calls.push('teardown'),
     registerUser: async (localpart) => ({ userId: `@${localpart}:127.0.0.1:1`, accessToken: 't', deviceId: 'D' }),
+    unexpectedExit: async () => ({ code: 3, signal: null }),
     logTail: () => 'log',
   };
 }
@@ -43,6 +44,7 @@ test('nothing is loaded before start; then everything is the loaded driver', asy
   expect(() => candidate.serverName).toThrow('fake: serverName needs the candidate started first');
   await expect(candidate.registerUser('a')).rejects.toThrow('fake: registerUser needs the candidate started first');
   expect(candidate.logTail()).toBe('');
+  expect(await candidate.unexpectedExit()).toBeUndefined();
   await candidate.teardown(); // nothing to tear down yet, and no load for it
 
   await candidate.start();
@@ -51,6 +53,7 @@ test('nothing is loaded before start; then everything is the loaded driver', asy
   expect(candidate.info).toEqual({ name: 'fake', version: '1.0', driver: 'fake-driver' });
   expect([candidate.serverName, candidate.clientUrl, candidate.capabilities.restart]).toEqual(['127.0.0.1:1', 'http://127.0.0.1:2', true]);
   expect((await candidate.registerUser('bob')).userId).toBe('@bob:127.0.0.1:1');
+  expect(await candidate.unexpectedExit()).toEqual({ code: 3, signal: null });
   await candidate.restart();
   await candidate.teardown();
   expect(calls).toEqual(['start fake-w0', 'start fake-w0', 'restart', 'teardown']);

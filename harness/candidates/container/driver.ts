@@ -23,11 +23,11 @@ import { GenericContainer, ImageName, type ContainerRuntimeClient, type WaitStra
 import { Agent, request, type Dispatcher } from 'undici';
 import { assertPortFree, fileTail, freePort } from '../process.ts';
 import { freshLocalpart, registerWithSharedSecret } from '../shared-secret-registration.ts';
-import { CandidateError, type Candidate, type CandidateUser, type DriverOptions } from '../types.ts';
+import { registerWithToken } from '../token-registration.ts';
+import { CandidateError, type Candidate, type CandidateExit, type CandidateUser, type DriverOptions } from '../types.ts';
 import { containerEngine, trackContainer, untrackContainer } from './engine.ts';
 import { ensureImage, type ImageDefinition } from './images.ts';
 import { CONTAINER_CA_PATH, type ContainerKind } from './kinds.ts';
-import { registerWithToken } from './token-registration.ts';
 
 export type ContainerNetwork = 'host' | 'bridge';
 
@@ -299,6 +299,15 @@ export class ContainerCandidate implements Candidate {
   async restart(): Promise<void> {
     await this.stop();
     await this.start();
+  }
+
+  /** Asks the engine, while the driver believes the container runs (a stop on purpose clears that). */
+  async unexpectedExit(): Promise<CandidateExit | undefined> {
+    if (!this.running || this.starting) return undefined;
+    const state = await this.state();
+    if (state?.running) return undefined;
+    // A container removed behind the suite's back has no exit code left to read.
+    return { code: state ? state.exitCode : null, signal: null };
   }
 
   async teardown(): Promise<void> {

@@ -4,8 +4,8 @@
  * the paths the server sees inside the container.
  */
 import { dendriteArgs, dendriteEnv, dendriteInstanceFiles, dendriteInstancePaths } from '../dendrite/config.ts';
-import { type InstanceFile, synapseInstanceFiles, synapseInstancePaths } from '../synapse/config.ts';
-import { CandidateError } from '../types.ts';
+import { checkSynapseLogLevel, synapseInstanceFiles, synapseInstancePaths } from '../synapse/config.ts';
+import { CandidateError, type InstanceFile } from '../types.ts';
 
 /** The instance folder inside the container. */
 export const CONTAINER_DATA_DIR = '/data';
@@ -55,6 +55,7 @@ const synapse: ContainerKind = {
       tls: i.tls,
       registrationSharedSecret: i.registrationSecret,
       bindAddress: i.bindAddress,
+      logLevel: checkSynapseLogLevel(process.env.LAZYJOIN_SYNAPSE_LOG_LEVEL ?? 'INFO'),
     });
     return {
       files,

@@ -12,8 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import type { InstanceFile } from '../synapse/config.ts';
-import { CandidateError } from '../types.ts';
+import { CandidateError, type InstanceFile } from '../types.ts';
 
 export interface DendriteConfigInput {
   /** `127.0.0.1:<federation port>`. */

@@ -5,21 +5,13 @@
  * each for its own).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Agent } from 'undici';
-import { stringify } from 'yaml';
-import { ManagedProcess, assertPortFree, fileTail, freePort } from '../process.ts';
+import { ManagedProcess, assertPortFree, fileTail, freePort, writeInstanceFiles } from '../process.ts';
 import { freshLocalpart, registerWithSharedSecret } from '../shared-secret-registration.ts';
-import { CandidateError, type Candidate, type CandidateUser, type DriverOptions } from '../types.ts';
-import {
-  DENDRITE_DATABASES,
-  checkDendriteLogLevel,
-  dendriteArgs,
-  dendriteConfig,
-  dendriteEnv,
-  dendriteSigningKeyPem,
-} from './config.ts';
+import { CandidateError, type Candidate, type CandidateExit, type CandidateUser, type DriverOptions } from '../types.ts';
+import { DENDRITE_DATABASES, checkDendriteLogLevel, dendriteArgs, dendriteEnv, dendriteInstanceFiles, dendriteInstancePaths } from './config.ts';
 import { DEFAULT_DENDRITE_VERSION, checkDendriteVersion, installDendrite } from './install.ts';
 
 export interface DendriteDriverOptions extends DriverOptions {
@@ -39,16 +31,11 @@ export interface DendriteDriverOptions extends DriverOptions {
 /** A first start creates every SQLite schema: a few seconds, more on a busy machine. */
 const DEFAULT_HEALTH_TIMEOUT_MS = 60_000;
 
-/** The instance folder's files, fixed so that a restart finds the same data. */
+/** The instance folder's files (those the config generator writes, and what the server makes), fixed so that a restart finds the same data. */
 function instanceFiles(workDir: string) {
   return {
-    config: join(workDir, 'dendrite.yaml'),
+    ...dendriteInstancePaths(workDir),
     log: join(workDir, 'dendrite.log'),
-    signingKey: join(workDir, 'matrix_key.pem'),
-    tlsCert: join(workDir, 'federation.crt'),
-    tlsKey: join(workDir, 'federation.key'),
-    // Empty on purpose: the only root outbound federation trusts is the suite CA (see dendriteEnv).
-    emptyCertDir: join(workDir, 'no-extra-roots'),
     jetstream: join(workDir, 'jetstream'),
     media: join(workDir, 'media'),
   };
@@ -148,27 +135,29 @@ class DendriteCandidate implements Candidate {
 
   /** Writes config, signing key and TLS files once; restarts reuse them. */
   private async writeConfig(): Promise<void> {
-    const ports = this.requirePorts();
-    const { certPem, keyPem } = await this.opts.issueCert(['127.0.0.1']);
-    writeFileSync(this.files.tlsCert, certPem);
-    writeFileSync(this.files.tlsKey, keyPem, { mode: 0o600 });
-    writeFileSync(this.files.signingKey, dendriteSigningKeyPem(), { mode: 0o600 });
+    writeInstanceFiles(
+      dendriteInstanceFiles({
+        serverName: this.serverName,
+        dir: this.opts.workDir,
+        tls: await this.opts.issueCert(['127.0.0.1']),
+        registrationSharedSecret: this.sharedSecret,
+        jetstreamInMemory: this.opts.jetstreamInMemory,
+        logLevel: this.logLevel,
+      }),
+    );
     mkdirSync(this.files.emptyCertDir, { recursive: true });
-    const config = dendriteConfig({
-      serverName: `127.0.0.1:${ports.federation}`,
-      workDir: this.opts.workDir,
-      signingKeyPath: this.files.signingKey,
-      registrationSharedSecret: this.sharedSecret,
-      jetstreamInMemory: this.opts.jetstreamInMemory,
-      logLevel: this.logLevel,
-    });
-    writeFileSync(this.files.config, stringify(config));
     this.configWritten = true;
   }
 
   async stop(): Promise<void> {
     await this.starting?.catch(() => undefined);
     await this.process?.stop();
+    // Stopped on purpose: not an exit to report (see unexpectedExit).
+    this.process = undefined;
+  }
+
+  async unexpectedExit(): Promise<CandidateExit | undefined> {
+    return this.process?.exit;
   }
 
   async restart(): Promise<void> {

@@ -18,7 +18,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { withFileLock } from '../file-lock.ts';
-import { runToCompletion } from '../process.ts';
+import { SpawnFailure, runToCompletion } from '../process.ts';
 import { CandidateError } from '../types.ts';
 
 export const DEFAULT_DENDRITE_VERSION = 'v0.13.8';
@@ -138,7 +138,7 @@ export async function installDendrite(opts: DendriteInstallOptions): Promise<Den
         timeoutMs: INSTALL_TIMEOUT_MS,
       });
     } catch (err) {
-      if (err instanceof CandidateError && /cannot start .*not found/.test(err.message.split('\n')[0])) {
+      if (err instanceof SpawnFailure && err.errno === 'ENOENT') {
         throw new CandidateError(`${name}: Go toolchain "${go}" not found (Dendrite needs Go >= 1.21; set LAZYJOIN_GO)`);
       }
       throw err;

@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { stringify } from 'yaml';
+import { CandidateError, type InstanceFile } from '../types.ts';
 
 export interface SynapseConfigInput {
   serverName: string;
@@ -116,6 +117,15 @@ export function synapseConfig(c: SynapseConfigInput): Record<string, unknown> {
 export const SYNAPSE_LOG_LEVELS = ['DEBUG', 'INFO', 'WARNING', 'ERROR'] as const;
 export type SynapseLogLevel = (typeof SYNAPSE_LOG_LEVELS)[number];
 
+/** Accepts a Python logging level Synapse knows, in any case; anything else is refused before any work. */
+export function checkSynapseLogLevel(level: string): SynapseLogLevel {
+  const upper = level.toUpperCase();
+  if (!(SYNAPSE_LOG_LEVELS as readonly string[]).includes(upper)) {
+    throw new CandidateError(`Synapse log level "${level}" is not one of ${SYNAPSE_LOG_LEVELS.join(', ')} (from option or LAZYJOIN_SYNAPSE_LOG_LEVEL)`);
+  }
+  return upper as SynapseLogLevel;
+}
+
 /** Python logging config: everything to stderr, which the driver appends to the instance log. */
 export function synapseLogConfig(level: SynapseLogLevel = 'INFO'): Record<string, unknown> {
   return {
@@ -140,13 +150,6 @@ export function synapseSigningKey(): string {
   return `ed25519 ${version} ${seed}\n`;
 }
 
-/** One file of a candidate instance: where it goes, what it holds, its mode. */
-export interface InstanceFile {
-  path: string;
-  content: string;
-  mode: number;
-}
-
 export interface SynapseInstanceInput {
   serverName: string;
   clientPort: number;
@@ -158,6 +161,8 @@ export interface SynapseInstanceInput {
   tls: { certPem: string; keyPem: string };
   registrationSharedSecret: string;
   bindAddress?: string;
+  /** Root log level (default INFO). */
+  logLevel?: SynapseLogLevel;
 }
 
 /** The instance folder's file names, fixed so that a restart finds the same files. */
@@ -194,7 +199,7 @@ export function synapseInstanceFiles(i: SynapseInstanceInput): InstanceFile[] {
     { path: paths.tlsCert, content: i.tls.certPem, mode: 0o644 },
     { path: paths.tlsKey, content: i.tls.keyPem, mode: 0o600 },
     { path: paths.signingKey, content: synapseSigningKey(), mode: 0o600 },
-    { path: paths.logConfig, content: stringify(synapseLogConfig()), mode: 0o644 },
+    { path: paths.logConfig, content: stringify(synapseLogConfig(i.logLevel)), mode: 0o644 },
     { path: paths.config, content: stringify(config), mode: 0o644 },
   ];
 }

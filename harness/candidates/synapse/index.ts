@@ -3,14 +3,13 @@
  * instance, SQLite, client API over plain HTTP and federation over TLS on loopback.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Agent } from 'undici';
-import { stringify } from 'yaml';
 import { registerWithSharedSecret, freshLocalpart } from '../shared-secret-registration.ts';
-import { ManagedProcess, assertPortFree, freePort, fileTail } from '../process.ts';
-import { CandidateError, type Candidate, type CandidateUser, type DriverOptions } from '../types.ts';
-import { SYNAPSE_LOG_LEVELS, synapseConfig, synapseLogConfig, synapseSigningKey, type SynapseLogLevel } from './config.ts';
+import { ManagedProcess, assertPortFree, freePort, fileTail, writeInstanceFiles } from '../process.ts';
+import { CandidateError, type Candidate, type CandidateExit, type CandidateUser, type DriverOptions } from '../types.ts';
+import { checkSynapseLogLevel, synapseInstanceFiles, synapseInstancePaths, type SynapseLogLevel } from './config.ts';
 import { DEFAULT_SYNAPSE_VERSION, checkSynapseVersion, installSynapse } from './install.ts';
 
 export interface SynapseDriverOptions extends DriverOptions {
@@ -23,14 +22,6 @@ export interface SynapseDriverOptions extends DriverOptions {
   healthTimeoutMs?: number;
   /** Root log level (default env `LAZYJOIN_SYNAPSE_LOG_LEVEL`, else INFO). */
   logLevel?: string;
-}
-
-function checkLogLevel(level: string): SynapseLogLevel {
-  const upper = level.toUpperCase();
-  if (!(SYNAPSE_LOG_LEVELS as readonly string[]).includes(upper)) {
-    throw new CandidateError(`Synapse log level "${level}" is not one of ${SYNAPSE_LOG_LEVELS.join(', ')} (from option or LAZYJOIN_SYNAPSE_LOG_LEVEL)`);
-  }
-  return upper as SynapseLogLevel;
 }
 
 /** Synapse's first start creates the whole SQLite schema: seconds, but slow on a busy machine. */
@@ -54,7 +45,7 @@ class SynapseCandidate implements Candidate {
   constructor(private readonly opts: SynapseDriverOptions) {
     const version = checkSynapseVersion(opts.version ?? process.env.LAZYJOIN_SYNAPSE_VERSION ?? DEFAULT_SYNAPSE_VERSION);
     this.info = { name: 'synapse', version, driver: 'process' };
-    this.logLevel = checkLogLevel(opts.logLevel ?? process.env.LAZYJOIN_SYNAPSE_LOG_LEVEL ?? 'INFO');
+    this.logLevel = checkSynapseLogLevel(opts.logLevel ?? process.env.LAZYJOIN_SYNAPSE_LOG_LEVEL ?? 'INFO');
     mkdirSync(opts.workDir, { recursive: true });
     this.logPath = join(opts.workDir, 'synapse.log');
   }
@@ -123,37 +114,31 @@ class SynapseCandidate implements Candidate {
 
   /** Writes config, log config, signing key and TLS files once; restarts reuse them. */
   private async writeConfig(): Promise<string> {
-    const dir = this.opts.workDir;
     const ports = this.requirePorts();
-    const { certPem, keyPem } = await this.opts.issueCert(['127.0.0.1']);
-    const tlsCertPath = join(dir, 'federation.crt');
-    const tlsKeyPath = join(dir, 'federation.key');
-    const signingKeyPath = join(dir, 'signing.key');
-    const logConfigPath = join(dir, 'log.config.yaml');
-    const configPath = join(dir, 'homeserver.yaml');
-    writeFileSync(tlsCertPath, certPem);
-    writeFileSync(tlsKeyPath, keyPem, { mode: 0o600 });
-    writeFileSync(signingKeyPath, synapseSigningKey(), { mode: 0o600 });
-    writeFileSync(logConfigPath, stringify(synapseLogConfig(this.logLevel)));
-    const config = synapseConfig({
-      serverName: `127.0.0.1:${ports.federation}`,
-      clientPort: ports.client,
-      federationPort: ports.federation,
-      workDir: dir,
-      caCertPath: this.opts.caCertPath,
-      tlsCertPath,
-      tlsKeyPath,
-      signingKeyPath,
-      logConfigPath,
-      registrationSharedSecret: this.sharedSecret,
-    });
-    writeFileSync(configPath, stringify(config));
-    return configPath;
+    writeInstanceFiles(
+      synapseInstanceFiles({
+        serverName: this.serverName,
+        clientPort: ports.client,
+        federationPort: ports.federation,
+        dir: this.opts.workDir,
+        caCertPath: this.opts.caCertPath,
+        tls: await this.opts.issueCert(['127.0.0.1']),
+        registrationSharedSecret: this.sharedSecret,
+        logLevel: this.logLevel,
+      }),
+    );
+    return synapseInstancePaths(this.opts.workDir).config;
   }
 
   async stop(): Promise<void> {
     await this.starting?.catch(() => undefined);
     await this.process?.stop();
+    // Stopped on purpose: not an exit to report (see unexpectedExit).
+    this.process = undefined;
+  }
+
+  async unexpectedExit(): Promise<CandidateExit | undefined> {
+    return this.process?.exit;
   }
 
   async restart(): Promise<void> {

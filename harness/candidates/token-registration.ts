@@ -2,11 +2,11 @@
  * Registration with a registration token (`m.login.registration_token`, Client-Server API
  * "Token-authenticated registration"): the first POST /register opens a user-interactive session,
  * the second completes the token stage. For servers without Synapse's shared-secret admin API
- * (continuwuity).
+ * (continuwuity in a container, an external server given a token).
  */
 import { randomBytes } from 'node:crypto';
 import { request } from 'undici';
-import { CandidateError, type CandidateUser } from '../types.ts';
+import { CandidateError, type CandidateUser } from './types.ts';
 
 const PATH = '/_matrix/client/v3/register';
 
@@ -15,7 +15,7 @@ export async function registerWithToken(opts: {
   token: string;
   localpart: string;
   displayName?: string;
-  /** Named in error messages, e.g. `container-w0`. */
+  /** Named in error messages, e.g. `container-w0` or `external`. */
   candidate: string;
 }): Promise<CandidateUser> {
   const password = randomBytes(12).toString('hex');
