@@ -16,6 +16,7 @@
  * Also: pushing transactions with a bound on the answer, asking the candidate for /state_ids with
  * a bound, and recording which of the remote's servers received which EDUs.
  */
+import { registerForAudit, type AuditRegistration } from '../audit/fixture.ts';
 import type { Candidate } from '../candidates/types.ts';
 import type { ApiResult, CandidateClient } from '../client/client.ts';
 import type { PDU } from '../matrix/index.ts';
@@ -108,6 +109,8 @@ export class UncheckedJoin {
   readonly deliveredEdus: Arrivals<DeliveredEdu>;
   /** The answer to the client's /join. */
   joinAnswer!: ApiResult<{ room_id: string }>;
+  /** The end-of-test audit of this room (harness/audit), once the join succeeded. */
+  private audit?: AuditRegistration;
   private held = true;
   private releaseWaiters: Array<() => void> = [];
   private readonly resyncRequests: Arrivals<{ route: string; eventId: string }>;
@@ -136,6 +139,15 @@ export class UncheckedJoin {
     remote.route('state_ids', join.holdingResync('state_ids', opts.resyncAnswer?.stateIds ?? stateIdsRoute));
     remote.route('state', join.holdingResync('state', opts.resyncAnswer?.state ?? stateRoute));
     join.joinAnswer = await opts.client.join(room.roomId, { via: [remote.serverName] });
+    if (join.joinAnswer.status === 200) {
+      // Once the resync completes, the end-of-test audit compares the candidate's view with the room;
+      // a test that ends before that has the resync completed by the audit, which then looks.
+      join.audit = registerForAudit({ remote, room, joiner: opts.client, candidateServer: opts.candidate.serverName });
+      join.audit.completesWith(async (withinMs) => {
+        join.releaseResync();
+        await join.awaitResyncComplete(withinMs);
+      });
+    }
     return join;
   }
 
@@ -190,6 +202,15 @@ export class UncheckedJoin {
     });
     const members = await this.client.members(this.roomId, { timeoutMs: Math.max(1_000, deadline - Date.now()) });
     members.ok();
+    this.audit?.resyncCompleted();
+  }
+
+  /**
+   * Leaves this room out of the end-of-test audit, for the reason given (shown in the report): for
+   * tests whose remote holds events a correct candidate must reject, so its room is no ground truth.
+   */
+  skipAudit(reason: string): void {
+    this.audit?.skip(reason);
   }
 
   /** Pushes a transaction from the remote (see `pushTransaction`). */
