@@ -11,6 +11,9 @@
  *   `newClient()` registers more.
  * - Every test is annotated with the candidate's name, version and driver, and after any test that
  *   did not end as expected the candidate's log tail is attached (both as the report expects).
+ * - Before each test, a candidate that exited on its own (a crash during an earlier test) fails the
+ *   test at once with how it ended and its log tail: an error, not a long wait for answers that
+ *   cannot come. Playwright then replaces the worker, so later tests get a fresh candidate.
  */
 import { test } from '@playwright/test';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -19,7 +22,7 @@ import { CandidateClient } from '../client/client.ts';
 import { issueServerCert, runDir, suiteCA } from '../remote/pki.ts';
 import { CANDIDATE_ANNOTATION, LOG_ATTACHMENT } from '../report/compliance-reporter.ts';
 import { createCandidate, defaultCacheDir } from './index.ts';
-import { CandidateError, type Candidate, type CandidateUser } from './types.ts';
+import { CandidateError, describeExit, type Candidate, type CandidateUser } from './types.ts';
 
 /** Installing on a cold cache takes minutes; starting takes seconds. */
 const CANDIDATE_SETUP_TIMEOUT_MS = 15 * 60_000;
@@ -91,6 +94,14 @@ export const candidateTest = test.extend<CandidateTestFixtures, CandidateWorkerF
   candidateRecord: [
     async ({ candidate }, use, testInfo) => {
       testInfo.annotations.push({ type: CANDIDATE_ANNOTATION, description: JSON.stringify(candidate.info) });
+      const exit = await candidate.unexpectedExit();
+      if (exit) {
+        await testInfo.attach(LOG_ATTACHMENT, { body: candidate.logTail(LOG_TAIL_LINES), contentType: 'text/plain' });
+        throw new CandidateError(
+          `the candidate exited (${describeExit(exit)}) during the run, before this test (${candidate.info.name} ${candidate.info.version})`,
+          candidate.logTail(),
+        );
+      }
       await use();
       if (testInfo.status !== testInfo.expectedStatus) {
         await testInfo.attach(LOG_ATTACHMENT, { body: candidate.logTail(LOG_TAIL_LINES), contentType: 'text/plain' });

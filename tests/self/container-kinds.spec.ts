@@ -40,6 +40,22 @@ test('synapse: the process driver config, with /data paths, the bind address and
   expect(instance.registration).toBe('shared-secret');
 });
 
+test('synapse: the log level comes from LAZYJOIN_SYNAPSE_LOG_LEVEL, as for the process driver', () => {
+  const rootLevel = () => parse(fileAt(containerKinds.synapse!.instance(input).files, '/data/log.config.yaml')).root.level;
+  const saved = process.env.LAZYJOIN_SYNAPSE_LOG_LEVEL;
+  try {
+    delete process.env.LAZYJOIN_SYNAPSE_LOG_LEVEL;
+    expect(rootLevel()).toBe('INFO');
+    process.env.LAZYJOIN_SYNAPSE_LOG_LEVEL = 'debug';
+    expect(rootLevel()).toBe('DEBUG');
+    process.env.LAZYJOIN_SYNAPSE_LOG_LEVEL = 'verbose';
+    expect(rootLevel).toThrow('Synapse log level "verbose" is not one of DEBUG, INFO, WARNING, ERROR (from option or LAZYJOIN_SYNAPSE_LOG_LEVEL)');
+  } finally {
+    if (saved === undefined) delete process.env.LAZYJOIN_SYNAPSE_LOG_LEVEL;
+    else process.env.LAZYJOIN_SYNAPSE_LOG_LEVEL = saved;
+  }
+});
+
 test('dendrite: listeners and TLS on the command line, the suite CA as the only root', () => {
   const instance = containerKinds.dendrite!.instance(input);
   expect(instance.command).toEqual(expect.arrayContaining(['--http-bind-address', '0.0.0.0:38008', '--https-bind-address', '0.0.0.0:38448']));
