@@ -57,7 +57,8 @@ export function renderMarkdown(r: BenchResults): string {
   if (r.resident.length) {
     lines.push('## Answering send_join for a room of N members (candidate resident)', '');
     lines.push('| candidate | N | asked | answer | seconds | size | state | auth chain | CPU s | run | load |', '|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|');
-    for (const m of r.resident) {
+    const byRoom = [...r.resident].sort((a, b) => a.candidate.localeCompare(b.candidate) || a.members - b.members || a.run - b.run);
+    for (const m of byRoom) {
       lines.push(
         `| ${m.candidate} ${m.candidateVersion} | ${m.members} | ${m.mode} | ${m.answeredPartial ? 'partial' : 'full'} | ${fmt(m.seconds)} | ${bytesText(m.bytes)} | ${m.stateEvents} | ${m.authChainEvents} | ${fmt(m.cpuSeconds, 1)} | ${m.run} | ${fmt(m.loadAverage, 1)} |`,
       );
