@@ -1,6 +1,7 @@
 /**
  * The Dendrite driver against the real server: start and health, TLS identity of the federation
- * listener, shared-secret users (admin or not), restart with the same data, teardown, and the
+ * listener, shared-secret users (admin or not), restart with the same data, a crash told apart
+ * from a stop on purpose, teardown, and the
  * outbound trust that every joining test depends on (the suite CA, and only it, on any loopback
  * address).
  *
@@ -9,7 +10,7 @@
  */
 import { test, expect } from '@playwright/test';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import { connect } from 'node:tls';
 import { tmpdir } from 'node:os';
@@ -154,6 +155,22 @@ test('outbound federation reaches other loopback addresses and trusts the suite 
     trusted.server.close();
     foreign.server.close();
   }
+});
+
+test('a crash is an unexpected exit, a stop on purpose is not, and start brings the server back', async () => {
+  expect(await dendrite.unexpectedExit()).toBeUndefined();
+  const config = join(scratch, 'instance', 'dendrite.yaml');
+  const [pid] = runningChildPids().filter((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(config));
+  expect(pid, 'the Dendrite process among the running children').toBeDefined();
+  process.kill(pid!, 'SIGKILL');
+  await expect
+    .poll(() => dendrite.unexpectedExit(), { timeout: 10_000, message: 'the driver saw the process end' })
+    .toEqual({ code: null, signal: 'SIGKILL' });
+  await dendrite.stop();
+  expect(await dendrite.unexpectedExit()).toBeUndefined();
+  await dendrite.start();
+  expect(await dendrite.unexpectedExit()).toBeUndefined();
+  expect((await dendrite.registerUser()).userId.endsWith(`:${dendrite.serverName}`)).toBe(true);
 });
 
 test('teardown stops the process and can be repeated', async () => {
