@@ -13,6 +13,8 @@ export interface MakeJoinObservation {
     roomVersion?: string;
     /** True when the room does not exist on the resident (the answer must be 404 M_NOT_FOUND). */
     unknownRoom?: boolean;
+    /** True when the room's join rules do not let this user join (the answer must be 403 M_FORBIDDEN). */
+    notPermitted?: boolean;
   };
   response: { status: number; body: unknown };
 }
@@ -22,6 +24,7 @@ type MakeJoinCheck = Check<MakeJoinObservation>;
 /** Why a refusal, not a template, is the right answer to this request; undefined when a template is. */
 function refusalDue(o: MakeJoinObservation): string | undefined {
   if (o.request.unknownRoom) return 'the room is unknown to the resident';
+  if (o.request.notPermitted) return 'the user may not join the room';
   const v = o.request.roomVersion;
   if (v !== undefined && !o.request.supportedVersions.includes(v)) return `the room version ${v} was not offered`;
   return undefined;
@@ -167,4 +170,24 @@ export const unknownRoomRefused: MakeJoinCheck = defineCheck({
   ],
 });
 
-export const makeJoinChecks: ReadonlyArray<MakeJoinCheck> = [templateWellFormed, templateForThisJoin, roomVersionOffered, incompatibleVersionRefused, unknownRoomRefused];
+export const notPermittedRefused: MakeJoinCheck = defineCheck({
+  id: 'make-join/not-permitted-refused',
+  requirement: 'MJ-05',
+  title: 'make_join for a user the room does not let join (invite-only, not invited) is answered 403 M_FORBIDDEN',
+  evaluate(o): Evaluation {
+    if (!o.request.notPermitted) return { notApplicable: 'the user may join' };
+    if (o.response.status === 403 && errcodeOf(o.response.body) === 'M_FORBIDDEN') return { ok: true };
+    return {
+      ok: false,
+      reason: `make_join of ${o.request.userId}, who may not join ${o.request.roomId}, was answered HTTP ${o.response.status} ${String(errcodeOf(o.response.body) ?? '')}`,
+      expected: 'HTTP 403 with errcode M_FORBIDDEN',
+      observed: { status: o.response.status, body: o.response.body },
+    };
+  },
+  controls: [
+    { name: 'a template instead', mutate: (o) => ({ ...o, response: { status: 200, body: { room_version: '10', event: {} } } }) },
+    { name: 'refused 404', mutate: (o) => ({ ...o, response: { status: 404, body: { errcode: 'M_NOT_FOUND' } } }) },
+  ],
+});
+
+export const makeJoinChecks: ReadonlyArray<MakeJoinCheck> = [templateWellFormed, templateForThisJoin, roomVersionOffered, incompatibleVersionRefused, unknownRoomRefused, notPermittedRefused];

@@ -31,6 +31,16 @@ test.describe('make_join', () => {
     });
   });
 
+  test('make_join for a user an invite-only room does not let in is refused with 403 M_FORBIDDEN', { tag: ['@MJ-05', '@must'] }, async ({ candidate, client, remote }, testInfo) => {
+    const room = await ResidentRoom.create(client, { preset: 'private_chat', name: 'invite only' });
+    const userId = remote.userId('zed');
+    const res = await remote.client.makeJoin(candidate.serverName, room.roomId, userId, OFFERED_VERSIONS);
+    judgeApplicable(testInfo, makeJoinChecks, {
+      request: { roomId: room.roomId, userId, supportedVersions: OFFERED_VERSIONS, roomVersion: room.roomVersion, notPermitted: true },
+      response: { status: res.status, body: res.body ?? res.raw },
+    });
+  });
+
   test('make_join for a room the resident does not know is refused with 404 M_NOT_FOUND', { tag: ['@MJ-05', '@must'] }, async ({ candidate, remote }, testInfo) => {
     const roomId = `!no-such-room-${Date.now()}:${candidate.serverName}`;
     const userId = remote.userId('zed');

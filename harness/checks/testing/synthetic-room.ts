@@ -275,7 +275,10 @@ export function invalidJoinObservation(room: SyntheticRoom, fault: InvalidJoinFa
 }
 
 /** make_join refused as it must be: a room version not offered, or an unknown room. */
-export function refusedMakeJoinObservation(room: SyntheticRoom, why: 'incompatible-version' | 'unknown-room'): MakeJoinObservation {
+export function refusedMakeJoinObservation(room: SyntheticRoom, why: 'incompatible-version' | 'unknown-room' | 'not-permitted'): MakeJoinObservation {
+  if (why === 'not-permitted') {
+    return { request: { roomId: room.roomId, userId: JOINING_USER, supportedVersions: ['10', '11'], notPermitted: true }, response: { status: 403, body: { errcode: 'M_FORBIDDEN', error: 'not invited' } } };
+  }
   if (why === 'unknown-room') {
     return { request: { roomId: `!unknown:${RESIDENT}`, userId: JOINING_USER, supportedVersions: ['10', '11'], unknownRoom: true }, response: { status: 404, body: { errcode: 'M_NOT_FOUND', error: 'unknown room' } } };
   }
@@ -324,6 +327,7 @@ export function passingObservations(crypto?: (roomVersion: string) => EventCrypt
     { name: 'v10 make_join', kind: 'make-join', observation: makeJoinObservation(v10) },
     { name: 'v10 make_join offering other versions', kind: 'make-join', observation: refusedMakeJoinObservation(v10, 'incompatible-version') },
     { name: 'make_join for an unknown room', kind: 'make-join', observation: refusedMakeJoinObservation(v10, 'unknown-room') },
+    { name: 'make_join of a user who may not join', kind: 'make-join', observation: refusedMakeJoinObservation(v10, 'not-permitted') },
     { name: 'v11 make_join', kind: 'make-join', observation: makeJoinObservation(v11Named) },
     { name: 'v10 /state', kind: 'state', observation: stateObservation(v10, 'state') },
     { name: 'v11 /state_ids', kind: 'state', observation: stateObservation(v11Named, 'state_ids') },
