@@ -4,7 +4,7 @@
  * alone, and a listed failure that passes is reported as unexpectedly passing.
  */
 import { test, expect } from '@playwright/test';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { judge, outcomeOf } from '../../harness/checks/judge.ts';
@@ -16,13 +16,19 @@ import { buildRoom, sendJoinObservation } from '../../harness/checks/testing/syn
 const passing = sendJoinObservation(buildRoom(), { partial: true });
 const failing = withBody(passing, (b) => { b.members_omitted = 'true'; });
 
+const createdDirs: string[] = [];
+
 function baselineDir(knownFailures: unknown[]): string {
   const dir = mkdtempSync(join(tmpdir(), 'lazyjoin-baseline-'));
+  createdDirs.push(dir);
   writeFileSync(join(dir, 'cand-1.0.json'), JSON.stringify({ candidate: 'cand', version: '1.0', knownFailures }));
   return dir;
 }
 
 test.afterEach(() => deactivateBaseline());
+test.afterAll(() => {
+  for (const dir of createdDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
 
 test('a failure listed for this test is recorded as known-failure and does not fail the test', async ({}, testInfo) => {
   activateBaseline('cand', '1.0', baselineDir([{ requirement: 'SJ-13', test: testInfo.title, reason: 'flag sent as a string' }]));
