@@ -31,7 +31,10 @@ export interface DendriteDriverOptions extends DriverOptions {
 /** A first start creates every SQLite schema: a few seconds, more on a busy machine. */
 const DEFAULT_HEALTH_TIMEOUT_MS = 60_000;
 
-/** The instance folder's files (those the config generator writes, and what the server makes), fixed so that a restart finds the same data. */
+/**
+ * The instance folder's files (those the config generator writes, the log, and what the server
+ * makes), fixed so that a restart finds the same data.
+ */
 function instanceFiles(workDir: string) {
   return {
     ...dendriteInstancePaths(workDir),
