@@ -173,7 +173,7 @@ test.describe('container driver on a live engine', () => {
     expect(trackedContainerIds()).toEqual([]);
   });
 
-  test('synapse-container starts, serves, restarts with its data, and is removed at teardown', async () => {
+  test('synapse-container starts, serves, restarts with its data, tells a crash from a stop, and is removed at teardown', async () => {
     const name = instance('synapse-live');
     const candidate = createCandidate('synapse-container', driverOptions(name));
     try {
@@ -188,6 +188,17 @@ test.describe('container driver on a live engine', () => {
       // The same access token and room after the restart: the data stayed in the container.
       expect((await client.joinedMembers(roomId)).ok().joined).toHaveProperty([user.userId]);
       expect(candidate.logTail(200)).toMatch(/Synapse now listening on TCP port \d+ \(TLS\)[\s\S]*Synapse now listening on TCP port \d+ \(TLS\)/);
+      expect(await candidate.unexpectedExit(), 'running, so no exit to report').toBeUndefined();
+      await test.step('crash', async () => {
+        const [container] = (await engine!.container.list()).filter((c) => c.Labels['io.lazyjoin.instance'] === name);
+        await engine!.container.getById(container!.Id).kill({ signal: 'SIGKILL' });
+      });
+      // The engine reports a process killed by SIGKILL as exit code 128 + 9.
+      await expect
+        .poll(() => candidate.unexpectedExit(), { message: 'the driver saw the container end', timeout: 30_000 })
+        .toEqual({ code: 137, signal: null });
+      await candidate.stop();
+      expect(await candidate.unexpectedExit(), 'a stop on purpose is no exit to report').toBeUndefined();
     } finally {
       await candidate.teardown();
     }
