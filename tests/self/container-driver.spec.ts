@@ -187,7 +187,11 @@ test.describe('container driver on a live engine', () => {
       await test.step('restart', () => candidate.restart());
       // The same access token and room after the restart: the data stayed in the container.
       expect((await client.joinedMembers(roomId)).ok().joined).toHaveProperty([user.userId]);
-      expect(candidate.logTail(200)).toMatch(/Synapse now listening on TCP port \d+ \(TLS\)[\s\S]*Synapse now listening on TCP port \d+ \(TLS\)/);
+      // The log follower copies the container's output as it comes: the second start's lines may
+      // still be on their way when the health check has already passed.
+      await expect
+        .poll(() => candidate.logTail(200), { message: 'the log shows both starts listening', timeout: 10_000 })
+        .toMatch(/Synapse now listening on TCP port \d+ \(TLS\)[\s\S]*Synapse now listening on TCP port \d+ \(TLS\)/);
       expect(await candidate.unexpectedExit(), 'running, so no exit to report').toBeUndefined();
       await test.step('crash', async () => {
         const [container] = (await engine!.container.list()).filter((c) => c.Labels['io.lazyjoin.instance'] === name);
