@@ -17,7 +17,7 @@ import { auditFixture, AUDIT_FIXTURE_TIMEOUT_MS } from './audit/fixture.ts';
 export const test = mergeTests(candidateTest, remoteTest).extend<{ candidateBaseline: void }>({
   candidateBaseline: [
     async ({ candidate }, use, testInfo) => {
-      activateBaseline(candidate.info.name, candidate.info.version);
+      activateBaseline(candidate.info.implementation, candidate.info.version);
       try {
         await use();
         const stale = unexpectedlyPassing(testInfo, recordedOutcomes(testInfo));

@@ -25,7 +25,7 @@ class DeferredCandidate implements Candidate {
     private readonly load: () => Promise<DriverFactory>,
     private readonly opts: DriverOptions,
   ) {
-    this.placeholderInfo = { name, version: 'unknown', driver };
+    this.placeholderInfo = { name, implementation: 'unknown', version: 'unknown', driver };
   }
 
   private started(what: string): Candidate {

@@ -6,7 +6,9 @@
  *   LAZYJOIN_EXTERNAL_FEDERATION_URL       federation base URL (default https://<server name>)
  *   LAZYJOIN_EXTERNAL_SHARED_SECRET        registration through /_synapse/admin/v1/register, or
  *   LAZYJOIN_EXTERNAL_REGISTRATION_TOKEN   registration through /register with m.login.registration_token
- *   LAZYJOIN_EXTERNAL_VERSION              implementation and version for the report (default unknown)
+ *   LAZYJOIN_EXTERNAL_IMPLEMENTATION       the implementation (synapse, dendrite, ...; default external),
+ *   LAZYJOIN_EXTERNAL_VERSION              and its version (default unknown): shown in the report and
+ *                                          naming the baseline expectations/<implementation>-<version>.json
  *
  * Its operator must make it trust the suite CA for outbound federation; start() prints where it is.
  */
@@ -22,6 +24,7 @@ const ENV = {
   federationUrl: 'LAZYJOIN_EXTERNAL_FEDERATION_URL',
   sharedSecret: 'LAZYJOIN_EXTERNAL_SHARED_SECRET',
   registrationToken: 'LAZYJOIN_EXTERNAL_REGISTRATION_TOKEN',
+  implementation: 'LAZYJOIN_EXTERNAL_IMPLEMENTATION',
   version: 'LAZYJOIN_EXTERNAL_VERSION',
 } as const;
 
@@ -30,6 +33,7 @@ export interface ExternalDescription {
   serverName: string;
   federationUrl: string;
   registration: { sharedSecret: string } | { registrationToken: string };
+  implementation: string;
   version: string;
 }
 
@@ -48,6 +52,7 @@ export function externalFromEnv(env: NodeJS.ProcessEnv = process.env): ExternalD
     serverName,
     federationUrl: (env[ENV.federationUrl] ?? `https://${serverName}`).replace(/\/+$/, ''),
     registration: env[ENV.sharedSecret] ? { sharedSecret: env[ENV.sharedSecret]! } : { registrationToken: env[ENV.registrationToken]! },
+    implementation: env[ENV.implementation] || 'external',
     version: env[ENV.version] || 'unknown',
   };
 }
@@ -68,7 +73,7 @@ class ExternalCandidate implements Candidate {
     private readonly opts: DriverOptions,
     private readonly description: ExternalDescription,
   ) {
-    this.info = { name: 'external', version: description.version, driver: 'external' };
+    this.info = { name: 'external', implementation: description.implementation, version: description.version, driver: 'external' };
     this.serverName = description.serverName;
     this.clientUrl = description.clientUrl;
     this.federationUrl = description.federationUrl;

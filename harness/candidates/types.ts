@@ -22,6 +22,12 @@ export interface CandidateCapabilities {
 export interface CandidateInfo {
   /** Driver name as used for the Playwright project: `synapse`, `dendrite`, `external`, ... */
   name: string;
+  /**
+   * The homeserver implementation (`synapse`, `dendrite`, `tuwunel`, ...), whatever the driver:
+   * `synapse` and `synapse-container` are both `synapse`. Baselines of known failures belong to an
+   * implementation and version (`expectations/<implementation>-<version>.json`).
+   */
+  implementation: string;
   /** Implementation version as installed (e.g. `1.98.0`, `v0.13.8`), or `unknown`. */
   version: string;
   /** How it runs: `process`, `external`, `container`. */

@@ -207,7 +207,7 @@ export function aggregate(results: RunResults, options: AggregateOptions): Compl
       outcomesOf(record).map((o) => ({ ...o, record, testTitle: record.title, testTitlePath: record.titlePath })),
     );
     const found = options.baselines?.[name];
-    if (found && (found.baseline.candidate !== name || found.baseline.version !== info.version)) {
+    if (found && (found.baseline.candidate !== (info.implementation ?? name) || found.baseline.version !== info.version)) {
       warnings.push(`baseline ${found.path} is for ${found.baseline.candidate} ${found.baseline.version}, applied to ${name} ${info.version}`);
     }
     const applied = applyBaseline(outcomes, found?.baseline);

@@ -187,7 +187,14 @@ export function parseCheck(description: string | undefined): CheckOutcome | stri
 function parseCandidate(description: string | undefined): CandidateInfo | undefined {
   try {
     const o = JSON.parse(description ?? '');
-    if (typeof o?.name === 'string') return { name: o.name, version: String(o.version ?? 'unknown'), driver: String(o.driver ?? 'unknown') };
+    if (typeof o?.name === 'string') {
+      return {
+        name: o.name,
+        ...(typeof o.implementation === 'string' ? { implementation: o.implementation } : {}),
+        version: String(o.version ?? 'unknown'),
+        driver: String(o.driver ?? 'unknown'),
+      };
+    }
   } catch {
     // reported by the caller
   }

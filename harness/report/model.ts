@@ -42,6 +42,8 @@ export const SPEC_COVERAGE = {
 
 export interface CandidateInfo {
   name: string;
+  /** The homeserver implementation, which names the baseline; the name when not recorded. */
+  implementation?: string;
   version: string;
   driver: string;
 }

@@ -62,8 +62,8 @@ export function buildReport(results: RunResults, settings: ReportSettings = {}):
     }
   } else {
     for (const name of results.projects) {
-      const version = results.candidates[name]?.version;
-      const found = version ? findBaseline(name, version, settings.baselineDir) : undefined;
+      const info = results.candidates[name];
+      const found = info?.version ? findBaseline(info.implementation ?? name, info.version, settings.baselineDir) : undefined;
       if (found) baselines[name] = found;
     }
   }

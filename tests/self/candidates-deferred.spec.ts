@@ -16,7 +16,7 @@ const options: DriverOptions = {
 
 function fakeCandidate(opts: DriverOptions, calls: string[]): Candidate {
   return {
-    info: { name: 'fake', version: '1.0', driver: 'fake-driver' },
+    info: { name: 'fake', implementation: 'fake', version: '1.0', driver: 'fake-driver' },
     capabilities: { restart: true, admin: false },
     serverName: '127.0.0.1:1',
     clientUrl: 'http://127.0.0.1:2',
@@ -40,7 +40,7 @@ test('nothing is loaded before start; then everything is the loaded driver', asy
   });
   const candidate = factory(options);
   expect(loads).toBe(0);
-  expect(candidate.info).toEqual({ name: 'fake', version: 'unknown', driver: 'container' });
+  expect(candidate.info).toEqual({ name: 'fake', implementation: 'unknown', version: 'unknown', driver: 'container' });
   expect(() => candidate.serverName).toThrow('fake: serverName needs the candidate started first');
   await expect(candidate.registerUser('a')).rejects.toThrow('fake: registerUser needs the candidate started first');
   expect(candidate.logTail()).toBe('');
@@ -50,7 +50,7 @@ test('nothing is loaded before start; then everything is the loaded driver', asy
   await candidate.start();
   await candidate.start();
   expect(loads).toBe(1);
-  expect(candidate.info).toEqual({ name: 'fake', version: '1.0', driver: 'fake-driver' });
+  expect(candidate.info).toEqual({ name: 'fake', implementation: 'fake', version: '1.0', driver: 'fake-driver' });
   expect([candidate.serverName, candidate.clientUrl, candidate.capabilities.restart]).toEqual(['127.0.0.1:1', 'http://127.0.0.1:2', true]);
   expect((await candidate.registerUser('bob')).userId).toBe('@bob:127.0.0.1:1');
   expect(await candidate.unexpectedExit()).toEqual({ code: 3, signal: null });

@@ -178,7 +178,7 @@ test.describe('container driver on a live engine', () => {
     const candidate = createCandidate('synapse-container', driverOptions(name));
     try {
       await test.step('start', () => candidate.start());
-      expect(candidate.info).toEqual({ name: 'synapse-container', version: '1.98.0', driver: 'container' });
+      expect(candidate.info).toEqual({ name: 'synapse-container', implementation: 'synapse', version: '1.98.0', driver: 'container' });
       expect(candidate.serverName).toMatch(/^127\.0\.0\.1:\d+$/);
       const user = await candidate.registerUser('alice', { displayName: 'Alice' });
       expect(user.userId).toBe(`@alice:${candidate.serverName}`);

@@ -24,7 +24,7 @@ import { Agent, request, type Dispatcher } from 'undici';
 import { assertPortFree, fileTail, freePort } from '../process.ts';
 import { freshLocalpart, registerWithSharedSecret } from '../shared-secret-registration.ts';
 import { registerWithToken } from '../token-registration.ts';
-import { CandidateError, type Candidate, type CandidateExit, type CandidateUser, type DriverOptions } from '../types.ts';
+import { CandidateError, type Candidate, type CandidateExit, type CandidateInfo, type CandidateUser, type DriverOptions } from '../types.ts';
 import { containerEngine, trackContainer, untrackContainer } from './engine.ts';
 import { ensureImage, type ImageDefinition } from './images.ts';
 import { CONTAINER_CA_PATH, type ContainerKind } from './kinds.ts';
@@ -74,7 +74,7 @@ export function containerNetworkFromEnv(env: NodeJS.ProcessEnv = process.env): C
 }
 
 export class ContainerCandidate implements Candidate {
-  readonly info: { name: string; version: string; driver: string };
+  readonly info: CandidateInfo;
   readonly capabilities = { restart: true, admin: true };
   private readonly network: ContainerNetwork;
   private readonly logPath: string;
@@ -92,7 +92,7 @@ export class ContainerCandidate implements Candidate {
   private healthPath = '';
 
   constructor(private readonly opts: ContainerDriverOptions) {
-    this.info = { name: opts.candidateName, version: opts.versionHint ?? 'unknown', driver: 'container' };
+    this.info = { name: opts.candidateName, implementation: opts.kind.name, version: opts.versionHint ?? 'unknown', driver: 'container' };
     this.network = opts.network ?? containerNetworkFromEnv();
     mkdirSync(opts.workDir, { recursive: true });
     this.logPath = join(opts.workDir, 'container.log');

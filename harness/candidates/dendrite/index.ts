@@ -61,7 +61,7 @@ class DendriteCandidate implements Candidate {
 
   constructor(private readonly opts: DendriteDriverOptions) {
     const version = checkDendriteVersion(opts.version ?? process.env.LAZYJOIN_DENDRITE_VERSION ?? DEFAULT_DENDRITE_VERSION);
-    this.info = { name: 'dendrite', version, driver: 'process' };
+    this.info = { name: 'dendrite', implementation: 'dendrite', version, driver: 'process' };
     this.logLevel = checkDendriteLogLevel(opts.logLevel ?? process.env.LAZYJOIN_DENDRITE_LOG_LEVEL ?? 'info');
     mkdirSync(opts.workDir, { recursive: true });
     this.files = instanceFiles(opts.workDir);

@@ -44,7 +44,7 @@ class SynapseCandidate implements Candidate {
 
   constructor(private readonly opts: SynapseDriverOptions) {
     const version = checkSynapseVersion(opts.version ?? process.env.LAZYJOIN_SYNAPSE_VERSION ?? DEFAULT_SYNAPSE_VERSION);
-    this.info = { name: 'synapse', version, driver: 'process' };
+    this.info = { name: 'synapse', implementation: 'synapse', version, driver: 'process' };
     this.logLevel = checkSynapseLogLevel(opts.logLevel ?? process.env.LAZYJOIN_SYNAPSE_LOG_LEVEL ?? 'INFO');
     mkdirSync(opts.workDir, { recursive: true });
     this.logPath = join(opts.workDir, 'synapse.log');
