@@ -127,8 +127,18 @@ test('an external candidate without its variables names every missing one', () =
     serverName: 'hs:8448',
     federationUrl: 'https://hs:8448',
     registration: { registrationToken: 't' },
+    implementation: 'external',
     version: 'unknown',
   });
+  expect(
+    externalFromEnv({
+      LAZYJOIN_EXTERNAL_CLIENT_URL: 'http://127.0.0.1:8008',
+      LAZYJOIN_EXTERNAL_SERVER_NAME: 'hs:8448',
+      LAZYJOIN_EXTERNAL_SHARED_SECRET: 's',
+      LAZYJOIN_EXTERNAL_IMPLEMENTATION: 'synapse',
+      LAZYJOIN_EXTERNAL_VERSION: '1.98.0',
+    }),
+  ).toMatchObject({ implementation: 'synapse', version: '1.98.0' });
 });
 
 test('a malformed Synapse version or log level is refused before any work', () => {

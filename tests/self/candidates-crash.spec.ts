@@ -53,7 +53,7 @@ const test = candidateTest.extend<{}, { proc: ManagedProcess }>({
   candidate: [
     async ({ proc }, use) => {
       const candidate: Candidate = {
-        info: { name: 'stand-in', version: '0.0.1', driver: 'process' },
+        info: { name: 'stand-in', implementation: 'stand-in', version: '0.0.1', driver: 'process' },
         capabilities: { restart: false, admin: false },
         serverName: '127.0.0.1:1',
         clientUrl: 'http://127.0.0.1:1',

@@ -200,7 +200,7 @@ test.describe('Dendrite version and install', () => {
         caCertPath: join(dir, 'ca.crt'),
         issueCert: async () => ({ certPem: '', keyPem: '' }),
       });
-      expect(candidate.info).toEqual({ name: 'dendrite', version: process.env.LAZYJOIN_DENDRITE_VERSION ?? 'v0.13.8', driver: 'process' });
+      expect(candidate.info).toEqual({ name: 'dendrite', implementation: 'dendrite', version: process.env.LAZYJOIN_DENDRITE_VERSION ?? 'v0.13.8', driver: 'process' });
       expect(() => candidate.serverName).toThrow(/dendrite-idle: not started yet/);
       expect(candidate.logTail()).toBe('');
       await expect(candidate.registerUser()).rejects.toThrow(/dendrite-idle: registerUser called while not running/);

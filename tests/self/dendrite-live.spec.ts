@@ -106,7 +106,7 @@ async function adminEndpointStatus(user: CandidateUser): Promise<number> {
 }
 
 test('federation answers over TLS with a certificate for 127.0.0.1 and its own server name', async () => {
-  expect(dendrite.info).toEqual({ name: 'dendrite', version, driver: 'process' });
+  expect(dendrite.info).toEqual({ name: 'dendrite', implementation: 'dendrite', version, driver: 'process' });
   const res = await request(`${dendrite.federationUrl}/_matrix/key/v2/server`, { dispatcher: trustingSuiteCA });
   const keys = (await res.body.json()) as { server_name: string; verify_keys: Record<string, unknown> };
   expect(res.statusCode).toBe(200);

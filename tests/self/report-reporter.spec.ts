@@ -43,7 +43,7 @@ test('the reporter gathers the final attempt of each candidate test, its checks,
   const flaky = fakeTest('t1', 'synapse', 'members omitted', ['@SJ-12', '@must']);
   reporter.onTestEnd(flaky, fakeResult('failed', 0, { errors: [{ message: '\u001b[31mfirst attempt\u001b[39m' }] }));
   reporter.onTestEnd(flaky, fakeResult('passed', 1, {
-    annotations: [outcome('SJ-12', 'pass'), { type: 'lazyjoin-candidate', description: JSON.stringify({ name: 'synapse', version: '1.98.0', driver: 'process' }) }],
+    annotations: [outcome('SJ-12', 'pass'), { type: 'lazyjoin-candidate', description: JSON.stringify({ name: 'synapse', implementation: 'synapse', version: '1.98.0', driver: 'process' }) }],
     attachments: [
       { name: 'remote-requests', contentType: 'application/json', path: wirePath },
       { name: 'candidate-log', contentType: 'text/plain', body: Buffer.from('x'.repeat(9000) + 'LAST LINE') },
@@ -55,7 +55,7 @@ test('the reporter gathers the final attempt of each candidate test, its checks,
 
   const results = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as RunResults;
   expect(results.projects).toEqual(['synapse']);
-  expect(results.candidates).toEqual({ synapse: { name: 'synapse', version: '1.98.0', driver: 'process' } });
+  expect(results.candidates).toEqual({ synapse: { name: 'synapse', implementation: 'synapse', version: '1.98.0', driver: 'process' } });
   expect(results.tests.map((t) => [t.title, t.status, t.retry, t.file, t.line])).toEqual([
     ['members omitted', 'passed', 1, 'tests/resident/fake.spec.ts', 7],
     ['bad annotation', 'passed', 0, 'tests/resident/fake.spec.ts', 7],
