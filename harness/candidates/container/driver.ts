@@ -20,8 +20,9 @@ import { createWriteStream, mkdirSync, readFileSync, type WriteStream } from 'no
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { GenericContainer, ImageName, type ContainerRuntimeClient, type WaitStrategy } from 'testcontainers';
-import { Agent, request, type Dispatcher } from 'undici';
-import { assertPortFree, fileTail, freePort } from '../process.ts';
+import { request, type Dispatcher } from 'undici';
+import { LoopbackCandidate, waitUntilServing } from '../loopback.ts';
+import { fileTail } from '../process.ts';
 import { freshLocalpart, registerWithSharedSecret } from '../shared-secret-registration.ts';
 import { registerWithToken } from '../token-registration.ts';
 import { CandidateError, type Candidate, type CandidateExit, type CandidateInfo, type CandidateUser, type DriverOptions } from '../types.ts';
@@ -73,7 +74,7 @@ export function containerNetworkFromEnv(env: NodeJS.ProcessEnv = process.env): C
   return value;
 }
 
-export class ContainerCandidate implements Candidate {
+export class ContainerCandidate extends LoopbackCandidate implements Candidate {
   readonly info: CandidateInfo;
   readonly capabilities = { restart: true, admin: true };
   private readonly network: ContainerNetwork;
@@ -81,55 +82,29 @@ export class ContainerCandidate implements Candidate {
   private readonly registrationSecret = randomBytes(24).toString('hex');
   /** How users are made, known once the instance is described. */
   private registration: 'shared-secret' | 'token' = 'shared-secret';
-  private ports?: { client: number; federation: number };
   private engine?: ContainerRuntimeClient;
   private containerId?: string;
   private running = false;
   private logFollower?: Promise<void>;
   private logFile?: WriteStream;
-  private starting?: Promise<void>;
   /** The kind's client-API health path, known once the instance is described. */
   private healthPath = '';
 
   constructor(private readonly opts: ContainerDriverOptions) {
+    super(opts.instanceName);
     this.info = { name: opts.candidateName, implementation: opts.kind.name, version: opts.versionHint ?? 'unknown', driver: 'container' };
     this.network = opts.network ?? containerNetworkFromEnv();
     mkdirSync(opts.workDir, { recursive: true });
     this.logPath = join(opts.workDir, 'container.log');
   }
 
-  private get name(): string {
-    return this.opts.instanceName;
+  protected isRunning(): boolean {
+    return this.running;
   }
 
-  get serverName(): string {
-    return `127.0.0.1:${this.requirePorts().federation}`;
-  }
-
-  get clientUrl(): string {
-    return `http://127.0.0.1:${this.requirePorts().client}`;
-  }
-
-  get federationUrl(): string {
-    return `https://127.0.0.1:${this.requirePorts().federation}`;
-  }
-
-  private requirePorts(): { client: number; federation: number } {
-    if (!this.ports) throw new CandidateError(`${this.name}: not started yet, so it has no ports`);
-    return this.ports;
-  }
-
-  start(): Promise<void> {
-    if (this.running) return Promise.resolve();
-    this.starting ??= this.doStart().finally(() => (this.starting = undefined));
-    return this.starting;
-  }
-
-  private async doStart(): Promise<void> {
-    // Ports first, kept across restarts: the server name (so every stored ID) holds the federation port.
-    this.ports ??= { client: await freePort(), federation: await freePort() };
-    await assertPortFree(this.ports.client, '127.0.0.1', `${this.name} client listener`);
-    await assertPortFree(this.ports.federation, '127.0.0.1', `${this.name} federation listener`);
+  protected async doStart(): Promise<void> {
+    // Ports first (a taken one is reported before any image work), kept across restarts.
+    await this.listeners.claim();
     this.engine ??= await containerEngine(this.opts.cacheDir);
     const startedAt = Math.floor(Date.now() / 1000);
     try {
@@ -160,7 +135,7 @@ export class ContainerCandidate implements Candidate {
       await this.ensurePulled(engine);
     }
     await this.readVersionLabel(engine);
-    const ports = this.requirePorts();
+    const ports = this.listeners.require();
     const { certPem, keyPem } = await this.opts.issueCert(['127.0.0.1']);
     const instance = this.opts.kind.instance({
       serverName: this.serverName,
@@ -238,20 +213,13 @@ export class ContainerCandidate implements Candidate {
     }
   }
 
+  /** Both steps share one deadline and report the whole bound, as one wait. */
   private async waitForHealth(): Promise<void> {
     const timeoutMs = this.opts.healthTimeoutMs ?? DEFAULT_HEALTH_TIMEOUT_MS;
     const deadline = Date.now() + timeoutMs;
-    const trustingSuiteCA = new Agent({ connect: { ca: readFileSync(this.opts.caCertPath) } });
-    try {
-      for (const [url, dispatcher] of [
-        [`${this.clientUrl}${this.healthPath}`, undefined],
-        [`${this.federationUrl}/_matrix/key/v2/server`, trustingSuiteCA],
-      ] as const) {
-        await this.pollUntilHealthy(url, dispatcher, deadline, timeoutMs);
-      }
-    } finally {
-      await trustingSuiteCA.close();
-    }
+    await waitUntilServing(this.listeners, { healthPath: this.healthPath, caCertPath: this.opts.caCertPath, timeoutMs }, (url, step) =>
+      this.pollUntilHealthy(url, step.dispatcher, deadline, timeoutMs),
+    );
   }
 
   private async pollUntilHealthy(url: string, dispatcher: Dispatcher | undefined, deadline: number, timeoutMs: number): Promise<void> {
@@ -294,11 +262,6 @@ export class ContainerCandidate implements Candidate {
       if ((await this.state())?.running !== false) throw new CandidateError(`${this.name}: could not stop its container: ${firstLine(err)}`, this.logTail());
     }
     await this.drainLogs();
-  }
-
-  async restart(): Promise<void> {
-    await this.stop();
-    await this.start();
   }
 
   /** Asks the engine, while the driver believes the container runs (a stop on purpose clears that). */
