@@ -359,6 +359,15 @@ export function fixtureExpectation(outcome: CheckOutcome): FixtureExpectation {
 }
 
 /** Resolves with `promise`, or rejects after `ms` naming what was awaited. */
+/** Whether `pending` settles within `ms`; it keeps running either way. */
+export async function settlesWithin(pending: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  const settled = await Promise.race([pending.then(() => true as const, () => true as const), bound]);
+  clearTimeout(timer);
+  return settled;
+}
+
 export function withBound<T>(promise: Promise<T>, ms: number, awaited: string): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${awaited}`)), ms);

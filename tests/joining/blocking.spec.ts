@@ -8,21 +8,12 @@ import { test, expect } from '../../harness/fixtures.ts';
 import { recordInformational } from '../../harness/checks/judge.ts';
 import type { ApiResult, CandidateClient } from '../../harness/client/client.ts';
 import type { ClientEvent } from '../../harness/client/types.ts';
-import { partialJoin, RESYNC_WITHIN_MS, withBound } from '../../harness/joining/partial-join.ts';
+import { partialJoin, RESYNC_WITHIN_MS, settlesWithin, withBound } from '../../harness/joining/partial-join.ts';
 
 /** How long a request may stay unanswered before we call it blocked (loopback answers take milliseconds). */
 const BLOCKED_FOR_MS = 1_500;
 /** Bound on a request expected not to wait for the resync. */
 const ANSWERS_WITHIN_MS = 5_000;
-
-/** Whether `pending` settles within `ms`; it keeps running either way. */
-async function settlesWithin(pending: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const bound = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  const settled = await Promise.race([pending.then(() => true as const, () => true as const), bound]);
-  clearTimeout(timer);
-  return settled;
-}
 
 /** Users with membership `join` in a list of member events. */
 function joinedIn(events: ClientEvent[]): string[] {

@@ -14,7 +14,7 @@ import { memberListNotPresentedIncomplete } from '../../harness/checks/audit-che
 import { gatherMemberListDuringResync } from '../../harness/audit/gather.ts';
 import type { ApiResult, CandidateClient } from '../../harness/client/client.ts';
 import type { JsonObject } from '../../harness/client/types.ts';
-import { FEDERATION_WITHIN_MS, partialJoin, receivedBy, RESYNC_WITHIN_MS, withBound, type PartialJoin } from '../../harness/joining/partial-join.ts';
+import { FEDERATION_WITHIN_MS, partialJoin, receivedBy, RESYNC_WITHIN_MS, settlesWithin, withBound, type PartialJoin } from '../../harness/joining/partial-join.ts';
 import { recordEduDeliveries } from '../../harness/joining/part2-scenario.ts';
 import { encodeBase64, generateSigningKey, signJson } from '../../harness/matrix/index.ts';
 import { serverOf, type Remote } from '../../harness/remote/remote.ts';
@@ -103,15 +103,6 @@ async function keysQueryWithin(client: CandidateClient, users: readonly string[]
 /** Users of `users` for whom a /keys/query answer lists the device the remote serves. */
 function usersWithDevices(body: { device_keys?: Record<string, Record<string, JsonObject>> }, users: readonly string[], deviceOf: (u: string) => RemoteDevice): string[] {
   return users.filter((u) => body.device_keys?.[u]?.[deviceOf(u).deviceId] !== undefined);
-}
-
-/** Whether `pending` settles within `ms`; it keeps running either way. */
-async function settlesWithin(pending: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const bound = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  const settled = await Promise.race([pending.then(() => true as const, () => true as const), bound]);
-  clearTimeout(timer);
-  return settled;
 }
 
 /**
