@@ -11,11 +11,12 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resourceUsage } from 'node:process';
 import { generateSigningKey, signEvent, type SigningKey } from '../harness/matrix/index.ts';
-import { addMembers, type MemberSpec } from '../harness/remote/bulk.ts';
+import { addMembers } from '../harness/remote/bulk.ts';
 import { createSuiteCA } from '../harness/remote/pki.ts';
 import { Room } from '../harness/remote/room.ts';
 import { startRemote, type Remote } from '../harness/remote/remote.ts';
 import type { SendJoinMode } from '../harness/remote/client.ts';
+import { memberMix } from './room-shape.ts';
 
 const positional = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const flag = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
@@ -26,21 +27,6 @@ const workers = flag('workers') === undefined ? undefined : Number(flag('workers
 if (!Number.isInteger(members) || members < 1) throw new Error(`members must be a positive integer, got ${positional[0]}`);
 if (!Number.isInteger(serverCount) || serverCount < 1) throw new Error(`servers must be a positive integer, got ${positional[1]}`);
 if (history !== 'realistic' && history !== 'minimal') throw new Error(`--history must be realistic or minimal, got ${history}`);
-
-/** Final memberships in the ratio join : leave : ban : invite = 26 : 26 : 1.5 : 0.1 (Matrix HQ-like). */
-function memberships(n: number, servers: string[]): MemberSpec[] {
-  const weights: Array<[MemberSpec['membership'], number]> = [['join', 26], ['leave', 26], ['ban', 1.5], ['invite', 0.1]];
-  const total = weights.reduce((s, [, w]) => s + w, 0);
-  const out: MemberSpec[] = [];
-  let seed = 12345;
-  for (let i = 0; i < n; i++) {
-    seed = (seed * 1103515245 + 12345) % 2 ** 31; // deterministic mix
-    let r = (seed / 2 ** 31) * total;
-    const membership = weights.find(([, w]) => (r -= w) < 0)?.[0] ?? 'join';
-    out.push({ userId: `@m${i}:${servers[i % servers.length]}`, membership });
-  }
-  return out;
-}
 
 function mb(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(0)} MB`;
@@ -68,7 +54,7 @@ async function main(): Promise<void> {
     const keys = new Map<string, SigningKey>([[a.serverName, a.key]]);
     const servers = Array.from({ length: serverCount }, (_, i) => `hs${i}.bench.example`);
     for (const s of servers) keys.set(s, generateSigningKey());
-    const specs = memberships(members, servers);
+    const specs = memberMix(members, servers);
 
     console.log(`load average at start: ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${availableParallelism()} cores`);
     const cpu0 = process.cpuUsage();

@@ -15,3 +15,8 @@ export function defineCheck<O>(check: Check<O>): Check<O> {
   if (duplicate !== undefined) throw new Error(`check ${check.id} has two controls named ${JSON.stringify(duplicate)}`);
   return Object.freeze(check);
 }
+
+/** The `errcode` of a Matrix error body, or undefined when the body is not an object with one. */
+export function errcodeOfBody(body: unknown): unknown {
+  return body && typeof body === 'object' ? (body as Record<string, unknown>).errcode : undefined;
+}

@@ -1,5 +1,5 @@
 /** Resident-side checks over one `GET /_matrix/federation/v1/make_join` exchange. */
-import { defineCheck } from './define.ts';
+import { defineCheck, errcodeOfBody } from './define.ts';
 import { validate } from './schema.ts';
 import type { Check, Evaluation } from './types.ts';
 
@@ -30,7 +30,7 @@ function refusalDue(o: MakeJoinObservation): string | undefined {
   return undefined;
 }
 
-const errcodeOf = (body: unknown): unknown => (body && typeof body === 'object' ? (body as Record<string, unknown>).errcode : undefined);
+
 
 /** The template of a 200 answer, or why there is none to judge. */
 function templateOf(o: MakeJoinObservation): { template: Record<string, unknown>; body: Record<string, unknown> } | { unusable: string } {
@@ -133,7 +133,7 @@ export const incompatibleVersionRefused: MakeJoinCheck = defineCheck({
     const v = o.request.roomVersion;
     if (o.request.unknownRoom || v === undefined || o.request.supportedVersions.includes(v)) return { notApplicable: 'the room\'s version was offered (or is not known)' };
     const body = o.response.body as Record<string, unknown> | null;
-    const errcode = errcodeOf(body);
+    const errcode = errcodeOfBody(body);
     const named = body && typeof body === 'object' ? body.room_version : undefined;
     if (o.response.status === 400 && errcode === 'M_INCOMPATIBLE_ROOM_VERSION' && named === v) return { ok: true };
     return {
@@ -156,10 +156,10 @@ export const unknownRoomRefused: MakeJoinCheck = defineCheck({
   title: 'make_join for a room the resident does not know is answered 404 M_NOT_FOUND',
   evaluate(o): Evaluation {
     if (!o.request.unknownRoom) return { notApplicable: 'the room exists' };
-    if (o.response.status === 404 && errcodeOf(o.response.body) === 'M_NOT_FOUND') return { ok: true };
+    if (o.response.status === 404 && errcodeOfBody(o.response.body) === 'M_NOT_FOUND') return { ok: true };
     return {
       ok: false,
-      reason: `make_join for the unknown room ${o.request.roomId} was answered HTTP ${o.response.status} ${String(errcodeOf(o.response.body) ?? '')}`,
+      reason: `make_join for the unknown room ${o.request.roomId} was answered HTTP ${o.response.status} ${String(errcodeOfBody(o.response.body) ?? '')}`,
       expected: 'HTTP 404 with errcode M_NOT_FOUND',
       observed: { status: o.response.status, body: o.response.body },
     };
@@ -176,10 +176,10 @@ export const notPermittedRefused: MakeJoinCheck = defineCheck({
   title: 'make_join for a user the room does not let join (invite-only, not invited) is answered 403 M_FORBIDDEN',
   evaluate(o): Evaluation {
     if (!o.request.notPermitted) return { notApplicable: 'the user may join' };
-    if (o.response.status === 403 && errcodeOf(o.response.body) === 'M_FORBIDDEN') return { ok: true };
+    if (o.response.status === 403 && errcodeOfBody(o.response.body) === 'M_FORBIDDEN') return { ok: true };
     return {
       ok: false,
-      reason: `make_join of ${o.request.userId}, who may not join ${o.request.roomId}, was answered HTTP ${o.response.status} ${String(errcodeOf(o.response.body) ?? '')}`,
+      reason: `make_join of ${o.request.userId}, who may not join ${o.request.roomId}, was answered HTTP ${o.response.status} ${String(errcodeOfBody(o.response.body) ?? '')}`,
       expected: 'HTTP 403 with errcode M_FORBIDDEN',
       observed: { status: o.response.status, body: o.response.body },
     };

@@ -2,14 +2,14 @@
  * Resident-side checks over a send_join whose join event is invalid on purpose (SJ-01 to SJ-06):
  * any 4xx refusal meets the MUST; 400 M_INVALID_PARAM is what the spec recommends for each fault.
  */
-import { defineCheck } from './define.ts';
+import { defineCheck, errcodeOfBody } from './define.ts';
 import type { InvalidJoinFault, SendJoinObservation } from './send-join-observation.ts';
 import type { Check, Evaluation } from './types.ts';
 
 type SendJoinCheck = Check<SendJoinObservation>;
 
-const errcodeOf = (body: unknown): unknown => (body && typeof body === 'object' ? (body as Record<string, unknown>).errcode : undefined);
-const answered = (o: SendJoinObservation) => `HTTP ${o.response.status}${errcodeOf(o.response.body) ? ` ${String(errcodeOf(o.response.body))}` : ''}`;
+
+const answered = (o: SendJoinObservation) => `HTTP ${o.response.status}${errcodeOfBody(o.response.body) ? ` ${String(errcodeOfBody(o.response.body))}` : ''}`;
 
 export const invalidJoinRefused: SendJoinCheck = defineCheck({
   id: 'send-join/invalid-join-refused',
@@ -40,7 +40,7 @@ function refusedAsInvalidParam(fault: InvalidJoinFault, requirement: string, wha
     title: `a join whose ${what} is refused with 400 M_INVALID_PARAM`,
     evaluate(o): Evaluation {
       if (o.request.invalidJoin !== fault) return { notApplicable: `the join event was not made invalid by "${fault}"` };
-      if (o.response.status === 400 && errcodeOf(o.response.body) === 'M_INVALID_PARAM') return { ok: true };
+      if (o.response.status === 400 && errcodeOfBody(o.response.body) === 'M_INVALID_PARAM') return { ok: true };
       return {
         ok: false,
         reason: `a join whose ${what} was answered ${answered(o)}`,

@@ -3,7 +3,7 @@
  * MSC3943, spec v1.6+). Each is pure; its controls are mutations of a passing observation that
  * must make it fail.
  */
-import { defineCheck } from './define.ts';
+import { defineCheck, errcodeOfBody } from './define.ts';
 import { pduSchemaFor, validate } from './schema.ts';
 import { sendJoinRefusalChecks } from './send-join-refusals.ts';
 import type { Check, Evaluation } from './types.ts';
@@ -485,8 +485,7 @@ export const invalidOmitMembersRejected: SendJoinCheck = defineCheck({
   evaluate: (o) => {
     const value = o.request.omitMembers;
     if (value === undefined || value === 'true' || value === 'false') return { notApplicable: 'omit_members was absent, "true" or "false"' };
-    const body = o.response.body as Record<string, unknown> | null;
-    const errcode = body && typeof body === 'object' ? body.errcode : undefined;
+    const errcode = errcodeOfBody(o.response.body);
     if (o.response.status === 400 && errcode === 'M_INVALID_PARAM') return { ok: true };
     return {
       ok: false,
