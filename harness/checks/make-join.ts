@@ -30,8 +30,6 @@ function refusalDue(o: MakeJoinObservation): string | undefined {
   return undefined;
 }
 
-
-
 /** The template of a 200 answer, or why there is none to judge. */
 function templateOf(o: MakeJoinObservation): { template: Record<string, unknown>; body: Record<string, unknown> } | { unusable: string } {
   const body = o.response.body;

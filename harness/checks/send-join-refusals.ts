@@ -8,7 +8,6 @@ import type { Check, Evaluation } from './types.ts';
 
 type SendJoinCheck = Check<SendJoinObservation>;
 
-
 const answered = (o: SendJoinObservation) => `HTTP ${o.response.status}${errcodeOfBody(o.response.body) ? ` ${String(errcodeOfBody(o.response.body))}` : ''}`;
 
 export const invalidJoinRefused: SendJoinCheck = defineCheck({
