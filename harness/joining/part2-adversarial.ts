@@ -16,7 +16,7 @@ import { noInvalidEventInState } from '../checks/joining2-checks.ts';
 import { stateKey as stateMapKey } from '../matrix/index.ts';
 import type { Room } from '../remote/room.ts';
 import { sendJoinHandler, type SendJoinBehaviour } from '../remote/routes/membership.ts';
-import type { RouteContext, RouteHandler } from '../remote/routing.ts';
+import { responseText, type RouteContext, type RouteHandler } from '../remote/routing.ts';
 import type { UncheckedJoin } from './part2-scenario.ts';
 
 export const SAFE_BEHAVIOUR_ANNOTATION = 'safeBehaviour';
@@ -37,7 +37,7 @@ export function rewrittenSendJoin(rewrite: (body: SendJoinBody, ctx: RouteContex
   return async (ctx) => {
     const response = await honest(ctx);
     if (response.status !== 200) return response;
-    const body = JSON.parse(response.raw ?? JSON.stringify(response.body)) as SendJoinBody;
+    const body = JSON.parse(responseText(response)) as SendJoinBody;
     rewrite(body, { ...ctx, room: ctx.remote.rooms.get(ctx.params.roomId)! });
     return { status: 200, body };
   };

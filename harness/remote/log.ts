@@ -25,6 +25,8 @@ export interface RequestRecord {
   status?: number;
   /** Parsed response body, or its raw text if not JSON; `'(connection dropped)'` for drop faults. */
   responseBody?: unknown;
+  /** Bytes of the response body as sent. */
+  responseBytes?: number;
   /** Milliseconds since the remote started. */
   receivedAt: number;
   durationMs?: number;

@@ -23,7 +23,7 @@ import { KeyCache, serverKeysDocument } from './keys.ts';
 import { formatRequestLog, queryObject, trimmedJson, type AuthVerdict, type RequestRecord } from './log.ts';
 import { issueServerCert } from './pki.ts';
 import { Room, serverOf, type RoomOptions } from './room.ts';
-import { json, matchRoute, matrixError, ROUTE_NAMES, type HostedServer, type RouteContext, type RouteHandler, type RouteName, type RouteResponse } from './routing.ts';
+import { json, matchRoute, matrixError, responseText, ROUTE_NAMES, type HostedServer, type RouteContext, type RouteHandler, type RouteName, type RouteResponse } from './routing.ts';
 import { backfill, event, eventAuth, getMissingEvents, state, stateIds } from './routes/events.ts';
 import { invite, makeJoin, makeLeave, removedEndpoint, sendJoinHandler, sendLeave } from './routes/membership.ts';
 import { send, type ReceivedEdu } from './routes/send.ts';
@@ -423,14 +423,22 @@ export class Remote {
       receivedAt: started - this.startedAt,
     };
     this.records.push(record);
-    const respond = (response: RouteResponse) => {
+    const respond = async (response: RouteResponse): Promise<void> => {
       if (res.writableEnded || res.destroyed) return;
-      const text = response.raw ?? (response.body === undefined ? '' : JSON.stringify(response.body));
       record.status = response.status;
-      record.responseBody = response.raw === undefined ? response.body : text.length <= LOG_PARSE_LIMIT ? safeParse(text) : trimmedJson(text, 2000);
-      record.durationMs = Date.now() - started;
       delete record.heldBy;
       res.writeHead(response.status, { 'content-type': 'application/json', ...response.headers });
+      if (response.raw === undefined && response.chunks) {
+        const { head, chars, bytes } = await writeChunks(res, response.chunks(), LOG_PARSE_LIMIT);
+        record.responseBody = chars <= LOG_PARSE_LIMIT ? safeParse(head) : `${head.slice(0, 2000)}… (${chars} chars)`;
+        record.responseBytes = bytes;
+        record.durationMs = Date.now() - started;
+        return;
+      }
+      const text = response.raw ?? (response.body === undefined ? '' : JSON.stringify(response.body));
+      record.responseBody = response.raw === undefined ? response.body : text.length <= LOG_PARSE_LIMIT ? safeParse(text) : trimmedJson(text, 2000);
+      record.responseBytes = Buffer.byteLength(text);
+      record.durationMs = Date.now() - started;
       res.end(text);
     };
     const drop = () => {
@@ -518,10 +526,10 @@ export class Remote {
       response = matrixError(500, 'M_UNKNOWN', `remote handler for ${match.name} threw: ${(err as Error).message}`);
     }
     if (fault?.kind === 'bad-signature') {
-      const parsed = response.raw !== undefined ? safeParse(response.raw) : response.body;
+      const parsed = response.raw !== undefined || response.chunks ? safeParse(responseText(response)) : response.body;
       response = { status: response.status, headers: response.headers, body: corruptSignatures(parsed) };
     }
-    respond(response);
+    await respond(response);
   }
 
   private takeFault(name: RouteName): Fault | undefined {
@@ -558,6 +566,39 @@ function safeParse(text: string): unknown {
   } catch {
     return text;
   }
+}
+
+/**
+ * Writes a chunked answer piece by piece: waits for the socket to drain when it is full, and
+ * otherwise lets the event loop run between pieces (other listeners' key requests above all).
+ * Returns the first `keepChars` characters (for the request log), the length in characters and
+ * the bytes written; stops early if the peer goes away.
+ */
+async function writeChunks(res: ServerResponse, chunks: Iterable<string>, keepChars: number): Promise<{ head: string; chars: number; bytes: number }> {
+  let head = '';
+  let chars = 0;
+  let bytes = 0;
+  for (const chunk of chunks) {
+    if (res.destroyed) break;
+    if (head.length < keepChars) head += chunk.slice(0, keepChars - head.length);
+    chars += chunk.length;
+    bytes += Buffer.byteLength(chunk);
+    if (!res.write(chunk)) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          res.off('drain', done);
+          res.off('close', done);
+          resolve();
+        };
+        res.on('drain', done);
+        res.on('close', done);
+      });
+    } else {
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+  if (!res.destroyed) res.end();
+  return { head, chars, bytes };
 }
 
 function readBody(req: IncomingMessage): Promise<string> {

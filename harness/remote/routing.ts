@@ -127,11 +127,59 @@ export interface RouteContext {
 
 export interface RouteResponse {
   status: number;
-  /** JSON body; ignored when `raw` is set. */
+  /** JSON body; ignored when `raw` or `chunks` is set. */
   body?: unknown;
-  /** Body text sent as is (prebuilt JSON for big responses, or garbage for negative tests). */
+  /** Body text sent as is (prebuilt JSON, or garbage for negative tests). */
   raw?: string;
+  /**
+   * Body text made piece by piece, for big answers (a room's whole state): the remote writes one
+   * piece at a time, honouring back-pressure and letting other requests in between pieces, so that
+   * serving 150 MB never holds up a key request. Each call starts afresh. Ignored when `raw` is set.
+   */
+  chunks?: () => Iterable<string>;
   headers?: Record<string, string>;
+}
+
+/** The whole body text of a response, however it was given (`raw`, `chunks` or `body`). */
+export function responseText(response: RouteResponse): string {
+  if (response.raw !== undefined) return response.raw;
+  if (response.chunks) return [...response.chunks()].join('');
+  return response.body === undefined ? '' : JSON.stringify(response.body);
+}
+
+/** Events per piece of a chunked event list: small enough that one piece costs a millisecond or so. */
+const EVENTS_PER_CHUNK = 500;
+
+/**
+ * A 200 answer whose body is a JSON object of event lists of `room` (given as event IDs) and
+ * other members (given as JSON text), in that order, made in pieces (see `RouteResponse.chunks`).
+ */
+export function chunkedAnswer(room: Room, lists: Record<string, readonly string[]>, others: ReadonlyArray<readonly [string, string]> = []): RouteResponse {
+  return {
+    status: 200,
+    *chunks() {
+      let sep = '{';
+      for (const [name, ids] of Object.entries(lists)) {
+        yield `${sep}${JSON.stringify(name)}:`;
+        yield* eventListChunks(room, ids);
+        sep = ',';
+      }
+      for (const [name, text] of others) yield `${sep}${JSON.stringify(name)}:${text}`;
+      yield '}';
+    },
+  };
+}
+
+/** A JSON array of `room`'s events `ids`, as pieces of EVENTS_PER_CHUNK events. */
+function* eventListChunks(room: Room, ids: readonly string[]): Generator<string> {
+  if (!ids.length) {
+    yield '[]';
+    return;
+  }
+  for (let i = 0; i < ids.length; i += EVENTS_PER_CHUNK) {
+    const slice = ids.slice(i, i + EVENTS_PER_CHUNK).map((id) => room.eventJson(id));
+    yield (i === 0 ? '[' : ',') + slice.join(',') + (i + EVENTS_PER_CHUNK >= ids.length ? ']' : '');
+  }
 }
 
 export type RouteHandler = (ctx: RouteContext) => RouteResponse | Promise<RouteResponse>;

@@ -1,5 +1,7 @@
 import { expect } from '@playwright/test';
-import { eventId, stateKey, type PDU } from '../../harness/matrix/index.ts';
+import { request } from 'undici';
+import { eventId, signRequest, stateKey, type PDU } from '../../harness/matrix/index.ts';
+import { baseUrlFor, federationAgent } from '../../harness/remote/discovery.ts';
 import { remoteTest as test } from '../../harness/remote/fixture.ts';
 import type { Remote, Room } from '../../harness/remote/index.ts';
 
@@ -178,4 +180,36 @@ test.describe('two remotes over real HTTPS', () => {
     const refused = await a.client.invite(b.serverName, room.roomId, eventId(notOurs, '10'), { room_version: '10', event: notOurs });
     expect(refused.status).toBe(400);
   });
+
+  test('a big answer is written in pieces: complete, logged with its size, and a reader that stops reading holds up nobody', async ({ makeRemote }) => {
+    const a = await makeRemote();
+    const b = await makeRemote();
+    const other = await a.addServer();
+    const room = a.createRoom({ version: '10' });
+    for (let i = 0; i < 1300; i++) room.join(i % 2 ? a.userId(`m${i}`) : other.userId(`m${i}`));
+    const at = room.sendMessage(a.userId('alice'), 'after the members');
+    const stateIds = [...room.stateBefore(at).values()];
+
+    // Whole and right: more than two pieces of events, as one JSON document.
+    const res = await b.client.state(a.serverName, room.roomId, at);
+    expect(res.status).toBe(200);
+    const idOf = (e: PDU) => eventId(e, room.version);
+    expect(res.body!.pdus.map(idOf).sort()).toEqual([...stateIds].sort());
+    expect(res.body!.auth_chain.map(idOf).sort()).toEqual(room.authChain(stateIds).sort());
+    const logged = a.requests('state').at(-1)!;
+    expect(logged.responseBytes).toBe(Buffer.byteLength(res.raw));
+    expect(logged.responseBody).toEqual(expect.stringMatching(new RegExp(`… \\(${res.raw.length} chars\\)$`)));
+
+    // A reader that stops reading: the remote still answers other requests (here a bystander's
+    // keys) meanwhile, and the answer completes once read.
+    const uri = `/_matrix/federation/v1/state/${encodeURIComponent(room.roomId)}?event_id=${encodeURIComponent(at)}`;
+    const authorization = signRequest({ method: 'GET', uri, origin: b.serverName, destination: a.serverName }, b.key);
+    const slow = await request(`${baseUrlFor(a.serverName)}${uri}`, { headers: { host: a.serverName, authorization }, dispatcher: federationAgent() });
+    expect(slow.statusCode).toBe(200);
+    const keys = await request(`${baseUrlFor(other.serverName)}/_matrix/key/v2/server`, { dispatcher: federationAgent() });
+    expect(keys.statusCode).toBe(200);
+    expect(((await keys.body.json()) as { server_name: string }).server_name).toBe(other.serverName);
+    expect(Buffer.byteLength(await slow.body.text())).toBe(Buffer.byteLength(res.raw));
+  });
 });
+

@@ -1,6 +1,6 @@
 /** Reading a room's history and state: state, state_ids, event, event_auth, get_missing_events, backfill. */
 import type { Room } from '../room.ts';
-import { isResponse, json, matrixError, roomOf, type RouteContext, type RouteHandler, type RouteResponse } from '../routing.ts';
+import { chunkedAnswer, isResponse, json, matrixError, roomOf, type RouteContext, type RouteHandler, type RouteResponse } from '../routing.ts';
 
 /** The event named by `event_id` in the query (state, state_ids) or the path, as a DAG member of `room`. */
 function eventInRoom(ctx: RouteContext, room: Room, id: string | null): string | RouteResponse {
@@ -21,7 +21,7 @@ export const state: RouteHandler = (ctx) => {
   if (isResponse(id)) return id;
   if (room.isOutlier(id)) return matrixError(404, 'M_NOT_FOUND', `event ${id} is an outlier: no state is known at it`);
   const stateIds = [...room.stateBefore(id).values()];
-  return { status: 200, raw: `{"auth_chain":${listJson(room, room.authChain(stateIds))},"pdus":${listJson(room, stateIds)}}` };
+  return chunkedAnswer(room, { auth_chain: room.authChain(stateIds), pdus: stateIds });
 };
 
 /** GET /state_ids: as /state, with event IDs only. */
@@ -50,7 +50,7 @@ export const eventAuth: RouteHandler = (ctx) => {
   if (isResponse(room)) return room;
   const id = eventInRoom(ctx, room, ctx.params.eventId);
   if (isResponse(id)) return id;
-  return { status: 200, raw: `{"auth_chain":${listJson(room, room.authChain([id]))}}` };
+  return chunkedAnswer(room, { auth_chain: room.authChain([id]) });
 };
 
 /** Walks prev_events back from `from`, breadth first, stopping at `stop`; at most `limit` events, in stream order. */

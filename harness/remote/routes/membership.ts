@@ -2,7 +2,7 @@
 import { cosignEvent, eventId as computeEventId, type PDU } from '../../matrix/index.ts';
 import { sendJoinContent } from '../join-response.ts';
 import { serverOf, type Room } from '../room.ts';
-import { isResponse, json, matrixError, roomOf, type RouteContext, type RouteHandler, type RouteResponse } from '../routing.ts';
+import { chunkedAnswer, isResponse, json, matrixError, roomOf, type RouteContext, type RouteHandler, type RouteResponse } from '../routing.ts';
 
 /** A joined member of `room` on `serverName` with enough power to invite (authorises restricted joins). */
 function localAuthoriser(room: Room, serverName: string): string | undefined {
@@ -125,22 +125,19 @@ export function sendJoinHandler(behaviour: SendJoinBehaviour = {}): RouteHandler
       state = [...state, ...extra.slice(0, behaviour.leaveMembersIn)];
     }
     if (behaviour.keepStateInAuthChain) authChain = room.authChain([id, ...state]);
-    const fields: string[] = [
-      `"auth_chain":[${authChain.map((e) => room.eventJson(e)).join(',')}]`,
-      `"state":[${state.map((e) => room.eventJson(e)).join(',')}]`,
-    ];
+    const fields: Array<[string, string]> = [];
     const membersOmitted = behaviour.membersOmitted ?? content.membersOmitted;
     const serversInRoom = behaviour.serversInRoom ?? (content.membersOmitted ? content.serversInRoom : 'omit');
     if (membersOmitted !== 'omit' && (omit || behaviour.membersOmitted !== undefined)) {
-      fields.push(`"members_omitted":${membersOmitted}`);
-      if (unstable) fields.push(`"org.matrix.msc3706.partial_state":${membersOmitted}`);
+      fields.push(['members_omitted', String(membersOmitted)]);
+      if (unstable) fields.push(['org.matrix.msc3706.partial_state', String(membersOmitted)]);
     }
     if (serversInRoom !== 'omit') {
-      fields.push(`"servers_in_room":${JSON.stringify(serversInRoom)}`);
-      if (unstable) fields.push(`"org.matrix.msc3706.servers_in_room":${JSON.stringify(serversInRoom)}`);
+      fields.push(['servers_in_room', JSON.stringify(serversInRoom)]);
+      if (unstable) fields.push(['org.matrix.msc3706.servers_in_room', JSON.stringify(serversInRoom)]);
     }
-    if (cosigned) fields.push(`"event":${room.eventJson(id)}`);
-    return { status: 200, raw: `{${fields.join(',')}}` };
+    if (cosigned) fields.push(['event', room.eventJson(id)]);
+    return chunkedAnswer(room, { auth_chain: authChain, state }, fields);
   };
 }
 
