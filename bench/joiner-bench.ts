@@ -10,6 +10,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { loadavg } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { createCandidate, defaultCacheDir } from '../harness/candidates/index.ts';
 import type { Candidate } from '../harness/candidates/types.ts';
@@ -17,7 +18,7 @@ import { CandidateClient } from '../harness/client/client.ts';
 import type { SyncResponse } from '../harness/client/types.ts';
 import { issueServerCert, suiteCA } from '../harness/remote/pki.ts';
 import { startRemote, type Remote } from '../harness/remote/remote.ts';
-import type { RouteHandler, RouteName } from '../harness/remote/routing.ts';
+import { responseText, type RouteName, type RouteResponse } from '../harness/remote/routing.ts';
 import { sendJoinHandler } from '../harness/remote/routes/membership.ts';
 import { resetPeakRss, startAndFindPid, treeUsage } from './proc-stats.ts';
 import { buildBenchRoom, type BenchRoom } from './room-shape.ts';
@@ -60,27 +61,26 @@ export interface JoinMeasurement {
   room: { events: number; stateSize: number; servers: number; memberships: Record<string, number>; buildSeconds: number };
   /** 1-minute load average when the join started and when it was synced. */
   loadAverage: { start: number; end: number };
+  /**
+   * Longest event-loop stall of the suite's process (which hosts the remote and its bystanders)
+   * from the /join request until synced, ms: how long a key or state request from the candidate
+   * could have waited on the suite. Absent in results from before it was measured.
+   */
+  remoteStallMs?: number;
 }
 
-/** Byte and request counts of the answers a remote gave on some routes. */
-interface ServedCounter {
-  bytes: number;
-  requests: number;
-}
-
-function responseBytes(response: { raw?: string; body?: unknown }): number {
-  if (response.raw !== undefined) return Buffer.byteLength(response.raw);
-  return response.body === undefined ? 0 : Buffer.byteLength(JSON.stringify(response.body));
-}
-
-/** Wraps `route`'s current handler so that every answer's size is added to `counter`. */
-function countServed(remote: Remote, route: RouteName, counter: ServedCounter, handler: RouteHandler = remote.handlerFor(route)): void {
-  remote.route(route, async (ctx) => {
-    const response = await handler(ctx);
-    counter.bytes += responseBytes(response);
-    counter.requests += 1;
-    return response;
-  });
+/** Bytes and number of the answers the remote (bystanders included) gave on `routes`, from its request log. */
+function served(remote: Remote, routes: readonly RouteName[]): { bytes: number; requests: number } {
+  let bytes = 0;
+  let requests = 0;
+  for (const route of routes) {
+    for (const r of remote.requests(route)) {
+      if (r.status === undefined) continue;
+      bytes += r.responseBytes ?? 0;
+      requests += 1;
+    }
+  }
+  return { bytes, requests };
 }
 
 /** A fresh candidate instance (not started), in its own folder under `workRoot`. */
@@ -143,18 +143,15 @@ export async function measureJoin(opts: JoinRunOptions): Promise<JoinMeasurement
     log(`${label}: room built (${bench.events} events, ${bench.stateSize} state) in ${bench.buildSeconds.toFixed(1)} s; candidate pid ${pid}`);
     const { room } = bench;
 
-    const sendJoinServed: ServedCounter = { bytes: 0, requests: 0 };
-    let sendJoinAnswer: string | undefined;
+    let sendJoinAnswer: RouteResponse | undefined;
     const answer = sendJoinHandler({ ignoreOmitMembers: opts.mode === 'full' });
-    countServed(remote, 'send_join', sendJoinServed, async (ctx) => {
+    remote.route('send_join', async (ctx) => {
       const response = await answer(ctx);
-      // Kept as text and parsed after the measurement: parsing tens of MB here would hold the
-      // remote's event loop while the candidate fetches keys from it.
-      if (response.status === 200) sendJoinAnswer = response.raw ?? JSON.stringify(response.body);
+      // Kept and read after the measurement: serialising and parsing tens of MB here would hold
+      // the remote's event loop while the candidate fetches keys from it.
+      if (response.status === 200) sendJoinAnswer = response;
       return response;
     });
-    const resyncServed: ServedCounter = { bytes: 0, requests: 0 };
-    for (const route of RESYNC_ROUTES) countServed(remote, route, resyncServed);
 
     const client = new CandidateClient(candidate.clientUrl, await candidate.registerUser());
     const expectedJoined = room.members().filter((m) => m.membership === 'join').length + 1;
@@ -162,6 +159,9 @@ export async function measureJoin(opts: JoinRunOptions): Promise<JoinMeasurement
     const before = treeUsage(pid);
     const loadStart = loadavg()[0];
     const deadline = Date.now() + opts.boundMs;
+    // The remote shares this process: its longest stall shows whether it kept up with the candidate.
+    const stall = monitorEventLoopDelay({ resolution: 20 });
+    stall.enable();
     const t0 = performance.now();
     const joined = await client.call('POST', `/_matrix/client/v3/join/${encodeURIComponent(room.roomId)}`, {
       query: { server_name: [remote.serverName], via: [remote.serverName] },
@@ -173,10 +173,13 @@ export async function measureJoin(opts: JoinRunOptions): Promise<JoinMeasurement
     log(`${label}: /join ${joined.status} after ${joinSeconds.toFixed(2)} s`);
     await awaitEagerSync(client, room.roomId, expectedJoined, deadline);
     const syncedSeconds = (performance.now() - t0) / 1000;
+    stall.disable();
     const after = treeUsage(pid);
     if (sendJoinAnswer === undefined) throw new Error(`the candidate joined ${room.roomId} without a successful send_join on the remote`);
-    const answerBody = JSON.parse(sendJoinAnswer) as { state: unknown[]; auth_chain: unknown[]; members_omitted?: boolean };
+    const answerBody = JSON.parse(responseText(sendJoinAnswer)) as { state: unknown[]; auth_chain: unknown[]; members_omitted?: boolean };
     const sendJoin = remote.requests('send_join').find((r) => r.status === 200);
+    const sendJoinServed = served(remote, ['send_join']);
+    const resyncServed = served(remote, RESYNC_ROUTES);
     const asked = sendJoin?.query.omit_members;
     const measurement: JoinMeasurement = {
       candidate: candidate.info.name,
@@ -198,6 +201,7 @@ export async function measureJoin(opts: JoinRunOptions): Promise<JoinMeasurement
       peakSinceJoin,
       room: { events: bench.events, stateSize: bench.stateSize, servers: bench.bystanders.length + 1, memberships: bench.memberships, buildSeconds: bench.buildSeconds },
       loadAverage: { start: loadStart, end: loadavg()[0] },
+      remoteStallMs: Math.round(stall.max / 1e6),
     };
     log(`${label}: synced after ${syncedSeconds.toFixed(2)} s; ${(measurement.sendJoinBytes / 1e6).toFixed(2)} MB send_join + ${(measurement.resyncBytes / 1e6).toFixed(2)} MB resync; CPU ${measurement.cpuSeconds.toFixed(1)} s; peak RSS ${(measurement.peakRssBytes / 2 ** 20).toFixed(0)} MiB; load ${loadStart.toFixed(1)}`);
     if (opts.afterJoin) await opts.afterJoin({ candidate, pid, remote, bench });

@@ -38,14 +38,19 @@ export function renderMarkdown(r: BenchResults): string {
   lines.push(`# lazyjoin benchmark${r.quick ? ' (quick mode)' : ''}`, '');
   lines.push(`${r.generatedAt}; Node ${r.machine.node} on ${r.machine.cpus} × ${r.machine.cpuModel}, ${(r.machine.memoryBytes / 2 ** 30).toFixed(0)} GiB. Medians over runs, range in parentheses. Load = 1-minute load average at the join's start.`, '');
   lines.push('## Joining a room of N members', '');
-  lines.push('| candidate | N | state | /join s | synced s | send_join | resync | CPU s | peak RSS MiB | runs | load |');
-  lines.push('|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+  lines.push('| candidate | N | state | /join s | synced s | send_join | resync | CPU s | peak RSS MiB | runs | load | suite stall ms |');
+  lines.push('|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const s of r.joinSummaries) {
     lines.push(
-      `| ${s.candidate} ${s.candidateVersion} | ${s.members} | ${modeLabel(s)} | ${cell(s.joinSeconds)} | ${cell(s.syncedSeconds)} | ${bytesCell(s.sendJoinBytes)} | ${bytesCell(s.resyncBytes)} | ${cell(s.cpuSeconds, 1, 1)} | ${cell(s.peakRssBytes, MIB, 0)} | ${s.joinSeconds.runs} | ${fmt(s.loadAverage, 1)} |`,
+      `| ${s.candidate} ${s.candidateVersion} | ${s.members} | ${modeLabel(s)} | ${cell(s.joinSeconds)} | ${cell(s.syncedSeconds)} | ${bytesCell(s.sendJoinBytes)} | ${bytesCell(s.resyncBytes)} | ${cell(s.cpuSeconds, 1, 1)} | ${cell(s.peakRssBytes, MIB, 0)} | ${s.joinSeconds.runs} | ${fmt(s.loadAverage, 1)} | ${s.remoteStallMs === undefined ? '–' : s.remoteStallMs} |`,
     );
   }
-  lines.push('', '"synced": from the /join request until the room shows every joined member in an eager (not lazy-loading) /sync; for a partial join, the resync is then complete.', '');
+  lines.push(
+    '',
+    '"synced": from the /join request until the room shows every joined member in an eager (not lazy-loading) /sync; for a partial join, the resync is then complete.',
+    '"suite stall": the longest the suite\'s own event loop (which serves the remote and its bystanders) was held during the join, over the runs (– where not measured); a long stall means the candidate may have waited on the suite, not the other way round.',
+    '',
+  );
   if (r.ratios.length) {
     lines.push('## Full join over partial join (ratio of medians)', '');
     lines.push('| candidate | N | /join | synced | bytes | CPU | peak RSS |', '|---|---:|---:|---:|---:|---:|---:|');

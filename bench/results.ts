@@ -33,6 +33,8 @@ export interface JoinSummary {
   peakRssBytes: Spread;
   /** Median 1-minute load average over the runs (taken at each join's start). */
   loadAverage: number;
+  /** Longest stall of the suite's event loop over the runs that measured it, ms. */
+  remoteStallMs?: number;
 }
 
 /** Full join over partial join, per figure (medians), for one candidate and N. */
@@ -74,6 +76,11 @@ export function spread(values: readonly number[]): Spread {
   return { median, min: sorted[0], max: sorted[sorted.length - 1], runs: sorted.length };
 }
 
+function longestStall(runs: readonly JoinMeasurement[]): { remoteStallMs?: number } {
+  const measured = runs.flatMap((j) => (j.remoteStallMs === undefined ? [] : [j.remoteStallMs]));
+  return measured.length ? { remoteStallMs: Math.max(...measured) } : {};
+}
+
 /** Groups join measurements by candidate, N and mode, in first-seen order. */
 export function summariseJoins(joins: readonly JoinMeasurement[]): JoinSummary[] {
   const groups = new Map<string, JoinMeasurement[]>();
@@ -96,6 +103,7 @@ export function summariseJoins(joins: readonly JoinMeasurement[]): JoinSummary[]
       cpuSeconds: of((j) => j.cpuSeconds),
       peakRssBytes: of((j) => j.peakRssBytes),
       loadAverage: spread(runs.map((j) => j.loadAverage.start)).median,
+      ...longestStall(runs),
     };
   });
 }
