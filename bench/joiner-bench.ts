@@ -21,6 +21,7 @@ import { startRemote, type Remote } from '../harness/remote/remote.ts';
 import { responseText, type RouteName, type RouteResponse } from '../harness/remote/routing.ts';
 import { sendJoinHandler } from '../harness/remote/routes/membership.ts';
 import { resetPeakRss, startAndFindPid, treeUsage } from './proc-stats.ts';
+import { freeLoopbackPort, startPprof, startPySpy, type RunningProfiler } from './profile.ts';
 import { buildBenchRoom, type BenchRoom } from './room-shape.ts';
 
 export type JoinMode = 'partial' | 'full';
@@ -67,6 +68,10 @@ export interface JoinMeasurement {
    * could have waited on the suite. Absent in results from before it was measured.
    */
   remoteStallMs?: number;
+  /** With `--profile`: the profile's summary, relative to the results folder. */
+  profile?: string;
+  /** With `--profile`: why no profile was taken (the join is measured all the same). */
+  profileError?: string;
 }
 
 /** Bytes and number of the answers the remote (bystanders included) gave on `routes`, from its request log. */
@@ -129,6 +134,8 @@ export interface JoinRunOptions {
   boundMs: number;
   /** Runs with the candidate still up and holding the joined room, before teardown. */
   afterJoin?: (held: { candidate: Candidate; pid: number; remote: Remote; bench: BenchRoom }) => Promise<void>;
+  /** Profile the candidate from /join until synced, writing under this folder (see profile.ts). */
+  profileDir?: string;
   log?: (line: string) => void;
 }
 
@@ -138,8 +145,18 @@ export async function measureJoin(opts: JoinRunOptions): Promise<JoinMeasurement
   const label = `${opts.candidateName} N=${opts.members} ${opts.mode} run ${opts.run}`;
   const candidate = newCandidate(opts.candidateName, opts.workRoot, `bench-${opts.candidateName}-${opts.members}-${opts.mode}-${opts.run}`);
   const remote = await startRemote();
+  let profiler: RunningProfiler | undefined;
   try {
-    const [pid, bench] = await Promise.all([startAndFindPid(candidate), buildBenchRoom(remote, opts.members)]);
+    // Dendrite serves Go's pprof when started with PPROFLISTEN (read from the environment at start).
+    const pprofAddress = opts.profileDir && opts.candidateName === 'dendrite' ? `127.0.0.1:${await freeLoopbackPort()}` : undefined;
+    if (pprofAddress) process.env.PPROFLISTEN = pprofAddress;
+    let pid: number;
+    let bench: BenchRoom;
+    try {
+      [pid, bench] = await Promise.all([startAndFindPid(candidate), buildBenchRoom(remote, opts.members)]);
+    } finally {
+      delete process.env.PPROFLISTEN;
+    }
     log(`${label}: room built (${bench.events} events, ${bench.stateSize} state) in ${bench.buildSeconds.toFixed(1)} s; candidate pid ${pid}`);
     const { room } = bench;
 
@@ -162,6 +179,7 @@ export async function measureJoin(opts: JoinRunOptions): Promise<JoinMeasurement
     // The remote shares this process: its longest stall shows whether it kept up with the candidate.
     const stall = monitorEventLoopDelay({ resolution: 20 });
     stall.enable();
+    if (opts.profileDir) profiler = pprofAddress ? startPprof(pprofAddress, label, opts.profileDir) : startPySpy(pid, label, opts.profileDir);
     const t0 = performance.now();
     const joined = await client.call('POST', `/_matrix/client/v3/join/${encodeURIComponent(room.roomId)}`, {
       query: { server_name: [remote.serverName], via: [remote.serverName] },
@@ -174,6 +192,16 @@ export async function measureJoin(opts: JoinRunOptions): Promise<JoinMeasurement
     await awaitEagerSync(client, room.roomId, expectedJoined, deadline);
     const syncedSeconds = (performance.now() - t0) / 1000;
     stall.disable();
+    let profile: { profile?: string; profileError?: string } = {};
+    if (profiler) {
+      const running = profiler;
+      profiler = undefined;
+      try {
+        profile = { profile: (await running.stop()).summary };
+      } catch (err) {
+        profile = { profileError: (err as Error).message };
+      }
+    }
     const after = treeUsage(pid);
     if (sendJoinAnswer === undefined) throw new Error(`the candidate joined ${room.roomId} without a successful send_join on the remote`);
     const answerBody = JSON.parse(responseText(sendJoinAnswer)) as { state: unknown[]; auth_chain: unknown[]; members_omitted?: boolean };
@@ -202,6 +230,7 @@ export async function measureJoin(opts: JoinRunOptions): Promise<JoinMeasurement
       room: { events: bench.events, stateSize: bench.stateSize, servers: bench.bystanders.length + 1, memberships: bench.memberships, buildSeconds: bench.buildSeconds },
       loadAverage: { start: loadStart, end: loadavg()[0] },
       remoteStallMs: Math.round(stall.max / 1e6),
+      ...profile,
     };
     log(`${label}: synced after ${syncedSeconds.toFixed(2)} s; ${(measurement.sendJoinBytes / 1e6).toFixed(2)} MB send_join + ${(measurement.resyncBytes / 1e6).toFixed(2)} MB resync; CPU ${measurement.cpuSeconds.toFixed(1)} s; peak RSS ${(measurement.peakRssBytes / 2 ** 20).toFixed(0)} MiB; load ${loadStart.toFixed(1)}`);
     if (opts.afterJoin) await opts.afterJoin({ candidate, pid, remote, bench });
@@ -209,6 +238,7 @@ export async function measureJoin(opts: JoinRunOptions): Promise<JoinMeasurement
   } catch (err) {
     throw new Error(`${label}: ${(err as Error).message}\n--- candidate log tail ---\n${candidate.logTail(30)}`);
   } finally {
+    await profiler?.stop().catch(() => undefined); // a join that failed: its profile is not recorded
     await remote.close();
     await candidate.teardown();
   }

@@ -1,4 +1,4 @@
-/** The benchmark's command line: `npm run bench -- [--quick] [--candidate a,b] [--sizes n,...] [--runs k] [--out DIR]`. */
+/** The benchmark's command line: see USAGE. */
 import { knownCandidates } from '../harness/candidates/index.ts';
 
 export interface BenchOptions {
@@ -9,9 +9,11 @@ export interface BenchOptions {
   outDir: string;
   /** Members of the room synthesised for the suite figures; 0 leaves the suite figures out. */
   synthesisMembers: number;
+  /** Profile each candidate during each join (bench/profile.ts). */
+  profile: boolean;
 }
 
-export const USAGE = 'usage: npm run bench -- [--quick] [--candidate synapse,dendrite] [--sizes 1000,10000,50000,150000] [--runs 3] [--out DIR] [--synthesis 150000 (0: none)]';
+export const USAGE = 'usage: npm run bench -- [--quick] [--candidate synapse,dendrite] [--sizes 1000,10000,50000,150000] [--runs 3] [--out DIR] [--synthesis 150000 (0: none)] [--profile]';
 
 const FULL = { sizes: [1_000, 10_000, 50_000, 150_000], runs: 3, synthesisMembers: 150_000 };
 const QUICK = { sizes: [50, 200], runs: 1, synthesisMembers: 1_000 };
@@ -27,11 +29,12 @@ function positiveIntegers(flag: string, text: string): number[] {
 /** Parses the arguments; throws a one-line error naming the bad one. */
 export function parseBenchArgs(argv: readonly string[]): BenchOptions {
   const quick = argv.includes('--quick');
+  const profile = argv.includes('--profile');
   const defaults = quick ? QUICK : FULL;
-  const opts: BenchOptions = { quick, candidates: ['synapse'], sizes: defaults.sizes, runs: defaults.runs, outDir: 'bench-results', synthesisMembers: defaults.synthesisMembers };
+  const opts: BenchOptions = { quick, candidates: ['synapse'], sizes: defaults.sizes, runs: defaults.runs, outDir: 'bench-results', synthesisMembers: defaults.synthesisMembers, profile };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
-    if (flag === '--quick') continue;
+    if (flag === '--quick' || flag === '--profile') continue;
     const value = argv[i + 1];
     if (!['--candidate', '--sizes', '--runs', '--out', '--synthesis'].includes(flag)) throw new Error(`unknown argument ${JSON.stringify(flag)}; ${USAGE}`);
     if (value === undefined || value.startsWith('--')) throw new Error(`${flag} needs a value; ${USAGE}`);

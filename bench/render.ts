@@ -80,6 +80,15 @@ export function renderMarkdown(r: BenchResults): string {
     }
     lines.push('');
   }
+  const profiled = r.joins.filter((j) => j.profile !== undefined || j.profileError !== undefined);
+  if (profiled.length) {
+    lines.push('## Where the candidate\'s time goes (profiles)', '');
+    for (const j of profiled) {
+      const what = `${j.candidate} N=${j.members} ${j.mode} run ${j.run}`;
+      lines.push(j.profile !== undefined ? `- ${what}: [${j.profile}](${j.profile})` : `- ${what}: not taken: ${j.profileError!.split('\n')[0]}`);
+    }
+    lines.push('');
+  }
   if (r.failures.length) {
     lines.push('## Not measured', '');
     for (const f of r.failures) lines.push(`- ${f.what}: ${f.error.split('\n')[0]}`);
@@ -202,7 +211,7 @@ function markdownToHtml(md: string): string {
     flush();
     if (raw.startsWith('## ')) html.push(`<h2>${line.slice(3)}</h2>`);
     else if (raw.startsWith('# ')) html.push(`<h1>${line.slice(2)}</h1>`);
-    else if (raw.startsWith('- ')) html.push(`<p>• ${line.slice(2)}</p>`);
+    else if (raw.startsWith('- ')) html.push(`<p>• ${line.slice(2).replace(/\[([^\]]+)\]\((profiles\/[^)\s]+)\)/g, '<a href="$2">$1</a>')}</p>`);
     else if (raw.trim()) html.push(`<p>${line}</p>`);
   }
   flush();

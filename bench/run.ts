@@ -118,6 +118,7 @@ export async function runBench(opts: BenchOptions, log: (line: string) => void =
                   workRoot,
                   boundMs: joinBoundMs(members),
                   log: (line) => log(`  ${line}`),
+                  profileDir: opts.profile ? outDir : undefined,
                   afterJoin:
                     mode === 'full'
                       ? async ({ candidate, pid, bench }) => {

@@ -3,6 +3,7 @@
  * Synapse: it must run through and produce well-formed figures. No speed is asserted: the
  * figures depend on the machine and its load.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,12 +12,18 @@ import { parseBenchArgs } from '../../bench/options.ts';
 import { validateResults, type BenchResults } from '../../bench/results.ts';
 import { runBench } from '../../bench/run.ts';
 
-test('quick benchmark on Synapse: schema-valid results, partial and full joins as asked, a plot and a page', async () => {
+/** Whether bench/profile.ts will find py-spy (env LAZYJOIN_PY_SPY, else PATH). */
+function pySpyAvailable(): boolean {
+  const found = spawnSync(process.env.LAZYJOIN_PY_SPY ?? 'py-spy', ['--version'], { encoding: 'utf8' });
+  return found.status === 0;
+}
+
+test('quick benchmark on Synapse: schema-valid results, partial and full joins as asked, profiles or why not, a plot and a page', async () => {
   // Installing Synapse on a cold cache takes minutes; the four joins take seconds each.
   test.setTimeout(15 * 60_000);
   const outDir = mkdtempSync(join(tmpdir(), 'lazyjoin-bench-quick-'));
   const log: string[] = [];
-  const returned = await runBench({ ...parseBenchArgs(['--quick', '--candidate', 'synapse']), outDir }, (line) => log.push(line));
+  const returned = await runBench({ ...parseBenchArgs(['--quick', '--candidate', 'synapse', '--profile']), outDir }, (line) => log.push(line));
 
   const written = JSON.parse(readFileSync(join(outDir, 'results.json'), 'utf8')) as BenchResults;
   expect(validateResults(written)).toEqual([]);
@@ -28,6 +35,17 @@ test('quick benchmark on Synapse: schema-valid results, partial and full joins a
     expect(j.askedOmitMembers).toBe('true');
     expect(j.answeredPartial).toBe(j.mode === 'partial');
     expect(j.peakRssBytes).toBeGreaterThan(0);
+    expect(j.remoteStallMs).toBeGreaterThanOrEqual(0);
+    // --profile: a py-spy profile where py-spy is installed, else the reason there is none.
+    if (pySpyAvailable()) {
+      expect(j.profileError, log.join('\n')).toBeUndefined();
+      const summary = readFileSync(join(outDir, j.profile!), 'utf8');
+      expect(summary).toMatch(/^synapse N=\d+ (partial|full) run 1: py-spy at 50 Hz, [1-9]\d* samples/);
+      expect(summary).toContain("Synapse's own frames, inclusive");
+    } else {
+      expect(j.profile).toBeUndefined();
+      expect(j.profileError).toMatch(/^py-spy could not start/);
+    }
   }
   const [partial200, full200] = written.joins.slice(2);
   // A full answer carries every membership; a partial one none, so the resync fetches them.

@@ -1,0 +1,151 @@
+/**
+ * Where a candidate's time goes during a benchmark join (`npm run bench -- --profile`): a sampling
+ * CPU profile of the candidate from the `/join` request until the room is synced, summarised as
+ * the frames with the largest shares.
+ *
+ * - Synapse: py-spy (`py-spy record --nonblocking --format raw`, 50 samples a second), from env
+ *   `LAZYJOIN_PY_SPY` or `py-spy` on PATH (`pip install py-spy`). Summarised by
+ *   `where-time-goes.ts` over Synapse's own frames.
+ * - Dendrite: Go's pprof, which Dendrite serves when started with `PPROFLISTEN`: consecutive
+ *   10-second CPU profiles for the whole join, merged and summarised by `go tool pprof -top`
+ *   (env `LAZYJOIN_GO`, else `go`).
+ *
+ * A profiler that cannot run leaves the join measured and says why in the results' failures; a
+ * profile is never made up.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { request } from 'undici';
+import { summariseFolded, type FrameShare } from './where-time-goes.ts';
+
+/** A profile taken during one join: the files it left and the summary's path. */
+export interface ProfileRecord {
+  /** What was profiled, e.g. `synapse N=150000 partial run 2`. */
+  what: string;
+  profiler: 'py-spy' | 'pprof';
+  /** The summary (text), relative to the results folder. */
+  summary: string;
+  /** Samples in the profile (py-spy) or seconds profiled (pprof). */
+  samples: number;
+}
+
+export interface RunningProfiler {
+  /** Stops sampling and writes the raw profile and its summary; throws a one-line reason if there is none. */
+  stop(): Promise<ProfileRecord>;
+}
+
+const PY_SPY_RATE = 50;
+const PPROF_WINDOW_SECONDS = 10;
+/** Bound on a profiler's own shutdown (py-spy writing its file, the last pprof window). */
+const STOP_BOUND_MS = (PPROF_WINDOW_SECONDS + 20) * 1000;
+
+/** A free loopback port for Dendrite's pprof listener (taken and released at once). */
+export async function freeLoopbackPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+function slug(what: string): string {
+  return what.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '');
+}
+
+function shareTable(title: string, rows: readonly FrameShare[], total: number): string[] {
+  return [`${title} (of ${total} samples)`, ...rows.map((r) => `${(100 * r.share).toFixed(1).padStart(6)}%  ${r.frame}`)];
+}
+
+/** Starts py-spy on `pid`; `outDir` gets `<what>.folded` and `<what>.txt`. */
+export function startPySpy(pid: number, what: string, outDir: string): RunningProfiler {
+  mkdirSync(join(outDir, 'profiles'), { recursive: true });
+  const base = join('profiles', slug(what));
+  const folded = join(outDir, `${base}.folded`);
+  const pySpy = process.env.LAZYJOIN_PY_SPY ?? 'py-spy';
+  const child = spawn(pySpy, ['record', '--pid', String(pid), '--rate', String(PY_SPY_RATE), '--nonblocking', '--format', 'raw', '-o', folded], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
+  let spawnError: Error | undefined;
+  child.on('error', (err) => (spawnError = err));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return {
+    async stop() {
+      if (!spawnError && child.exitCode === null) child.kill('SIGINT'); // py-spy writes its file on SIGINT
+      const code = await Promise.race([exited, new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), STOP_BOUND_MS).unref())]);
+      if (spawnError) throw new Error(`py-spy could not start (${pySpy}: ${spawnError.message}); install it with pip install py-spy or set LAZYJOIN_PY_SPY`);
+      if (code === 'late') {
+        child.kill('SIGKILL');
+        throw new Error(`py-spy did not stop within ${STOP_BOUND_MS / 1000} s of SIGINT`);
+      }
+      let text: string;
+      try {
+        text = readFileSync(folded, 'utf8');
+      } catch {
+        throw new Error(`py-spy wrote no profile (exit ${code}): ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
+      }
+      const own = summariseFolded(text, 25, 'synapse/');
+      const all = summariseFolded(text, 15);
+      const lines = [
+        `${what}: py-spy at ${PY_SPY_RATE} Hz, ${own.totalSamples} samples (idle samples included: py-spy --nonblocking samples every thread)`,
+        '',
+        ...shareTable("Synapse's own frames, inclusive", own.inclusive, own.totalSamples),
+        '',
+        ...shareTable("Synapse's own frames, self", own.self, own.totalSamples),
+        '',
+        ...shareTable('all frames, self', all.self, all.totalSamples),
+        '',
+      ];
+      writeFileSync(join(outDir, `${base}.txt`), lines.join('\n'));
+      return { what, profiler: 'py-spy', summary: `${base}.txt`, samples: own.totalSamples };
+    },
+  };
+}
+
+/** Takes consecutive CPU profiles from a Go pprof listener at `address` until stopped. */
+export function startPprof(address: string, what: string, outDir: string): RunningProfiler {
+  mkdirSync(join(outDir, 'profiles'), { recursive: true });
+  const base = join('profiles', slug(what));
+  const files: string[] = [];
+  let running = true;
+  let failure: Error | undefined;
+  const loop = (async () => {
+    while (running) {
+      try {
+        const res = await request(`http://${address}/debug/pprof/profile?seconds=${PPROF_WINDOW_SECONDS}`, { headersTimeout: STOP_BOUND_MS, bodyTimeout: STOP_BOUND_MS });
+        const body = Buffer.from(await res.body.arrayBuffer());
+        if (res.statusCode !== 200) throw new Error(`pprof at ${address} answered ${res.statusCode}: ${body.toString('utf8', 0, 200)}`);
+        const file = join(outDir, `${base}.${files.length + 1}.pprof`);
+        writeFileSync(file, body);
+        files.push(file);
+      } catch (err) {
+        failure = err as Error;
+        return;
+      }
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop; // the window in progress ends within PPROF_WINDOW_SECONDS
+      if (!files.length) throw new Error(`no pprof profile from ${address}: ${failure?.message ?? 'none taken'}`);
+      const go = process.env.LAZYJOIN_GO ?? 'go';
+      const top = spawnSync(go, ['tool', 'pprof', '-top', '-nodecount=40', ...files], { encoding: 'utf8', timeout: 120_000 });
+      const cum = spawnSync(go, ['tool', 'pprof', '-top', '-cum', '-nodecount=40', ...files], { encoding: 'utf8', timeout: 120_000 });
+      if (top.status !== 0 || cum.status !== 0) throw new Error(`go tool pprof failed: ${(top.stderr || cum.stderr || String(top.error ?? cum.error)).trim().slice(0, 300)}`);
+      const lines = [
+        `${what}: Go pprof CPU profile, ${files.length} windows of ${PPROF_WINDOW_SECONDS} s merged${failure ? ` (stopped early: ${failure.message})` : ''}`,
+        '',
+        '## by own time (flat)',
+        top.stdout.trim(),
+        '',
+        '## by inclusive time (cum)',
+        cum.stdout.trim(),
+        '',
+      ];
+      writeFileSync(join(outDir, `${base}.txt`), lines.join('\n'));
+      return { what, profiler: 'pprof', summary: `${base}.txt`, samples: files.length * PPROF_WINDOW_SECONDS };
+    },
+  };
+}
