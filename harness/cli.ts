@@ -50,7 +50,8 @@ Options:
   -h, --help         this help
 
 Exit status: 0 when no MUST requirement fails outside the baseline (nor a SHOULD under
---strict) and no baseline entry passes unexpectedly; 1 otherwise; 2 on usage errors.`,
+--strict), none could not be judged because its tests ended in errors, and no baseline entry
+passes unexpectedly; 1 otherwise; 2 on usage errors.`,
   report: `Usage: lazyjoin report [options]
 
 Rebuilds compliance.json, summary.md and index.html from a saved results.json.

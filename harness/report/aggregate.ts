@@ -30,8 +30,10 @@ import {
  *    and the cell then still counts the errors (`counts.error`); no outcome at all is `not-run`.
  *    So an error is never shown as a fail, nor a fail as an error.
  * 4. The run's gate fails when a MUST requirement is `fail` for some candidate, when (under
- *    strict) a MUST or SHOULD requirement is `fail` or `non-strict`, or when a baseline entry is
- *    unexpectedly passing. Errors and not-run do not fail the gate; they are counted and shown.
+ *    strict) a MUST or SHOULD requirement is `fail` or `non-strict`, when a MUST requirement is
+ *    `error` (its tests ran and none could judge it: a candidate that crashes or never answers
+ *    must not pass the gate), or when a baseline entry is unexpectedly passing. Other errors and
+ *    not-run do not fail the gate; they are counted and shown.
  */
 export const VERDICT_PRECEDENCE: readonly Verdict[] = [
   'fail',
@@ -264,6 +266,7 @@ export function aggregate(results: RunResults, options: AggregateOptions): Compl
       const v = row.results[name].verdict;
       const gating = row.level === 'MUST' ? (strict ? ['fail', 'non-strict'] : ['fail']) : row.level === 'SHOULD' && strict ? ['fail', 'non-strict'] : [];
       if (gating.includes(v)) reasons.push(`${name}: ${row.level} requirement ${row.id} is ${v}`);
+      else if (row.level === 'MUST' && v === 'error') reasons.push(`${name}: MUST requirement ${row.id} could not be judged (its tests ended in errors)`);
     }
   }
   for (const c of candidates) {

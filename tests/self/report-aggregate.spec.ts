@@ -83,11 +83,14 @@ test.describe('the report over a run', () => {
     expect(Object.keys(report.requirements[0].results)).toEqual(['alpha', 'beta']);
   });
 
-  test('the gate fails on a MUST fail; SHOULD breaks fail it only under strict; errors never do', () => {
+  test('the gate fails on a MUST fail and on a MUST no test could judge; SHOULD breaks only under strict; other errors never', () => {
     expect(aggregate(results, { catalogue }).gate.reasons).toEqual(['beta: MUST requirement SJ-12 is fail']);
     const alphaOnly = runResults(results.tests.filter((t) => t.candidate === 'alpha'));
     expect(aggregate(alphaOnly, { catalogue }).gate.passed).toBe(true);
     expect(aggregate(alphaOnly, { catalogue, strict: true }).gate.reasons).toEqual(['alpha: SHOULD requirement SJ-15 is non-strict']);
+    // beta's SHOULD SJ-15 ended in an error above without failing the gate; a MUST cannot.
+    const crashed = runResults([testRecord({ candidate: 'beta', title: 'members omitted', tags: ['@SJ-12'], status: 'failed', errors: ['candidate crashed'] })], ['beta']);
+    expect(aggregate(crashed, { catalogue }).gate.reasons).toEqual(['beta: MUST requirement SJ-12 could not be judged (its tests ended in errors)']);
   });
 
   test('a requirement tagged but missing from the catalogue is listed, with a warning, at its tag level', () => {

@@ -73,7 +73,7 @@ test('--grep turns IDs, ID families and areas into a tag pattern that stops at t
   expect(() => grepPattern(['nowhere'], catalogue)).toThrow('--grep nowhere: not a requirement ID, an ID family or an area (areas: resync, send_join)');
 });
 
-test('run: progress per test, verdict totals, report path; baseline and --strict decide the exit status', async () => {
+test('run: progress per test, verdict totals, report path; baseline, errors and --strict decide the exit status', async () => {
   test.setTimeout(180_000);
   const dir = mkdtempSync(join(tmpdir(), 'lazyjoin-cli-run-'));
   const baseline = join(dir, 'beta-2.0.0.json');
@@ -92,13 +92,20 @@ test('run: progress per test, verdict totals, report path; baseline and --strict
   const run = (...args: string[]) =>
     runChild(process.execPath, ['bin/lazyjoin.mjs', 'run', '--candidate', 'alpha,beta', '--baseline', baseline, ...args, '--', '-c', 'tests/self/fixtures/report/playwright.config.ts'], { LAZYJOIN_REQUIREMENTS: SAMPLE_CATALOGUE }, 120_000);
 
+  // beta's MUST SJ-16 has a test that ended in an error and nothing else: it could not be judged.
   const lenient = await run('--out', join(dir, 'lenient'));
-  expect(lenient.code, lenient.stdout + lenient.stderr).toBe(0);
+  expect(lenient.code, lenient.stdout + lenient.stderr).toBe(1);
+  expect(lenient.stdout).toContain('Gate: FAILED\n  - beta: MUST requirement SJ-16 could not be judged (its tests ended in errors)\nReport:');
   expect(lenient.stdout).toContain('[lazyjoin] 14 conformance test(s) on alpha, beta');
   expect(lenient.stdout).toMatch(/\[lazyjoin\] 14\/14 (alpha|beta): /);
   expect(lenient.stdout).toContain('beta 2.0.0: 1 pass, 1 non-strict, 1 informational, 2 not-run, 1 error, 2 known-failure');
   expect(lenient.stdout).toContain(`Report: ${join(dir, 'lenient', 'index.html')}`);
   expect(existsSync(join(dir, 'lenient', 'junit.xml'))).toBe(true);
+
+  // Without SJ-16, beta's failures are all in its baseline: the gate passes.
+  const baselined = await run('--out', join(dir, 'baselined'), '--grep', 'SJ-12');
+  expect(baselined.code, baselined.stdout + baselined.stderr).toBe(0);
+  expect(baselined.stdout).toContain('Gate: passed');
 
   const strict = await run('--out', join(dir, 'strict'), '--strict', '--grep', 'SJ-15');
   expect(strict.code, strict.stdout + strict.stderr).toBe(1);
