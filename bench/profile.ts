@@ -17,6 +17,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { summariseFolded, type FrameShare } from './where-time-goes.ts';
 
@@ -37,6 +38,8 @@ export interface RunningProfiler {
 }
 
 const PY_SPY_RATE = 50;
+/** Synapse's frames that name work (rather than its reactor, logging and metrics plumbing). */
+const SYNAPSE_WORK = /synapse\/(handlers|federation|storage\/(databases|persist_events|controllers)|state|event_auth|crypto|events\/)/;
 const PPROF_WINDOW_SECONDS = 10;
 /** Bound on a profiler's own shutdown (py-spy writing its file, the last pprof window). */
 const STOP_BOUND_MS = (PPROF_WINDOW_SECONDS + 20) * 1000;
@@ -56,6 +59,24 @@ function slug(what: string): string {
 
 function shareTable(title: string, rows: readonly FrameShare[], total: number): string[] {
   return [`${title} (of ${total} samples)`, ...rows.map((r) => `${(100 * r.share).toFixed(1).padStart(6)}%  ${r.frame}`)];
+}
+
+/** The text summary of a py-spy profile (folded stacks) of Synapse. */
+export function pySpySummary(what: string, folded: string): { summary: string; samples: number } {
+  const work = summariseFolded(folded, 30, SYNAPSE_WORK);
+  const own = summariseFolded(folded, 20, 'synapse/');
+  const all = summariseFolded(folded, 20);
+  const lines = [
+    `${what}: py-spy at ${PY_SPY_RATE} Hz, ${all.totalSamples} samples of busy threads (py-spy leaves idle threads out)`,
+    '',
+    ...shareTable("Synapse's handlers, federation, storage, state, auth and crypto code, inclusive", work.inclusive, work.totalSamples),
+    '',
+    ...shareTable("Synapse's own frames, self", own.self, own.totalSamples),
+    '',
+    ...shareTable('all frames, self', all.self, all.totalSamples),
+    '',
+  ];
+  return { summary: lines.join('\n'), samples: all.totalSamples };
 }
 
 /** Starts py-spy on `pid`; `outDir` gets `<what>.folded` and `<what>.txt`. */
@@ -85,20 +106,9 @@ export function startPySpy(pid: number, what: string, outDir: string): RunningPr
       } catch {
         throw new Error(`py-spy wrote no profile (exit ${code}): ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
       }
-      const own = summariseFolded(text, 25, 'synapse/');
-      const all = summariseFolded(text, 15);
-      const lines = [
-        `${what}: py-spy at ${PY_SPY_RATE} Hz, ${own.totalSamples} samples (idle samples included: py-spy --nonblocking samples every thread)`,
-        '',
-        ...shareTable("Synapse's own frames, inclusive", own.inclusive, own.totalSamples),
-        '',
-        ...shareTable("Synapse's own frames, self", own.self, own.totalSamples),
-        '',
-        ...shareTable('all frames, self', all.self, all.totalSamples),
-        '',
-      ];
-      writeFileSync(join(outDir, `${base}.txt`), lines.join('\n'));
-      return { what, profiler: 'py-spy', summary: `${base}.txt`, samples: own.totalSamples };
+      const { summary, samples } = pySpySummary(what, text);
+      writeFileSync(join(outDir, `${base}.txt`), summary);
+      return { what, profiler: 'py-spy', summary: `${base}.txt`, samples };
     },
   };
 }
@@ -148,4 +158,14 @@ export function startPprof(address: string, what: string, outDir: string): Runni
       return { what, profiler: 'pprof', summary: `${base}.txt`, samples: files.length * PPROF_WINDOW_SECONDS };
     },
   };
+}
+
+// `npx tsx bench/profile.ts <file.folded> <what>`: the summary of a py-spy profile taken by hand.
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const [file, ...what] = process.argv.slice(2);
+  if (!file) {
+    console.error('usage: npx tsx bench/profile.ts <py-spy-profile.folded> [what it profiled]');
+    process.exit(2);
+  }
+  process.stdout.write(pySpySummary(what.join(' ') || file, readFileSync(file, 'utf8')).summary);
 }

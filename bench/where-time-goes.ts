@@ -29,7 +29,7 @@ export interface ProfileSummary {
 }
 
 /** Summarises folded stacks; throws a one-line error on a line that is not `stack count`. */
-export function summariseFolded(text: string, top: number, match = ''): ProfileSummary {
+export function summariseFolded(text: string, top: number, match: string | RegExp = ''): ProfileSummary {
   const inclusive = new Map<string, number>();
   const self = new Map<string, number>();
   let total = 0;
@@ -47,7 +47,7 @@ export function summariseFolded(text: string, top: number, match = ''): ProfileS
   });
   const ranked = (m: Map<string, number>) =>
     [...m]
-      .filter(([frame]) => frame.includes(match))
+      .filter(([frame]) => (typeof match === 'string' ? frame.includes(match) : match.test(frame)))
       .sort((a, b) => b[1] - a[1])
       .slice(0, top)
       .map(([frame, samples]) => ({ frame, samples, share: total ? samples / total : 0 }));
