@@ -20,3 +20,10 @@ export function defineCheck<O>(check: Check<O>): Check<O> {
 export function errcodeOfBody(body: unknown): unknown {
   return body && typeof body === 'object' ? (body as Record<string, unknown>).errcode : undefined;
 }
+
+/** A copy of `o` whose response body is a deep copy changed by `change` (for negative controls). */
+export function withResponseBody<O extends { response: { body: unknown } }>(o: O, change: (body: Record<string, unknown>) => void): O {
+  const body = structuredClone(o.response.body) as Record<string, unknown>;
+  change(body);
+  return { ...o, response: { ...o.response, body } };
+}

@@ -3,7 +3,8 @@
  * shape observations carry (`eventIdOf`, `verifyEvent`). Tests build send_join observations with
  * it; recorded fixtures are judged again with it.
  */
-import { decodeBase64, eventId, verifyEvent, type KeyLookup, type PDU } from '../matrix/index.ts';
+import { decodeBase64, eventId, verifyEvent, verifyJsonSignature, type KeyLookup, type PDU } from '../matrix/index.ts';
+import type { KeyServerObservation } from './federation-api.ts';
 import type { SendJoinObservation, WirePdu } from './send-join-observation.ts';
 
 /** Public keys as published: server name -> key ID -> unpadded Base64 public key. */
@@ -26,5 +27,19 @@ export function matrixFunctions(roomVersion: string, keys?: PublishedKeys | KeyL
       const result = verifyEvent(pdu as PDU, roomVersion, lookup);
       return result.ok ? { ok: true } : { ok: false, reason: result.errors.join('; ') };
     },
+  };
+}
+
+/** Verifies a key document's signature by `serverName` with one of its own keys (KeyServerObservation.verifySignature). */
+export function keyDocumentVerifier(serverName: string): KeyServerObservation['verifySignature'] {
+  return (document, keyId, publicKeyBase64) => {
+    let publicKey: Uint8Array;
+    try {
+      publicKey = decodeBase64(publicKeyBase64);
+    } catch {
+      return { ok: false, reason: `key ${keyId} is not Base64` };
+    }
+    const r = verifyJsonSignature(document, serverName, (server, id) => (server === serverName && id === keyId ? publicKey : undefined));
+    return r.ok ? { ok: true } : { ok: false, reason: r.reason ?? 'the signature does not verify' };
   };
 }

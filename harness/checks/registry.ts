@@ -10,6 +10,7 @@ import { joining2Checks } from './joining2-checks.ts';
 import { auditChecks } from './audit-checks.ts';
 import { joiningResyncChecks } from './joining-resync.ts';
 import { joiningSyncChecks } from './joining-sync.ts';
+import { federationApiChecks } from './federation-api.ts';
 import type { Check } from './types.ts';
 
 export { defineCheck } from './define.ts';
@@ -20,7 +21,7 @@ export { loadCatalogue, requirement } from './catalogue.ts';
 type AnyCheck = Check<never>;
 
 /** Which observation type a check judges: SendJoinObservation, MakeJoinObservation, StateObservation. */
-export type ObservationKind = 'send-join' | 'make-join' | 'state' | keyof typeof joining2Checks | keyof typeof auditChecks | keyof typeof joiningResyncChecks | keyof typeof joiningSyncChecks;
+export type ObservationKind = 'send-join' | 'make-join' | 'state' | keyof typeof joining2Checks | keyof typeof auditChecks | keyof typeof joiningResyncChecks | keyof typeof joiningSyncChecks | keyof typeof federationApiChecks;
 
 const CHECKS_BY_KIND: ReadonlyArray<[ObservationKind, ReadonlyArray<AnyCheck>]> = [
   ['send-join', sendJoinChecks as ReadonlyArray<AnyCheck>],
@@ -30,6 +31,7 @@ const CHECKS_BY_KIND: ReadonlyArray<[ObservationKind, ReadonlyArray<AnyCheck>]> 
   ...(Object.entries(auditChecks) as unknown as Array<[keyof typeof auditChecks, ReadonlyArray<AnyCheck>]>),
   ...(Object.entries(joiningResyncChecks) as unknown as Array<[keyof typeof joiningResyncChecks, ReadonlyArray<AnyCheck>]>),
   ...(Object.entries(joiningSyncChecks) as unknown as Array<[keyof typeof joiningSyncChecks, ReadonlyArray<AnyCheck>]>),
+  ...(Object.entries(federationApiChecks) as unknown as Array<[keyof typeof federationApiChecks, ReadonlyArray<AnyCheck>]>),
 ];
 
 let registered: ReadonlyMap<string, AnyCheck> | undefined;

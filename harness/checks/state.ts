@@ -1,5 +1,5 @@
 /** Checks over the answers to `GET /_matrix/federation/v1/state` and `/state_ids`. */
-import { defineCheck } from './define.ts';
+import { defineCheck, withResponseBody } from './define.ts';
 import { pduSchemaFor, validate, type SchemaId } from './schema.ts';
 import type { Check, Evaluation } from './types.ts';
 
@@ -51,11 +51,7 @@ function wellFormed(o: StateObservation, schema: SchemaId, eventFields: string[]
   return { ok: false, reason: `the answer does not match the schema: ${list.slice(0, 8).join('; ')}`, expected, observed: list };
 }
 
-const withBody = (o: StateObservation, change: (b: Record<string, unknown>) => void): StateObservation => {
-  const body = structuredClone(o.response.body) as Record<string, unknown>;
-  change(body);
-  return { ...o, response: { ...o.response, body } };
-};
+const withBody = withResponseBody<StateObservation>;
 
 export const stateResponseWellFormed: StateCheck = defineCheck({
   id: 'state/response-well-formed',

@@ -20,6 +20,8 @@ export interface RequestRecord {
   /** Parsed JSON body, or the raw text if it was not JSON, or undefined if empty. */
   body: unknown;
   auth: AuthVerdict;
+  /** The Authorization header as received, if any. */
+  authorization?: string;
   /** The X-Matrix origin when known, even for failed checks. */
   origin?: string;
   status?: number;

@@ -420,6 +420,7 @@ export class Remote {
       query: queryObject(url.searchParams),
       body: undefined,
       auth: { kind: 'none' },
+      authorization: req.headers.authorization,
       receivedAt: started - this.startedAt,
     };
     this.records.push(record);

@@ -13,10 +13,11 @@ import { joining2PassingObservations } from '../../harness/checks/joining2-synth
 import { auditPassingObservations } from '../../harness/checks/audit-synthetic.ts';
 import { joiningResyncPassingObservations } from '../../harness/checks/joining-resync.ts';
 import { joiningSyncPassingObservations } from '../../harness/checks/joining-sync.ts';
+import { federationApiPassingObservations } from '../../harness/checks/federation-api-synthetic.ts';
 
 const variants = [
-  { name: 'stand-in crypto', observations: [...passingObservations(), ...joining2PassingObservations(), ...auditPassingObservations(), ...joiningResyncPassingObservations(), ...joiningSyncPassingObservations()] },
-  { name: 'harness/matrix crypto', observations: [...passingObservations(matrixCrypto), ...joining2PassingObservations(), ...auditPassingObservations(), ...joiningResyncPassingObservations(), ...joiningSyncPassingObservations()] },
+  { name: 'stand-in crypto', observations: [...passingObservations(), ...joining2PassingObservations(), ...auditPassingObservations(), ...joiningResyncPassingObservations(), ...joiningSyncPassingObservations(), ...federationApiPassingObservations()] },
+  { name: 'harness/matrix crypto', observations: [...passingObservations(matrixCrypto), ...joining2PassingObservations(), ...auditPassingObservations(), ...joiningResyncPassingObservations(), ...joiningSyncPassingObservations(), ...federationApiPassingObservations()] },
 ];
 
 function evaluate(check: Check<never>, observation: unknown): Evaluation | { threw: string } {

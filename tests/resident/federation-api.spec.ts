@@ -1,0 +1,158 @@
+/**
+ * The candidate's federation API beyond joins, as a server in its room sees it: its published
+ * keys and the X-Matrix headers on its own requests; single events, auth chains and missing
+ * events on request; and the refusals the spec names (unknown endpoint, wrong method, outsider,
+ * unknown event, wrong destination, another server's user). Every JSON answer's Content-Type is
+ * judged as well.
+ */
+import { request } from 'undici';
+import { test } from '../../harness/fixtures.ts';
+import { federationApiChecks, type ContentTypeObservation, type EventReadObservation, type RefusalCase, type RefusalObservation } from '../../harness/checks/federation-api.ts';
+import { keyDocumentVerifier } from '../../harness/checks/matrix-binding.ts';
+import { eventId, type PDU } from '../../harness/matrix/index.ts';
+import type { CandidateClient } from '../../harness/client/client.ts';
+import type { FederationResponse } from '../../harness/remote/client.ts';
+import { baseUrlFor, federationAgent } from '../../harness/remote/discovery.ts';
+import type { Remote } from '../../harness/remote/index.ts';
+import { judgeApplicable } from '../../harness/resident/observe.ts';
+import { ResidentRoom } from '../../harness/resident/room.ts';
+
+/** Bound on a PDU the candidate sends reaching the remote. */
+const PDU_WITHIN_MS = 20_000;
+
+const enc = encodeURIComponent;
+
+function contentTypeOf(headers: Record<string, string | string[] | undefined>): string | undefined {
+  const value = headers['content-type'];
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+/** Answers to judge for SJ-28, gathered as a test goes. */
+class ContentTypes {
+  readonly observation: ContentTypeObservation = { answers: [] };
+  add(requestLine: string, res: { status: number; headers: Record<string, string | string[] | undefined> }): void {
+    this.observation.answers.push({ request: requestLine, status: res.status, contentType: contentTypeOf(res.headers) });
+  }
+}
+
+/** A room on the candidate with a user of `remote` in it, so that the remote may read it. */
+async function sharedRoom(candidateServer: string, client: CandidateClient, remote: Remote): Promise<ResidentRoom> {
+  const room = await ResidentRoom.create(client, { preset: 'public_chat', name: 'federation API' });
+  await room.joinRemoteUser(candidateServer, remote, remote.userId('reader'));
+  return room;
+}
+
+/**
+ * Sends `bodies` in order as the room's creator; returns their event IDs and the last event as the
+ * remote received it (awaited: the candidate's transaction reaching the remote).
+ */
+async function linearMessages(client: CandidateClient, room: ResidentRoom, remote: Remote, bodies: string[]): Promise<{ ids: string[]; last: PDU }> {
+  const ids: string[] = [];
+  for (const body of bodies) ids.push((await client.sendMessage(room.roomId, body)).ok().event_id as string);
+  const lastId = ids[ids.length - 1];
+  const last = await remote.expectPdu((p) => eventId(p, room.roomVersion) === lastId, { within: PDU_WITHIN_MS });
+  return { ids, last };
+}
+
+test.describe('federation API of the resident', () => {
+  test('keys: a well-formed document signed by its keys, listing every key the server signs with, valid for an hour; its own requests carry plain, verifiable X-Matrix headers', { tag: ['@KY-01', '@KY-02', '@KY-05', '@AU-01', '@AU-03', '@AU-06', '@SJ-28', '@must'] }, async ({ candidate, client, remote }, testInfo) => {
+    // The candidate signs a join answer, events and a transaction for the suite.
+    const room = await sharedRoom(candidate.serverName, client, remote);
+    const { last: pdu } = await linearMessages(client, room, remote, ['signed for the suite']);
+    // Every request the remote authenticates came from the candidate (unknown routes and the key
+    // and version endpoints are not authenticated).
+    const fromCandidate = remote.requests().filter((r) => r.auth.kind !== 'none');
+    const keysInUse = new Set<string>([
+      ...Object.keys((pdu.signatures ?? {})[candidate.serverName] ?? {}),
+      ...fromCandidate.flatMap((r) => (r.auth.kind === 'ok' ? [r.auth.keyId] : [])),
+    ]);
+
+    const types = new ContentTypes();
+    const fetchedAt = Date.now();
+    const res = await request(`${baseUrlFor(candidate.serverName)}/_matrix/key/v2/server`, { dispatcher: federationAgent() });
+    const text = await res.body.text();
+    let body: unknown = text;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      // judged as a non-JSON answer
+    }
+    types.add('GET /_matrix/key/v2/server', { status: res.statusCode, headers: res.headers });
+    judgeApplicable(testInfo, federationApiChecks['resident-key-server'], {
+      serverName: candidate.serverName,
+      fetchedAt,
+      response: { status: res.statusCode, contentType: contentTypeOf(res.headers), body },
+      keysInUse: [...keysInUse],
+      verifySignature: keyDocumentVerifier(candidate.serverName),
+    });
+    judgeApplicable(testInfo, federationApiChecks['resident-content-type'], types.observation);
+    const outbound = {
+      origin: candidate.serverName,
+      requests: fromCandidate.map((r) => ({
+        request: `${r.method} ${r.path}`,
+        to: r.to,
+        authorization: r.authorization,
+        verified: r.auth.kind === 'ok',
+        failure: r.auth.kind === 'failed' ? r.auth.reason : undefined,
+      })),
+    };
+    await testInfo.attach('requests from the candidate', { body: JSON.stringify(outbound, null, 2), contentType: 'application/json' });
+    judgeApplicable(testInfo, federationApiChecks['outbound-request-auth'], outbound);
+  });
+
+  test('reading the room: /event, /event_auth and /get_missing_events', { tag: ['@ST-05', '@ST-06', '@ST-08', '@SJ-28', '@must'] }, async ({ candidate, client, remote }, testInfo) => {
+    const room = await sharedRoom(candidate.serverName, client, remote);
+    const {
+      ids: [m1, m2, m3, m4],
+    } = await linearMessages(client, room, remote, ['m1', 'm2', 'm3', 'm4']);
+    const eventIdOf = (p: Record<string, unknown>) => eventId(p as PDU, room.roomVersion);
+    const types = new ContentTypes();
+    const judgeRead = (o: EventReadObservation) => judgeApplicable(testInfo, federationApiChecks['resident-event-read'], o);
+    const answer = (res: FederationResponse) => ({ status: res.status, contentType: contentTypeOf(res.headers), body: res.body ?? res.raw });
+
+    const eventPath = `/_matrix/federation/v1/event/${enc(m4)}`;
+    const event = await remote.client.request('GET', candidate.serverName, eventPath);
+    types.add(`GET ${eventPath}`, event);
+    judgeRead({ endpoint: 'event', roomId: room.roomId, eventId: m4, response: answer(event), eventIdOf });
+
+    // The asked event's auth_events, from the client API's view of it where /event failed.
+    const fetched = (event.body?.pdus ?? []).find((p: Record<string, unknown>) => eventIdOf(p) === m4) as PDU | undefined;
+    const authPath = `/_matrix/federation/v1/event_auth/${enc(room.roomId)}/${enc(m4)}`;
+    const auth = await remote.client.request('GET', candidate.serverName, authPath);
+    types.add(`GET ${authPath}`, auth);
+    judgeRead({ endpoint: 'event_auth', roomId: room.roomId, eventId: m4, authEventsOfTarget: fetched?.auth_events, response: answer(auth), eventIdOf });
+
+    // m1..m4 were sent one after another by one user: a single line of prev_events.
+    const missingPath = `/_matrix/federation/v1/get_missing_events/${enc(room.roomId)}`;
+    for (const [limit, expected] of [[10, [m2, m3]], [1, [m3]]] as Array<[number, string[]]>) {
+      const missing = await remote.client.request('POST', candidate.serverName, missingPath, { body: { earliest_events: [m1], latest_events: [m4], limit, min_depth: 0 } });
+      types.add(`POST ${missingPath} (limit ${limit})`, missing);
+      judgeRead({ endpoint: 'get_missing_events', roomId: room.roomId, missing: { earliest: [m1], latest: [m4], limit, expected }, response: answer(missing), eventIdOf });
+    }
+    judgeApplicable(testInfo, federationApiChecks['resident-content-type'], types.observation);
+  });
+
+  test('refusals: unknown endpoint, wrong method, outsider, unknown event, wrong destination, another server\'s user', { tag: ['@SJ-27', '@ST-04', '@AU-04', '@MJ-03', '@SJ-28', '@must'] }, async ({ candidate, client, remote, makeRemote }, testInfo) => {
+    const room = await sharedRoom(candidate.serverName, client, remote);
+    const {
+      ids: [message],
+    } = await linearMessages(client, room, remote, ['something to ask about']);
+    const outsider = await makeRemote();
+    const types = new ContentTypes();
+    const refusal = async (c: RefusalCase, from: Remote, method: string, path: string, opts: { body?: unknown; signedDestination?: string } = {}) => {
+      const res = await from.client.request(method, candidate.serverName, path, opts);
+      types.add(`${method} ${path}`, res);
+      const observation: RefusalObservation = { case: c, request: { method, path }, response: { status: res.status, contentType: contentTypeOf(res.headers), body: res.body ?? res.raw } };
+      judgeApplicable(testInfo, federationApiChecks['resident-refusal'], observation);
+    };
+    const stateIds = (at: string) => `/_matrix/federation/v1/state_ids/${enc(room.roomId)}?event_id=${enc(at)}`;
+
+    await refusal('unknown-endpoint', remote, 'GET', '/_matrix/federation/v1/lazyjoin-no-such-endpoint');
+    await refusal('wrong-method', remote, 'PUT', '/_matrix/federation/v1/version', { body: {} });
+    await refusal('state-ids-not-in-room', outsider, 'GET', stateIds(message));
+    await refusal('state-ids-unknown-event', remote, 'GET', stateIds(`$lazyjoin-unknown-${Date.now()}`));
+    await refusal('wrong-destination', remote, 'GET', `/_matrix/federation/v1/event/${enc(message)}`, { signedDestination: outsider.serverName });
+    await refusal('make-join-foreign-user', remote, 'GET', `/_matrix/federation/v1/make_join/${enc(room.roomId)}/${enc(outsider.userId('someone'))}?ver=10&ver=11`);
+    judgeApplicable(testInfo, federationApiChecks['resident-content-type'], types.observation);
+  });
+});
