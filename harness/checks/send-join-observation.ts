@@ -81,7 +81,9 @@ export type InvalidJoinFault =
   /** SJ-06: state_key differs from sender. */
   | 'state-key-mismatch'
   /** SJ-01: the room does not exist on the resident. */
-  | 'unknown-room';
+  | 'unknown-room'
+  /** SJ-24: a well-formed join the room's join rules do not permit (an invite-only room, no invite). */
+  | 'not-permitted';
 
 /** The parts of a 200 answer that checks reason about, read under the names the request used. */
 export interface SendJoinView {

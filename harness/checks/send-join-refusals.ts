@@ -54,6 +54,27 @@ function refusedAsInvalidParam(fault: InvalidJoinFault, requirement: string, wha
   });
 }
 
+export const notPermittedRefusedForbidden: SendJoinCheck = defineCheck({
+  id: 'send-join/not-permitted-refused-forbidden',
+  requirement: 'SJ-24',
+  title: 'a join the room does not permit (invite-only, no invite) is refused with 403 M_FORBIDDEN',
+  evaluate(o): Evaluation {
+    if (o.request.invalidJoin !== 'not-permitted') return { notApplicable: 'the join was not one the room forbids' };
+    if (o.response.status === 403 && errcodeOfBody(o.response.body) === 'M_FORBIDDEN') return { ok: true };
+    return {
+      ok: false,
+      reason: `a join the room's join rules forbid was answered ${answered(o)}${o.response.status === 200 ? ': the candidate let the user in' : ''}`,
+      expected: 'HTTP 403 with errcode M_FORBIDDEN',
+      observed: { status: o.response.status, body: o.response.body },
+    };
+  },
+  controls: [
+    { name: 'accepted with 200', mutate: (o) => ({ ...o, response: { status: 200, body: { state: [], auth_chain: [] } } }) },
+    { name: 'refused 400 M_INVALID_PARAM', mutate: (o) => ({ ...o, response: { status: 400, body: { errcode: 'M_INVALID_PARAM', error: 'no' } } }) },
+    { name: 'refused 403 without errcode', mutate: (o) => ({ ...o, response: { status: 403, body: { error: 'no' } } }) },
+  ],
+});
+
 export const sendJoinRefusalChecks: ReadonlyArray<SendJoinCheck> = [
   invalidJoinRefused,
   refusedAsInvalidParam('bad-signature', 'SJ-02', 'signature does not verify'),
@@ -61,4 +82,5 @@ export const sendJoinRefusalChecks: ReadonlyArray<SendJoinCheck> = [
   refusedAsInvalidParam('not-join', 'SJ-04', 'membership is not "join"'),
   refusedAsInvalidParam('foreign-sender', 'SJ-05', 'sender is not a user of the origin server'),
   refusedAsInvalidParam('state-key-mismatch', 'SJ-06', 'state_key differs from its sender'),
+  notPermittedRefusedForbidden,
 ];

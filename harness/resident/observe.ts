@@ -38,6 +38,8 @@ export interface ObserveJoinOptions {
   optIn?: OptIn;
   /** Sign as this server instead of the remote itself (a bystander name of the remote). */
   as?: SuiteServer;
+  /** Runs after make_join answered and before the join is signed (to change the room meanwhile). */
+  afterMakeJoin?: () => Promise<void>;
   /** Changes the join event before it is signed (to send an invalid join on purpose). */
   changeJoin?: (draft: PDU) => PDU;
   /** Changes the signed join event (to break its signature on purpose). */
@@ -60,6 +62,7 @@ export async function observeJoin(remote: Remote, candidateServer: string, room:
   };
   if (made.status !== 200 || !made.body?.event) throw new Error(`make_join of ${userId} to ${room.roomId} answered ${made.status}: ${trimmedJson(made.body ?? made.raw, 300)}`);
   const roomVersion = made.body.room_version ?? '1';
+  await opts.afterMakeJoin?.();
   const truth = await room.truth(userId);
   let { event, eventId } = signJoinTemplate(made.body.event, signer, roomVersion, opts.changeJoin);
   if (opts.afterSigning) event = opts.afterSigning(event);

@@ -40,6 +40,24 @@ test.describe('invalid joins', () => {
     });
   }
 
+  test('send_join of a join the room forbids (invite-only, no invite) is refused with 403 M_FORBIDDEN', { tag: ['@SJ-01', '@SJ-24', '@must'] }, async ({ candidate, client, remote }, testInfo) => {
+    // The template comes from the room while it is public; the room then becomes invite-only and
+    // the join is rebased on that change (its auth and prev events), so it is well formed and
+    // consistent with the room, and only the join rules forbid it.
+    const room = await ResidentRoom.create(client, { preset: 'public_chat', name: 'turns invite-only' });
+    const before = (await room.currentState()).find((e) => e.type === 'm.room.join_rules')!.event_id;
+    let inviteOnly = '';
+    const exchange = await observeJoin(remote, candidate.serverName, room, remote.userId('zed'), {
+      afterMakeJoin: async () => {
+        inviteOnly = (await client.sendState(room.roomId, 'm.room.join_rules', '', { join_rule: 'invite' })).ok().event_id;
+      },
+      changeJoin: (d) => ({ ...d, auth_events: d.auth_events.map((id) => (id === before ? inviteOnly : id)), prev_events: [inviteOnly], depth: d.depth + 1 }),
+      invalidJoin: 'not-permitted',
+    });
+    if (!exchange.joinEvent.auth_events.includes(inviteOnly)) throw new Error(`the make_join template did not name the join rules ${before} among its auth events`);
+    judgeApplicable(testInfo, sendJoinChecks, exchange.sendJoin);
+  });
+
   test('send_join for a room the resident does not know is refused', { tag: ['@SJ-01', '@must'] }, async ({ candidate, client, remote }, testInfo) => {
     const room = await ResidentRoom.create(client, { name: 'a real room to get a template from' });
     const unknown = `!no-such-room-${Date.now()}:${candidate.serverName}`;
