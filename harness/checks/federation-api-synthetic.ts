@@ -5,7 +5,7 @@
  */
 import { eventId, signEvent, signJson, signingKeyFromSeed, type PDU } from '../matrix/index.ts';
 import { keyDocumentVerifier } from './matrix-binding.ts';
-import type { ContentTypeObservation, EventReadObservation, KeyServerObservation, OutboundAuthObservation, RefusalObservation } from './federation-api.ts';
+import type { ContentTypeObservation, EventReadObservation, KeyServerObservation, OutboundAuthObservation, RefusalObservation, TransactionObservation } from './federation-api.ts';
 
 const SERVER = 'candidate.test';
 const ROOM = '!room:candidate.test';
@@ -107,7 +107,16 @@ export function federationApiPassingObservations(): Array<{ name: string; kind: 
     ],
   };
 
+  const transaction: TransactionObservation = {
+    pdus: [
+      { eventId: byIndex(6).eventId, mustBeRejected: false },
+      { eventId: byIndex(7).eventId, mustBeRejected: true },
+    ],
+    response: { status: 200, contentType: 'application/json', body: { pdus: { [byIndex(6).eventId]: {}, [byIndex(7).eventId]: { error: 'bad signature' } } } },
+  };
+
   return [
+    { name: 'a transaction with a PDU to reject', kind: 'resident-transaction', observation: transaction },
     { name: 'candidate key document', kind: 'resident-key-server', observation: keyServer },
     { name: '/event of a message', kind: 'resident-event-read', observation: event },
     { name: '/event_auth of a message', kind: 'resident-event-read', observation: eventAuth },

@@ -513,10 +513,43 @@ export const outboundHeaderStyle: OutboundCheck = defineCheck({
   ],
 });
 
+// -------------------------------------------------------------------------------------------------
+// Transactions
+
+export interface TransactionObservation {
+  /** The PDUs sent, and which of them the candidate must reject (a broken signature). */
+  pdus: Array<{ eventId: string; mustBeRejected: boolean }>;
+  response: HttpAnswer;
+}
+
+export const rejectedPduDoesNotFailTransaction: Check<TransactionObservation> = defineCheck({
+  id: 'transaction/rejected-pdu-does-not-fail-it',
+  requirement: 'ST-10',
+  title: 'a transaction holding a PDU the server rejects is still answered 200 with a pdus object',
+  evaluate(o): Evaluation {
+    if (!o.pdus.some((p) => p.mustBeRejected)) return { notApplicable: 'no PDU of the transaction is to be rejected' };
+    const body = o.response.body as Record<string, unknown> | null;
+    const pdus = body && typeof body === 'object' ? body.pdus : undefined;
+    if (o.response.status === 200 && typeof pdus === 'object' && pdus !== null && !Array.isArray(pdus)) return { ok: true };
+    return {
+      ok: false,
+      reason: `the transaction was answered HTTP ${o.response.status}${o.response.status === 200 ? ' without a pdus object' : ''}`,
+      expected: 'HTTP 200 with {"pdus": {<event ID>: {} or {"error": ...}}}: a rejected PDU is reported in its entry, not by failing the transaction',
+      observed: o.response,
+    };
+  },
+  controls: [
+    { name: 'answered 400', mutate: (o) => ({ ...o, response: { status: 400, body: { errcode: 'M_BAD_JSON', error: 'bad PDU' } } }) },
+    { name: 'answered 500', mutate: (o) => ({ ...o, response: { status: 500, body: { errcode: 'M_UNKNOWN' } } }) },
+    { name: 'pdus missing from the answer', mutate: (o) => ({ ...o, response: { ...o.response, body: {} } }) },
+  ],
+});
+
 export const federationApiChecks = {
   'resident-key-server': [keyDocumentWellFormed, keyDocumentSelfSigned, keysInUsePublished, keysValidForAnHour],
   'resident-event-read': [eventAnsweredAsTransaction, eventAuthComplete, missingEventsWalkBack],
   'resident-refusal': [unknownEndpointRefused, stateIdsRefusals, wrongDestinationRefused, foreignUserMakeJoinRefused],
   'resident-content-type': [jsonContentType],
   'outbound-request-auth': [outboundRequestsVerify, outboundHeaderForm, outboundHeaderStyle],
+  'resident-transaction': [rejectedPduDoesNotFailTransaction],
 } as const;

@@ -9,7 +9,7 @@ import { request } from 'undici';
 import { test } from '../../harness/fixtures.ts';
 import { federationApiChecks, type ContentTypeObservation, type EventReadObservation, type RefusalCase, type RefusalObservation } from '../../harness/checks/federation-api.ts';
 import { keyDocumentVerifier } from '../../harness/checks/matrix-binding.ts';
-import { eventId, type PDU } from '../../harness/matrix/index.ts';
+import { eventId, signEvent, type PDU } from '../../harness/matrix/index.ts';
 import type { CandidateClient } from '../../harness/client/client.ts';
 import type { FederationResponse } from '../../harness/remote/client.ts';
 import { baseUrlFor, federationAgent } from '../../harness/remote/discovery.ts';
@@ -129,6 +129,39 @@ test.describe('federation API of the resident', () => {
       types.add(`POST ${missingPath} (limit ${limit})`, missing);
       judgeRead({ endpoint: 'get_missing_events', roomId: room.roomId, missing: { earliest: [m1], latest: [m4], limit, expected }, response: answer(missing), eventIdOf });
     }
+    judgeApplicable(testInfo, federationApiChecks['resident-content-type'], types.observation);
+  });
+
+  test('a transaction holding a PDU the candidate rejects is still answered 200', { tag: ['@ST-10', '@SJ-28', '@should'] }, async ({ candidate, client, remote }, testInfo) => {
+    const room = await sharedRoom(candidate.serverName, client, remote);
+    const { last } = await linearMessages(client, room, remote, ['the remote answers this']);
+    const state = await room.currentState();
+    const idOf = (type: string, stateKey: string) => state.find((e) => e.type === type && e.state_key === stateKey)?.event_id;
+    const sender = remote.userId('reader');
+    const authEvents = [idOf('m.room.create', ''), idOf('m.room.power_levels', ''), idOf('m.room.member', sender)];
+    if (authEvents.some((id) => id === undefined)) throw new Error(`the room state lacks the create, power levels or ${sender}'s join: ${JSON.stringify(authEvents)}`);
+    const message = (body: string, depth: number, prev: string) =>
+      signEvent(
+        { room_id: room.roomId, sender, type: 'm.room.message', content: { msgtype: 'm.text', body }, auth_events: authEvents as string[], prev_events: [prev], depth, origin_server_ts: Date.now() } as Omit<PDU, 'hashes' | 'signatures'>,
+        remote.serverName,
+        remote.key,
+        room.roomVersion,
+      );
+    const good = message('a fine reply', last.depth + 1, eventId(last, room.roomVersion));
+    const forged = message('a reply whose signature is broken', last.depth + 2, good.eventId);
+    const sigs = forged.event.signatures![remote.serverName];
+    for (const keyId of Object.keys(sigs)) sigs[keyId] = (sigs[keyId].startsWith('A') ? 'B' : 'A') + sigs[keyId].slice(1);
+
+    const res = await remote.client.send(candidate.serverName, { pdus: [good.event, forged.event] });
+    const types = new ContentTypes();
+    types.add('PUT /_matrix/federation/v1/send/…', res);
+    judgeApplicable(testInfo, federationApiChecks['resident-transaction'], {
+      pdus: [
+        { eventId: good.eventId, mustBeRejected: false },
+        { eventId: forged.eventId, mustBeRejected: true },
+      ],
+      response: { status: res.status, contentType: contentTypeOf(res.headers), body: res.body ?? res.raw },
+    });
     judgeApplicable(testInfo, federationApiChecks['resident-content-type'], types.observation);
   });
 
