@@ -63,11 +63,11 @@ function shareTable(title: string, rows: readonly FrameShare[], total: number): 
 
 /** The text summary of a py-spy profile (folded stacks) of Synapse. */
 export function pySpySummary(what: string, folded: string): { summary: string; samples: number } {
-  const work = summariseFolded(folded, 30, SYNAPSE_WORK);
-  const own = summariseFolded(folded, 20, 'synapse/');
-  const all = summariseFolded(folded, 20);
+  const work = summariseFolded(folded, 30, SYNAPSE_WORK, { byFunction: true });
+  const own = summariseFolded(folded, 20, 'synapse/', { byFunction: true });
+  const all = summariseFolded(folded, 20, '', { byFunction: true });
   const lines = [
-    `${what}: py-spy at ${PY_SPY_RATE} Hz, ${all.totalSamples} samples of busy threads (py-spy leaves idle threads out)`,
+    `${what}: py-spy at ${PY_SPY_RATE} Hz, ${all.totalSamples} samples of busy threads (py-spy leaves idle threads out; Synapse's database work runs in a thread pool, so shares add up over threads). Shares per function, all its lines together.`,
     '',
     ...shareTable("Synapse's handlers, federation, storage, state, auth and crypto code, inclusive", work.inclusive, work.totalSamples),
     '',

@@ -29,7 +29,12 @@ export interface ProfileSummary {
 }
 
 /** Summarises folded stacks; throws a one-line error on a line that is not `stack count`. */
-export function summariseFolded(text: string, top: number, match: string | RegExp = ''): ProfileSummary {
+/** A frame without its line number: `f (file.py:12)` becomes `f (file.py)`, so a function counts once. */
+export function functionOf(frame: string): string {
+  return frame.replace(/:\d+\)$/, ')');
+}
+
+export function summariseFolded(text: string, top: number, match: string | RegExp = '', opts: { byFunction?: boolean } = {}): ProfileSummary {
   const inclusive = new Map<string, number>();
   const self = new Map<string, number>();
   let total = 0;
@@ -39,7 +44,8 @@ export function summariseFolded(text: string, top: number, match: string | RegEx
     const samples = Number(line.slice(cut + 1));
     if (cut < 0 || !Number.isInteger(samples) || samples < 0) throw new Error(`line ${i + 1} is not "stack count": ${line.slice(0, 120)}`);
     // py-spy writes an empty stack for samples taken outside any Python frame.
-    const frames = cut === 0 ? [NO_FRAMES] : line.slice(0, cut).split(';');
+    const raw = cut === 0 ? [NO_FRAMES] : line.slice(0, cut).split(';');
+    const frames = opts.byFunction ? raw.map(functionOf) : raw;
     total += samples;
     for (const frame of new Set(frames)) inclusive.set(frame, (inclusive.get(frame) ?? 0) + samples);
     const innermost = frames[frames.length - 1];

@@ -7,6 +7,7 @@ import type { JoinMeasurement } from '../../bench/joiner-bench.ts';
 import { parseBenchArgs } from '../../bench/options.ts';
 import { bytesText, logTicks, renderHtml, renderMarkdown, renderPlotSvg } from '../../bench/render.ts';
 import { fullToPartialRatios, mergeResults, spread, summariseJoins, validateResults, type BenchResults } from '../../bench/results.ts';
+import { pySpySummary } from '../../bench/profile.ts';
 import { summariseFolded } from '../../bench/where-time-goes.ts';
 
 function join(mode: 'partial' | 'full', members: number, run: number, syncedSeconds: number): JoinMeasurement {
@@ -151,6 +152,29 @@ test('profile summary: inclusive counts a recursive frame once per stack, self c
   expect(summariseFolded(folded, 5, 'pers').inclusive.map((f) => f.frame)).toEqual(['persist']);
   expect(() => summariseFolded('main;loop many', 3)).toThrow('line 1 is not "stack count": main;loop many');
   expect(summariseFolded(' 4', 1).self).toEqual([{ frame: '(no frames)', samples: 4, share: 1 }]);
+});
+
+test('profile summary per function: the lines of one function count together, once per stack; a pattern picks frames', () => {
+  const folded = [
+    'run (app.py:1);persist (store.py:10);persist (store.py:20);execute (db.py:5) 6',
+    'run (app.py:1);handle (handlers/join.py:3);persist (store.py:30) 3',
+    'run (app.py:2);idle (loop.py:9) 1',
+  ].join('\n');
+  const byLine = summariseFolded(folded, 10);
+  expect(byLine.inclusive.filter((f) => f.frame.startsWith('persist')).map((f) => f.samples)).toEqual([6, 6, 3]);
+  const byFunction = summariseFolded(folded, 10, '', { byFunction: true });
+  expect(byFunction.inclusive.map((f) => [f.frame, f.samples])).toEqual([
+    ['run (app.py)', 10],
+    ['persist (store.py)', 9],
+    ['execute (db.py)', 6],
+    ['handle (handlers/join.py)', 3],
+    ['idle (loop.py)', 1],
+  ]);
+  expect(summariseFolded(folded, 10, /handlers\//, { byFunction: true }).inclusive.map((f) => f.frame)).toEqual(['handle (handlers/join.py)']);
+  const summary = pySpySummary('synapse N=10 partial run 1', folded);
+  expect(summary.samples).toBe(10);
+  expect(summary.summary).toMatch(/^synapse N=10 partial run 1: py-spy at 50 Hz, 10 samples of busy threads/);
+  expect(summary.summary).toContain('  60.0%  execute (db.py)');
 });
 
 test('merging results: measurements concatenated, summaries recomputed, other machines refused', () => {
