@@ -41,7 +41,7 @@ test('quick benchmark on Synapse: schema-valid results, partial and full joins a
       expect(j.profileError, log.join('\n')).toBeUndefined();
       const summary = readFileSync(join(outDir, j.profile!), 'utf8');
       expect(summary).toMatch(/^synapse N=\d+ (partial|full) run 1: py-spy at 50 Hz, [1-9]\d* samples/);
-      expect(summary).toContain("Synapse's own frames, inclusive");
+      expect(summary).toContain("Synapse's handlers, federation, storage, state, auth and crypto code, inclusive");
     } else {
       expect(j.profile).toBeUndefined();
       expect(j.profileError).toMatch(/^py-spy could not start/);
