@@ -14,10 +14,11 @@ import { auditPassingObservations } from '../../harness/checks/audit-synthetic.t
 import { joiningResyncPassingObservations } from '../../harness/checks/joining-resync.ts';
 import { joiningSyncPassingObservations } from '../../harness/checks/joining-sync.ts';
 import { federationApiPassingObservations } from '../../harness/checks/federation-api-synthetic.ts';
+import { joinerMakeJoinPassingObservations } from '../../harness/checks/joiner-make-join.ts';
 
 const variants = [
-  { name: 'stand-in crypto', observations: [...passingObservations(), ...joining2PassingObservations(), ...auditPassingObservations(), ...joiningResyncPassingObservations(), ...joiningSyncPassingObservations(), ...federationApiPassingObservations()] },
-  { name: 'harness/matrix crypto', observations: [...passingObservations(matrixCrypto), ...joining2PassingObservations(), ...auditPassingObservations(), ...joiningResyncPassingObservations(), ...joiningSyncPassingObservations(), ...federationApiPassingObservations()] },
+  { name: 'stand-in crypto', observations: [...passingObservations(), ...joining2PassingObservations(), ...auditPassingObservations(), ...joiningResyncPassingObservations(), ...joiningSyncPassingObservations(), ...federationApiPassingObservations(), ...joinerMakeJoinPassingObservations()] },
+  { name: 'harness/matrix crypto', observations: [...passingObservations(matrixCrypto), ...joining2PassingObservations(), ...auditPassingObservations(), ...joiningResyncPassingObservations(), ...joiningSyncPassingObservations(), ...federationApiPassingObservations(), ...joinerMakeJoinPassingObservations()] },
 ];
 
 function evaluate(check: Check<never>, observation: unknown): Evaluation | { threw: string } {
