@@ -12,6 +12,7 @@ import { joiningResyncChecks } from './joining-resync.ts';
 import { joiningSyncChecks } from './joining-sync.ts';
 import { federationApiChecks } from './federation-api.ts';
 import { joinerMakeJoinChecks } from './joiner-make-join.ts';
+import { joinerKeyValidityChecks } from './joiner-key-validity.ts';
 import type { Check } from './types.ts';
 
 export { defineCheck } from './define.ts';
@@ -22,7 +23,7 @@ export { loadCatalogue, requirement } from './catalogue.ts';
 type AnyCheck = Check<never>;
 
 /** Which observation type a check judges: SendJoinObservation, MakeJoinObservation, StateObservation. */
-export type ObservationKind = 'send-join' | 'make-join' | 'state' | keyof typeof joining2Checks | keyof typeof auditChecks | keyof typeof joiningResyncChecks | keyof typeof joiningSyncChecks | keyof typeof federationApiChecks | keyof typeof joinerMakeJoinChecks;
+export type ObservationKind = 'send-join' | 'make-join' | 'state' | keyof typeof joining2Checks | keyof typeof auditChecks | keyof typeof joiningResyncChecks | keyof typeof joiningSyncChecks | keyof typeof federationApiChecks | keyof typeof joinerMakeJoinChecks | keyof typeof joinerKeyValidityChecks;
 
 const CHECKS_BY_KIND: ReadonlyArray<[ObservationKind, ReadonlyArray<AnyCheck>]> = [
   ['send-join', sendJoinChecks as ReadonlyArray<AnyCheck>],
@@ -34,6 +35,7 @@ const CHECKS_BY_KIND: ReadonlyArray<[ObservationKind, ReadonlyArray<AnyCheck>]> 
   ...(Object.entries(joiningSyncChecks) as unknown as Array<[keyof typeof joiningSyncChecks, ReadonlyArray<AnyCheck>]>),
   ...(Object.entries(federationApiChecks) as unknown as Array<[keyof typeof federationApiChecks, ReadonlyArray<AnyCheck>]>),
   ...(Object.entries(joinerMakeJoinChecks) as unknown as Array<[keyof typeof joinerMakeJoinChecks, ReadonlyArray<AnyCheck>]>),
+  ...(Object.entries(joinerKeyValidityChecks) as unknown as Array<[keyof typeof joinerKeyValidityChecks, ReadonlyArray<AnyCheck>]>),
 ];
 
 let registered: ReadonlyMap<string, AnyCheck> | undefined;

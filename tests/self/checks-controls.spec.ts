@@ -15,10 +15,11 @@ import { joiningResyncPassingObservations } from '../../harness/checks/joining-r
 import { joiningSyncPassingObservations } from '../../harness/checks/joining-sync.ts';
 import { federationApiPassingObservations } from '../../harness/checks/federation-api-synthetic.ts';
 import { joinerMakeJoinPassingObservations } from '../../harness/checks/joiner-make-join.ts';
+import { joinerKeyValidityPassingObservations } from '../../harness/checks/joiner-key-validity.ts';
 
 const variants = [
-  { name: 'stand-in crypto', observations: [...passingObservations(), ...joining2PassingObservations(), ...auditPassingObservations(), ...joiningResyncPassingObservations(), ...joiningSyncPassingObservations(), ...federationApiPassingObservations(), ...joinerMakeJoinPassingObservations()] },
-  { name: 'harness/matrix crypto', observations: [...passingObservations(matrixCrypto), ...joining2PassingObservations(), ...auditPassingObservations(), ...joiningResyncPassingObservations(), ...joiningSyncPassingObservations(), ...federationApiPassingObservations(), ...joinerMakeJoinPassingObservations()] },
+  { name: 'stand-in crypto', observations: [...passingObservations(), ...joining2PassingObservations(), ...auditPassingObservations(), ...joiningResyncPassingObservations(), ...joiningSyncPassingObservations(), ...federationApiPassingObservations(), ...joinerMakeJoinPassingObservations(), ...joinerKeyValidityPassingObservations()] },
+  { name: 'harness/matrix crypto', observations: [...passingObservations(matrixCrypto), ...joining2PassingObservations(), ...auditPassingObservations(), ...joiningResyncPassingObservations(), ...joiningSyncPassingObservations(), ...federationApiPassingObservations(), ...joinerMakeJoinPassingObservations(), ...joinerKeyValidityPassingObservations()] },
 ];
 
 function evaluate(check: Check<never>, observation: unknown): Evaluation | { threw: string } {
