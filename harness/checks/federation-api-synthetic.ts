@@ -5,7 +5,7 @@
  */
 import { eventId, signEvent, signJson, signingKeyFromSeed, type PDU } from '../matrix/index.ts';
 import { keyDocumentVerifier } from './matrix-binding.ts';
-import type { ContentTypeObservation, EventReadObservation, KeyServerObservation, OutboundAuthObservation, RefusalObservation, TransactionObservation } from './federation-api.ts';
+import type { ContentTypeObservation, EventReadObservation, HeaderVariant, InboundHeaderObservation, KeyServerObservation, OutboundAuthObservation, RefusalObservation, TransactionObservation } from './federation-api.ts';
 
 const SERVER = 'candidate.test';
 const ROOM = '!room:candidate.test';
@@ -115,7 +115,13 @@ export function federationApiPassingObservations(): Array<{ name: string; kind: 
     response: { status: 200, contentType: 'application/json', body: { pdus: { [byIndex(6).eventId]: {}, [byIndex(7).eventId]: { error: 'bad signature' } } } },
   };
 
+  const variants: HeaderVariant[] = ['reordered', 'names-in-other-case', 'whitespace-around-commas', 'escaped-quoted-value', 'unknown-parameter', 'unquoted-values-with-colons'];
+  const inbound = variants.map(
+    (variant): InboundHeaderObservation => ({ variant, header: `X-Matrix (${variant})`, request: `GET /_matrix/federation/v1/event/${message.eventId}`, response: { status: 200, contentType: 'application/json', body: {} } }),
+  );
+
   return [
+    ...inbound.map((o) => ({ name: `an X-Matrix header (${o.variant}) accepted`, kind: 'inbound-x-matrix', observation: o })),
     { name: 'a transaction with a PDU to reject', kind: 'resident-transaction', observation: transaction },
     { name: 'candidate key document', kind: 'resident-key-server', observation: keyServer },
     { name: '/event of a message', kind: 'resident-event-read', observation: event },

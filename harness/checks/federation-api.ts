@@ -545,6 +545,73 @@ export const rejectedPduDoesNotFailTransaction: Check<TransactionObservation> = 
   ],
 });
 
+// -------------------------------------------------------------------------------------------------
+// X-Matrix headers the server must accept
+
+export type HeaderVariant =
+  /** Parameters in another order. */
+  | 'reordered'
+  /** Parameter names in upper and mixed case. */
+  | 'names-in-other-case'
+  /** Spaces and tabs around the commas. */
+  | 'whitespace-around-commas'
+  /** A quoted value with backslash escapes (`"ed25519\:abc"`). */
+  | 'escaped-quoted-value'
+  /** An extra parameter the spec does not define. */
+  | 'unknown-parameter'
+  /** origin, destination and key unquoted, colons and all (the spec's compatibility note). */
+  | 'unquoted-values-with-colons';
+
+export interface InboundHeaderObservation {
+  variant: HeaderVariant;
+  /** The Authorization header sent, validly signed, in the variant's form. */
+  header: string;
+  request: string;
+  response: HttpAnswer;
+}
+
+type InboundHeaderCheck = Check<InboundHeaderObservation>;
+
+function headerAccepted(o: InboundHeaderObservation, variants: readonly HeaderVariant[], what: string): Evaluation {
+  if (!variants.includes(o.variant)) return { notApplicable: `the header variant is ${o.variant}` };
+  if (o.response.status === 200) return { ok: true };
+  return {
+    ok: false,
+    reason: `a validly signed request whose header has ${what} was answered HTTP ${o.response.status}${typeof errcodeOfBody(o.response.body) === 'string' ? ` ${errcodeOfBody(o.response.body)}` : ''}`,
+    expected: `HTTP 200: the header is valid X-Matrix (${what})`,
+    observed: { header: o.header, response: o.response },
+  };
+}
+
+const refusedWith401 = (o: InboundHeaderObservation): InboundHeaderObservation => ({ ...o, response: { status: 401, body: { errcode: 'M_UNAUTHORIZED', error: 'bad header' } } });
+
+export const headerGrammarAccepted: InboundHeaderCheck = defineCheck({
+  id: 'request-auth/header-grammar-accepted',
+  requirement: 'AU-05',
+  title: 'X-Matrix headers are parsed by the grammar: parameters in any order, names in any case, whitespace around commas, escapes in quoted values',
+  evaluate: (o) => headerAccepted(o, ['reordered', 'names-in-other-case', 'whitespace-around-commas', 'escaped-quoted-value'], `its parameters ${o.variant.replace(/-/g, ' ')}`),
+  controls: [
+    { name: 'refused 401', mutate: refusedWith401 },
+    { name: 'refused 400', mutate: (o) => ({ ...o, response: { status: 400, body: { errcode: 'M_BAD_JSON' } } }) },
+  ],
+});
+
+export const unknownHeaderParameterIgnored: InboundHeaderCheck = defineCheck({
+  id: 'request-auth/unknown-parameter-ignored',
+  requirement: 'AU-07',
+  title: 'an X-Matrix parameter the spec does not define is ignored',
+  evaluate: (o) => headerAccepted(o, ['unknown-parameter'], 'an extra, unknown parameter'),
+  controls: [{ name: 'refused 401', mutate: refusedWith401 }],
+});
+
+export const unquotedColonValuesAccepted: InboundHeaderCheck = defineCheck({
+  id: 'request-auth/unquoted-colon-values-accepted',
+  requirement: 'AU-06',
+  title: 'X-Matrix values containing colons are accepted unquoted (origin=example.org:8448)',
+  evaluate: (o) => headerAccepted(o, ['unquoted-values-with-colons'], 'unquoted values containing colons'),
+  controls: [{ name: 'refused 401', mutate: refusedWith401 }],
+});
+
 export const federationApiChecks = {
   'resident-key-server': [keyDocumentWellFormed, keyDocumentSelfSigned, keysInUsePublished, keysValidForAnHour],
   'resident-event-read': [eventAnsweredAsTransaction, eventAuthComplete, missingEventsWalkBack],
@@ -552,4 +619,5 @@ export const federationApiChecks = {
   'resident-content-type': [jsonContentType],
   'outbound-request-auth': [outboundRequestsVerify, outboundHeaderForm, outboundHeaderStyle],
   'resident-transaction': [rejectedPduDoesNotFailTransaction],
+  'inbound-x-matrix': [headerGrammarAccepted, unknownHeaderParameterIgnored, unquotedColonValuesAccepted],
 } as const;

@@ -7,9 +7,9 @@
  */
 import { request } from 'undici';
 import { test } from '../../harness/fixtures.ts';
-import { federationApiChecks, type ContentTypeObservation, type EventReadObservation, type RefusalCase, type RefusalObservation } from '../../harness/checks/federation-api.ts';
+import { federationApiChecks, type ContentTypeObservation, type EventReadObservation, type HeaderVariant, type InboundHeaderObservation, type RefusalCase, type RefusalObservation } from '../../harness/checks/federation-api.ts';
 import { keyDocumentVerifier } from '../../harness/checks/matrix-binding.ts';
-import { eventId, signEvent, type PDU } from '../../harness/matrix/index.ts';
+import { eventId, parseXMatrixHeader, signEvent, signRequest, type PDU } from '../../harness/matrix/index.ts';
 import type { CandidateClient } from '../../harness/client/client.ts';
 import type { FederationResponse } from '../../harness/remote/client.ts';
 import { baseUrlFor, federationAgent } from '../../harness/remote/discovery.ts';
@@ -163,6 +163,28 @@ test.describe('federation API of the resident', () => {
       response: { status: res.status, contentType: contentTypeOf(res.headers), body: res.body ?? res.raw },
     });
     judgeApplicable(testInfo, federationApiChecks['resident-content-type'], types.observation);
+  });
+
+  test('X-Matrix headers in every form the grammar allows are accepted: any order, any case, whitespace, escapes, unknown parameters, unquoted colons', { tag: ['@AU-05', '@AU-06', '@AU-07', '@must', '@should'] }, async ({ candidate, client, remote }, testInfo) => {
+    const room = await sharedRoom(candidate.serverName, client, remote);
+    const {
+      ids: [message],
+    } = await linearMessages(client, room, remote, ['read with odd headers']);
+    const path = `/_matrix/federation/v1/event/${enc(message)}`;
+    const p = parseXMatrixHeader(signRequest({ method: 'GET', uri: path, origin: remote.serverName, destination: candidate.serverName }, remote.key));
+    const forms: Array<[HeaderVariant, string]> = [
+      ['reordered', `X-Matrix sig="${p.sig}",key="${p.key}",destination="${p.destination}",origin="${p.origin}"`],
+      ['names-in-other-case', `X-Matrix Origin="${p.origin}",DESTINATION="${p.destination}",Key="${p.key}",SIG="${p.sig}"`],
+      ['whitespace-around-commas', `X-Matrix origin="${p.origin}" ,\tdestination="${p.destination}" , key="${p.key}",  sig="${p.sig}"`],
+      ['escaped-quoted-value', `X-Matrix origin="${p.origin}",destination="${p.destination}",key="${p.key.replace(':', '\\:')}",sig="${p.sig}"`],
+      ['unknown-parameter', `X-Matrix origin="${p.origin}",destination="${p.destination}",key="${p.key}",sig="${p.sig}",lazyjoin="ignored"`],
+      ['unquoted-values-with-colons', `X-Matrix origin=${p.origin},destination=${p.destination},key=${p.key},sig="${p.sig}"`],
+    ];
+    for (const [variant, header] of forms) {
+      const res = await remote.client.request('GET', candidate.serverName, path, { authorization: header });
+      const observation: InboundHeaderObservation = { variant, header, request: `GET ${path}`, response: { status: res.status, contentType: contentTypeOf(res.headers), body: res.body ?? res.raw } };
+      judgeApplicable(testInfo, federationApiChecks['inbound-x-matrix'], observation);
+    }
   });
 
   test('refusals: unknown endpoint, wrong method, outsider, unknown event, wrong destination, another server\'s user', { tag: ['@SJ-27', '@ST-04', '@AU-04', '@MJ-03', '@SJ-28', '@must'] }, async ({ candidate, client, remote, makeRemote }, testInfo) => {
