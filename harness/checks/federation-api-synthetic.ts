@@ -3,9 +3,9 @@
  * negative control must turn each into a failure). Keys, signatures and event IDs are real
  * (harness/matrix, room version 10), from a fixed seed.
  */
-import { eventId, signEvent, signJson, signingKeyFromSeed, type PDU } from '../matrix/index.ts';
+import { decodeBase64, eventId, signEvent, signJson, signingKeyFromSeed, verifyEvent, type PDU } from '../matrix/index.ts';
 import { keyDocumentVerifier } from './matrix-binding.ts';
-import type { ContentTypeObservation, EventReadObservation, HeaderVariant, InboundHeaderObservation, KeyServerObservation, OutboundAuthObservation, RefusalObservation, TransactionObservation } from './federation-api.ts';
+import type { ContentTypeObservation, EventReadObservation, HeaderVariant, InboundHeaderObservation, KeyServerObservation, OutboundAuthObservation, OutboundPduObservation, RefusalObservation, TransactionObservation } from './federation-api.ts';
 
 const SERVER = 'candidate.test';
 const ROOM = '!room:candidate.test';
@@ -120,7 +120,17 @@ export function federationApiPassingObservations(): Array<{ name: string; kind: 
     (variant): InboundHeaderObservation => ({ variant, header: `X-Matrix (${variant})`, request: `GET /_matrix/federation/v1/event/${message.eventId}`, response: { status: 200, contentType: 'application/json', body: {} } }),
   );
 
+  const lookup = (server: string, keyId: string) => (server === SERVER && keyId === key.keyId ? decodeBase64(key.publicKeyBase64) : undefined);
+  const outboundPdus: OutboundPduObservation = {
+    roomVersion: '10',
+    pdus: [5, 6, 7].map((i) => {
+      const v = verifyEvent(byIndex(i).event, '10', lookup);
+      return { clientEventId: byIndex(i).eventId, computed: { eventId: v.eventId, hashOk: v.hashOk, signaturesOk: v.signaturesOk, errors: v.errors } };
+    }),
+  };
+
   return [
+    { name: 'three messages the candidate sent', kind: 'outbound-pdus', observation: outboundPdus },
     ...inbound.map((o) => ({ name: `an X-Matrix header (${o.variant}) accepted`, kind: 'inbound-x-matrix', observation: o })),
     { name: 'a transaction with a PDU to reject', kind: 'resident-transaction', observation: transaction },
     { name: 'candidate key document', kind: 'resident-key-server', observation: keyServer },

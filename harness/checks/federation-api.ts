@@ -612,6 +612,72 @@ export const unquotedColonValuesAccepted: InboundHeaderCheck = defineCheck({
   controls: [{ name: 'refused 401', mutate: refusedWith401 }],
 });
 
+// -------------------------------------------------------------------------------------------------
+// The candidate's own events
+
+export interface OutboundPduObservation {
+  roomVersion: string;
+  /** Events the candidate created and sent to the suite, as received. */
+  pdus: Array<{
+    /** The event ID the candidate gave its client for the event. */
+    clientEventId: string;
+    /** What the suite computed over the event as received (harness/matrix). */
+    computed: { eventId: string; hashOk: boolean; signaturesOk: boolean; errors: string[] };
+  }>;
+}
+
+type OutboundPduCheck = Check<OutboundPduObservation>;
+
+function everyPdu(o: OutboundPduObservation, bad: (p: OutboundPduObservation['pdus'][number]) => string | undefined, expected: string): Evaluation {
+  if (o.pdus.length === 0) return { notApplicable: 'the candidate sent no event of its own to the suite' };
+  const wrong = o.pdus.flatMap((p) => {
+    const why = bad(p);
+    return why ? [`${p.clientEventId}: ${why}`] : [];
+  });
+  return wrong.length ? { ok: false, reason: wrong.slice(0, 5).join('; '), expected, observed: o.pdus } : { ok: true };
+}
+
+const withPdu = (o: OutboundPduObservation, change: Partial<OutboundPduObservation['pdus'][number]['computed']>): OutboundPduObservation => ({
+  ...o,
+  pdus: o.pdus.map((p, i) => (i === 0 ? { ...p, computed: { ...p.computed, ...change } } : p)),
+});
+
+export const outboundContentHash: OutboundPduCheck = defineCheck({
+  id: 'events/content-hash-valid',
+  requirement: 'SG-02',
+  title: 'the events the server creates carry a content hash (hashes.sha256) that matches them',
+  evaluate: (o) => everyPdu(o, (p) => (p.computed.hashOk ? undefined : p.computed.errors.find((e) => e.includes('hash')) ?? 'content hash mismatch'), 'hashes.sha256 = SHA-256 of the canonical JSON without unsigned, signatures and hashes'),
+  controls: [{ name: 'a hash that does not match', mutate: (o) => withPdu(o, { hashOk: false, errors: ['content hash mismatch'] }) }],
+});
+
+export const outboundSignedByOrigin: OutboundPduCheck = defineCheck({
+  id: 'events/signed-by-sender-server',
+  requirement: 'SG-04',
+  title: 'the events the server creates carry its signature over the redacted event, by a published key',
+  evaluate: (o) => everyPdu(o, (p) => (p.computed.signaturesOk ? undefined : p.computed.errors.find((e) => e.includes('signature')) ?? 'no valid signature'), "a valid signature of the sender's server over the redacted event"),
+  controls: [{ name: 'a signature that does not verify', mutate: (o) => withPdu(o, { signaturesOk: false, errors: ['signature check failed: bad signature'] }) }],
+});
+
+const REFERENCE_HASH_ID = /^\$[A-Za-z0-9_-]{43}$/;
+
+export const outboundEventIdIsReferenceHash: OutboundPduCheck = defineCheck({
+  id: 'events/event-id-is-reference-hash',
+  requirement: 'SG-06',
+  title: 'the event ID the server gives its client is "$" + URL-safe unpadded Base64 of the event\'s reference hash',
+  evaluate(o): Evaluation {
+    if (Number(o.roomVersion) < 4 || Number.isNaN(Number(o.roomVersion))) return { notApplicable: `room version ${o.roomVersion} has no reference-hash event IDs` };
+    return everyPdu(
+      o,
+      (p) => (!REFERENCE_HASH_ID.test(p.clientEventId) ? 'not "$" + 43 URL-safe Base64 characters' : p.clientEventId !== p.computed.eventId ? `the reference hash of the event gives ${p.computed.eventId}` : undefined),
+      'the event ID the client was given equals the reference hash computed over the event as sent',
+    );
+  },
+  controls: [
+    { name: 'another ID than the reference hash', mutate: (o) => withPdu(o, { eventId: '$' + 'A'.repeat(43) }) },
+    { name: 'standard Base64 in the ID', mutate: (o) => ({ ...o, pdus: o.pdus.map((p, i) => (i === 0 ? { clientEventId: p.clientEventId.replace(/^\$./, '$+'), computed: { ...p.computed, eventId: p.clientEventId.replace(/^\$./, '$+') } } : p)) }) },
+  ],
+});
+
 export const federationApiChecks = {
   'resident-key-server': [keyDocumentWellFormed, keyDocumentSelfSigned, keysInUsePublished, keysValidForAnHour],
   'resident-event-read': [eventAnsweredAsTransaction, eventAuthComplete, missingEventsWalkBack],
@@ -620,4 +686,5 @@ export const federationApiChecks = {
   'outbound-request-auth': [outboundRequestsVerify, outboundHeaderForm, outboundHeaderStyle],
   'resident-transaction': [rejectedPduDoesNotFailTransaction],
   'inbound-x-matrix': [headerGrammarAccepted, unknownHeaderParameterIgnored, unquotedColonValuesAccepted],
+  'outbound-pdus': [outboundContentHash, outboundSignedByOrigin, outboundEventIdIsReferenceHash],
 } as const;

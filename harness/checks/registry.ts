@@ -13,6 +13,7 @@ import { joiningSyncChecks } from './joining-sync.ts';
 import { federationApiChecks } from './federation-api.ts';
 import { joinerMakeJoinChecks } from './joiner-make-join.ts';
 import { joinerKeyValidityChecks } from './joiner-key-validity.ts';
+import { joinerReceivedEventChecks } from './joiner-received-events.ts';
 import type { Check } from './types.ts';
 
 export { defineCheck } from './define.ts';
@@ -23,7 +24,7 @@ export { loadCatalogue, requirement } from './catalogue.ts';
 type AnyCheck = Check<never>;
 
 /** Which observation type a check judges: SendJoinObservation, MakeJoinObservation, StateObservation. */
-export type ObservationKind = 'send-join' | 'make-join' | 'state' | keyof typeof joining2Checks | keyof typeof auditChecks | keyof typeof joiningResyncChecks | keyof typeof joiningSyncChecks | keyof typeof federationApiChecks | keyof typeof joinerMakeJoinChecks | keyof typeof joinerKeyValidityChecks;
+export type ObservationKind = 'send-join' | 'make-join' | 'state' | keyof typeof joining2Checks | keyof typeof auditChecks | keyof typeof joiningResyncChecks | keyof typeof joiningSyncChecks | keyof typeof federationApiChecks | keyof typeof joinerMakeJoinChecks | keyof typeof joinerKeyValidityChecks | keyof typeof joinerReceivedEventChecks;
 
 const CHECKS_BY_KIND: ReadonlyArray<[ObservationKind, ReadonlyArray<AnyCheck>]> = [
   ['send-join', sendJoinChecks as ReadonlyArray<AnyCheck>],
@@ -36,6 +37,7 @@ const CHECKS_BY_KIND: ReadonlyArray<[ObservationKind, ReadonlyArray<AnyCheck>]> 
   ...(Object.entries(federationApiChecks) as unknown as Array<[keyof typeof federationApiChecks, ReadonlyArray<AnyCheck>]>),
   ...(Object.entries(joinerMakeJoinChecks) as unknown as Array<[keyof typeof joinerMakeJoinChecks, ReadonlyArray<AnyCheck>]>),
   ...(Object.entries(joinerKeyValidityChecks) as unknown as Array<[keyof typeof joinerKeyValidityChecks, ReadonlyArray<AnyCheck>]>),
+  ...(Object.entries(joinerReceivedEventChecks) as unknown as Array<[keyof typeof joinerReceivedEventChecks, ReadonlyArray<AnyCheck>]>),
 ];
 
 let registered: ReadonlyMap<string, AnyCheck> | undefined;

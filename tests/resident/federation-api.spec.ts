@@ -100,6 +100,24 @@ test.describe('federation API of the resident', () => {
     judgeApplicable(testInfo, federationApiChecks['outbound-request-auth'], outbound);
   });
 
+  test("the candidate's own events: a matching content hash, its signature over the redacted event, the reference hash as event ID", { tag: ['@SG-02', '@SG-04', '@SG-06', '@must'] }, async ({ candidate, client, remote }, testInfo) => {
+    const room = await sharedRoom(candidate.serverName, client, remote);
+    // Each event is found on arrival by its content, not by the ID under test.
+    const sent: Array<{ id: string; matches: (p: PDU) => boolean }> = [];
+    const topic = 'a state event too';
+    sent.push({ id: (await client.sendState(room.roomId, 'm.room.topic', '', { topic })).ok().event_id as string, matches: (p) => p.type === 'm.room.topic' && p.content?.topic === topic });
+    for (const body of ['plain', 'with unicode: é ü 中文 🎉']) {
+      sent.push({ id: (await client.sendMessage(room.roomId, body)).ok().event_id as string, matches: (p) => p.type === 'm.room.message' && p.content?.body === body });
+    }
+    const pdus = [];
+    for (const { id, matches } of sent) {
+      const pdu = await remote.expectPdu((p) => p.room_id === room.roomId && matches(p), { within: PDU_WITHIN_MS });
+      const v = await remote.verifyPdu(pdu, room.roomVersion);
+      pdus.push({ clientEventId: id, computed: { eventId: v.eventId, hashOk: v.hashOk, signaturesOk: v.signaturesOk, errors: v.errors } });
+    }
+    judgeApplicable(testInfo, federationApiChecks['outbound-pdus'], { roomVersion: room.roomVersion, pdus });
+  });
+
   test('reading the room: /event, /event_auth and /get_missing_events', { tag: ['@ST-05', '@ST-06', '@ST-08', '@SJ-28', '@must'] }, async ({ candidate, client, remote }, testInfo) => {
     const room = await sharedRoom(candidate.serverName, client, remote);
     const {
