@@ -83,7 +83,11 @@ export type InvalidJoinFault =
   /** SJ-01: the room does not exist on the resident. */
   | 'unknown-room'
   /** SJ-24: a well-formed join the room's join rules do not permit (an invite-only room, no invite). */
-  | 'not-permitted';
+  | 'not-permitted'
+  /** SJ-23: a restricted room whose allowed rooms the resident is not in: it cannot check the conditions. */
+  | 'restricted-unverifiable'
+  /** SJ-23: a restricted room whose allowed rooms (on the resident) the joining user is not in. */
+  | 'restricted-not-allowed';
 
 /** The parts of a 200 answer that checks reason about, read under the names the request used. */
 export interface SendJoinView {

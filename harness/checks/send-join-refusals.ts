@@ -75,6 +75,28 @@ export const notPermittedRefusedForbidden: SendJoinCheck = defineCheck({
   ],
 });
 
+export const restrictedJoinRefusals: SendJoinCheck = defineCheck({
+  id: 'send-join/restricted-refusal-errcodes',
+  requirement: 'SJ-23',
+  title: 'a restricted join is refused with 400 M_UNABLE_TO_AUTHORISE_JOIN when no allow condition can be checked, 403 M_FORBIDDEN when all fail',
+  evaluate(o): Evaluation {
+    const fault = o.request.invalidJoin;
+    if (fault !== 'restricted-unverifiable' && fault !== 'restricted-not-allowed') return { notApplicable: 'not a restricted join the resident must refuse' };
+    const [status, errcode, why] = fault === 'restricted-unverifiable' ? [400, 'M_UNABLE_TO_AUTHORISE_JOIN', 'the resident is in none of the allowed rooms'] : [403, 'M_FORBIDDEN', 'the user is in none of the allowed rooms'];
+    if (o.response.status === status && errcodeOfBody(o.response.body) === errcode) return { ok: true };
+    return {
+      ok: false,
+      reason: `a restricted join (${why}) was answered ${answered(o)}${o.response.status === 200 ? ': the candidate let the user in' : ''}`,
+      expected: `HTTP ${status} with errcode ${errcode}`,
+      observed: { status: o.response.status, body: o.response.body },
+    };
+  },
+  controls: [
+    { name: 'accepted with 200', mutate: (o) => ({ ...o, response: { status: 200, body: { state: [], auth_chain: [] } } }) },
+    { name: 'the other refusal', mutate: (o) => ({ ...o, response: o.response.status === 403 ? { status: 400, body: { errcode: 'M_UNABLE_TO_AUTHORISE_JOIN' } } : { status: 403, body: { errcode: 'M_FORBIDDEN' } } }) },
+  ],
+});
+
 export const sendJoinRefusalChecks: ReadonlyArray<SendJoinCheck> = [
   invalidJoinRefused,
   refusedAsInvalidParam('bad-signature', 'SJ-02', 'signature does not verify'),
@@ -83,4 +105,5 @@ export const sendJoinRefusalChecks: ReadonlyArray<SendJoinCheck> = [
   refusedAsInvalidParam('foreign-sender', 'SJ-05', 'sender is not a user of the origin server'),
   refusedAsInvalidParam('state-key-mismatch', 'SJ-06', 'state_key differs from its sender'),
   notPermittedRefusedForbidden,
+  restrictedJoinRefusals,
 ];

@@ -5,7 +5,9 @@
 import { test } from '../../harness/fixtures.ts';
 import type { PDU } from '../../harness/matrix/index.ts';
 import type { InvalidJoinFault } from '../../harness/checks/index.ts';
-import { judgeApplicable, observeJoin, type ObserveJoinOptions } from '../../harness/resident/observe.ts';
+import { judgeApplicable, observeJoin, type JoinExchange, type ObserveJoinOptions } from '../../harness/resident/observe.ts';
+import type { CandidateClient } from '../../harness/client/client.ts';
+import type { Remote } from '../../harness/remote/index.ts';
 import { ResidentRoom } from '../../harness/resident/room.ts';
 import { sendJoinChecks } from '../../harness/checks/index.ts';
 
@@ -31,6 +33,33 @@ const FAULTS: Array<{ fault: InvalidJoinFault; requirement: string; what: string
   { fault: 'state-key-mismatch', requirement: 'SJ-06', what: 'a join whose state_key is another user', make: (name) => ({ changeJoin: (d) => ({ ...d, state_key: `@someone-else:${name}` }) }) },
 ];
 
+/**
+ * A join of zed (a user of `remote`) that only the room's new join rules forbid: the template comes
+ * from the room while it is public, the room's join rules then change to `rules`, and the join is
+ * rebased on that change (its auth and prev events), so it is well formed and consistent with the
+ * room. Only the join rules stand in its way.
+ */
+async function joinAfterRulesChange(candidateServer: string, client: CandidateClient, remote: Remote, rules: Record<string, unknown>, fault: InvalidJoinFault, authorisedVia?: string): Promise<JoinExchange> {
+  const room = await ResidentRoom.create(client, { preset: 'public_chat', room_version: '10', name: `turns ${String(rules.join_rule)}` });
+  const before = (await room.currentState()).find((e) => e.type === 'm.room.join_rules')!.event_id;
+  let changed = '';
+  const exchange = await observeJoin(remote, candidateServer, room, remote.userId('zed'), {
+    afterMakeJoin: async () => {
+      changed = (await client.sendState(room.roomId, 'm.room.join_rules', '', rules)).ok().event_id;
+    },
+    changeJoin: (d) => ({
+      ...d,
+      auth_events: d.auth_events.map((id) => (id === before ? changed : id)),
+      prev_events: [changed],
+      depth: d.depth + 1,
+      ...(authorisedVia ? { content: { ...d.content, join_authorised_via_users_server: authorisedVia } } : {}),
+    }),
+    invalidJoin: fault,
+  });
+  if (!exchange.joinEvent.auth_events.includes(changed)) throw new Error(`the make_join template did not name the join rules ${before} among its auth events`);
+  return exchange;
+}
+
 test.describe('invalid joins', () => {
   for (const { fault, requirement, what, make } of FAULTS) {
     test(`send_join refuses ${what}`, { tag: ['@SJ-01', `@${requirement}`, '@must', '@should'] }, async ({ candidate, client, remote }, testInfo) => {
@@ -41,20 +70,23 @@ test.describe('invalid joins', () => {
   }
 
   test('send_join of a join the room forbids (invite-only, no invite) is refused with 403 M_FORBIDDEN', { tag: ['@SJ-01', '@SJ-24', '@must'] }, async ({ candidate, client, remote }, testInfo) => {
-    // The template comes from the room while it is public; the room then becomes invite-only and
-    // the join is rebased on that change (its auth and prev events), so it is well formed and
-    // consistent with the room, and only the join rules forbid it.
-    const room = await ResidentRoom.create(client, { preset: 'public_chat', name: 'turns invite-only' });
-    const before = (await room.currentState()).find((e) => e.type === 'm.room.join_rules')!.event_id;
-    let inviteOnly = '';
-    const exchange = await observeJoin(remote, candidate.serverName, room, remote.userId('zed'), {
-      afterMakeJoin: async () => {
-        inviteOnly = (await client.sendState(room.roomId, 'm.room.join_rules', '', { join_rule: 'invite' })).ok().event_id;
-      },
-      changeJoin: (d) => ({ ...d, auth_events: d.auth_events.map((id) => (id === before ? inviteOnly : id)), prev_events: [inviteOnly], depth: d.depth + 1 }),
-      invalidJoin: 'not-permitted',
-    });
-    if (!exchange.joinEvent.auth_events.includes(inviteOnly)) throw new Error(`the make_join template did not name the join rules ${before} among its auth events`);
+    const exchange = await joinAfterRulesChange(candidate.serverName, client, remote, { join_rule: 'invite' }, 'not-permitted');
+    judgeApplicable(testInfo, sendJoinChecks, exchange.sendJoin);
+  });
+
+  test('send_join to a restricted room whose only allowed room the candidate is not in is refused with 400 M_UNABLE_TO_AUTHORISE_JOIN', { tag: ['@SJ-01', '@SJ-23', '@must'] }, async ({ candidate, client, remote }, testInfo) => {
+    // The allowing room lives on the remote, which has zed in it; the candidate cannot check that.
+    // The join names the room's creator as authorising it, as a restricted make_join would.
+    const elsewhere = remote.createRoom({ joinRule: 'public', name: 'the allowing room, not on the candidate' });
+    elsewhere.join(remote.userId('zed'));
+    const exchange = await joinAfterRulesChange(candidate.serverName, client, remote, { join_rule: 'restricted', allow: [{ type: 'm.room_membership', room_id: elsewhere.roomId }] }, 'restricted-unverifiable', client.userId);
+    judgeApplicable(testInfo, sendJoinChecks, exchange.sendJoin);
+  });
+
+  test('send_join to a restricted room by a user in none of its allowed rooms is refused with 403 M_FORBIDDEN', { tag: ['@SJ-01', '@SJ-23', '@must'] }, async ({ candidate, client, remote }, testInfo) => {
+    // The allowing room is on the candidate, so it can check; zed is not in it.
+    const allowing = await ResidentRoom.create(client, { name: 'the allowing room, zed not in it' });
+    const exchange = await joinAfterRulesChange(candidate.serverName, client, remote, { join_rule: 'restricted', allow: [{ type: 'm.room_membership', room_id: allowing.roomId }] }, 'restricted-not-allowed', client.userId);
     judgeApplicable(testInfo, sendJoinChecks, exchange.sendJoin);
   });
 

@@ -269,13 +269,14 @@ export function sendJoinObservation(room: SyntheticRoom, options: SendJoinOption
 export function invalidJoinObservation(room: SyntheticRoom, fault: InvalidJoinFault): SendJoinObservation {
   const joinEvent = joinEventFor(room);
   const request: SendJoinObservation['request'] = { roomId: room.roomId, roomVersion: room.roomVersion, residentServer: RESIDENT, joiningServer: JOINER, joinEvent, omitMembers: 'true', invalidJoin: fault };
-  const status = fault === 'unknown-room' ? 404 : fault === 'not-permitted' ? 403 : 400;
-  const body =
-    fault === 'unknown-room'
-      ? { errcode: 'M_NOT_FOUND', error: 'unknown room' }
-      : fault === 'not-permitted'
-        ? { errcode: 'M_FORBIDDEN', error: 'not invited' }
-        : { errcode: 'M_INVALID_PARAM', error: `invalid join: ${fault}` };
+  const refusals: Partial<Record<InvalidJoinFault, [number, string]>> = {
+    'unknown-room': [404, 'M_NOT_FOUND'],
+    'not-permitted': [403, 'M_FORBIDDEN'],
+    'restricted-not-allowed': [403, 'M_FORBIDDEN'],
+    'restricted-unverifiable': [400, 'M_UNABLE_TO_AUTHORISE_JOIN'],
+  };
+  const [status, errcode] = refusals[fault] ?? [400, 'M_INVALID_PARAM'];
+  const body = { errcode, error: `refused: ${fault}` };
   return { request, response: { status, body }, truth: truthOf(room), eventIdOf: room.crypto.eventId, verifyEvent: room.crypto.verify };
 }
 
@@ -327,7 +328,7 @@ export function passingObservations(crypto?: (roomVersion: string) => EventCrypt
     { name: 'v10 partial send_join, unstable names', kind: 'send-join', observation: sendJoinObservation(v10, { partial: true, unstable: true }) },
     { name: 'v10 send_join with omit_members=yes', kind: 'send-join', observation: sendJoinObservation(v10, { invalidOmitMembers: 'yes' }) },
     { name: 'v10 restricted join authorised via @alice', kind: 'send-join', observation: sendJoinObservation(restricted, { authorisedVia: `@alice:${RESIDENT}` }) },
-    ...(['bad-signature', 'wrong-type', 'not-join', 'foreign-sender', 'state-key-mismatch', 'unknown-room', 'not-permitted'] as const).map((fault) => (
+    ...(['bad-signature', 'wrong-type', 'not-join', 'foreign-sender', 'state-key-mismatch', 'unknown-room', 'not-permitted', 'restricted-unverifiable', 'restricted-not-allowed'] as const).map((fault) => (
       { name: `v10 send_join of an invalid join (${fault})`, kind: 'send-join' as const, observation: invalidJoinObservation(v10, fault) })),
     { name: 'v10 make_join', kind: 'make-join', observation: makeJoinObservation(v10) },
     { name: 'v10 make_join offering other versions', kind: 'make-join', observation: refusedMakeJoinObservation(v10, 'incompatible-version') },
