@@ -89,6 +89,7 @@ export function federationApiPassingObservations(): Array<{ name: string; kind: 
     refusal('state-ids-unknown-event', 'GET', `/_matrix/federation/v1/state_ids/${ROOM}`, 404, 'M_NOT_FOUND'),
     refusal('wrong-destination', 'GET', `/_matrix/federation/v1/event/${message.eventId}`, 401, 'M_UNAUTHORIZED'),
     refusal('make-join-foreign-user', 'GET', `/_matrix/federation/v1/make_join/${ROOM}/@mallory:elsewhere.test`, 403, 'M_FORBIDDEN'),
+    refusal('server-acl-denied', 'GET', `/_matrix/federation/v1/state_ids/${ROOM}`, 403, 'M_FORBIDDEN'),
   ];
 
   const contentTypes: ContentTypeObservation = {

@@ -291,7 +291,9 @@ export type RefusalCase =
   /** A request whose X-Matrix destination names another server. */
   | 'wrong-destination'
   /** make_join for a user of a server other than the requesting one. */
-  | 'make-join-foreign-user';
+  | 'make-join-foreign-user'
+  /** Any room endpoint asked by a server the room's m.room.server_acl denies. */
+  | 'server-acl-denied';
 
 export interface RefusalObservation {
   case: RefusalCase;
@@ -364,6 +366,17 @@ export const foreignUserMakeJoinRefused: RefusalCheck = defineCheck({
   controls: [
     { name: 'a template handed out', mutate: (o) => ({ ...o, response: { status: 200, body: { room_version: '10', event: { type: 'm.room.member' } } } }) },
     { name: 'answered 500', mutate: answered(500, 'M_UNKNOWN') },
+  ],
+});
+
+export const serverAclEnforced: RefusalCheck = defineCheck({
+  id: 'federation/server-acl-enforced',
+  requirement: 'SJ-26',
+  title: 'a server the room\'s server ACL denies gets 403 M_FORBIDDEN from make_join, state, state_ids, event_auth, get_missing_events and backfill',
+  evaluate: (o) => refusal(o, ['server-acl-denied'], 403, 'M_FORBIDDEN', 'a server the room\'s m.room.server_acl denies'),
+  controls: [
+    { name: 'answered 200', mutate: answered(200) },
+    { name: 'refused 401', mutate: answered(401, 'M_UNAUTHORIZED') },
   ],
 });
 
@@ -681,7 +694,7 @@ export const outboundEventIdIsReferenceHash: OutboundPduCheck = defineCheck({
 export const federationApiChecks = {
   'resident-key-server': [keyDocumentWellFormed, keyDocumentSelfSigned, keysInUsePublished, keysValidForAnHour],
   'resident-event-read': [eventAnsweredAsTransaction, eventAuthComplete, missingEventsWalkBack],
-  'resident-refusal': [unknownEndpointRefused, stateIdsRefusals, wrongDestinationRefused, foreignUserMakeJoinRefused],
+  'resident-refusal': [unknownEndpointRefused, stateIdsRefusals, wrongDestinationRefused, foreignUserMakeJoinRefused, serverAclEnforced],
   'resident-content-type': [jsonContentType],
   'outbound-request-auth': [outboundRequestsVerify, outboundHeaderForm, outboundHeaderStyle],
   'resident-transaction': [rejectedPduDoesNotFailTransaction],

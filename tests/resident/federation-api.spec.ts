@@ -205,6 +205,38 @@ test.describe('federation API of the resident', () => {
     }
   });
 
+  test("server ACLs: a denied server is refused on every room endpoint, another server is not", { tag: ['@SJ-26', '@SJ-28', '@must'] }, async ({ candidate, client, remote, makeRemote }, testInfo) => {
+    const room = await sharedRoom(candidate.serverName, client, remote);
+    const allowed = await makeRemote();
+    await room.joinRemoteUser(candidate.serverName, allowed, allowed.userId('reader'));
+    const {
+      ids: [first, last],
+    } = await linearMessages(client, room, remote, ['before the ACL', 'also before the ACL']);
+    // ACLs match host names without the port; the remote's host is its own loopback address.
+    const deniedHost = remote.serverName.slice(0, remote.serverName.lastIndexOf(':'));
+    (await client.sendState(room.roomId, 'm.room.server_acl', '', { allow: ['*'], deny: [deniedHost], allow_ip_literals: true })).ok();
+
+    const types = new ContentTypes();
+    const r = enc(room.roomId);
+    const asks: Array<[string, string, { body?: unknown }?]> = [
+      ['GET', `/_matrix/federation/v1/make_join/${r}/${enc(remote.userId('another'))}?ver=10&ver=11`],
+      ['GET', `/_matrix/federation/v1/state/${r}?event_id=${enc(last)}`],
+      ['GET', `/_matrix/federation/v1/state_ids/${r}?event_id=${enc(last)}`],
+      ['GET', `/_matrix/federation/v1/event_auth/${r}/${enc(last)}`],
+      ['POST', `/_matrix/federation/v1/get_missing_events/${r}`, { body: { earliest_events: [first], latest_events: [last], limit: 10 } }],
+      ['GET', `/_matrix/federation/v1/backfill/${r}?v=${enc(last)}&limit=5`],
+    ];
+    for (const [method, path, opts] of asks) {
+      const res = await remote.client.request(method, candidate.serverName, path, opts ?? {});
+      types.add(`${method} ${path}`, res);
+      judgeApplicable(testInfo, federationApiChecks['resident-refusal'], { case: 'server-acl-denied', request: { method, path }, response: { status: res.status, contentType: contentTypeOf(res.headers), body: res.body ?? res.raw } });
+    }
+    // The ACL denies one server, not everyone: the other remote still reads the room.
+    const control = await allowed.client.request('GET', candidate.serverName, `/_matrix/federation/v1/state_ids/${r}?event_id=${enc(last)}`);
+    if (control.status !== 200) throw new Error(`a server the ACL allows got HTTP ${control.status} from /state_ids: the scenario shows nothing about the ACL (${control.raw.slice(0, 200)})`);
+    judgeApplicable(testInfo, federationApiChecks['resident-content-type'], types.observation);
+  });
+
   test('refusals: unknown endpoint, wrong method, outsider, unknown event, wrong destination, another server\'s user', { tag: ['@SJ-27', '@ST-04', '@AU-04', '@MJ-03', '@SJ-28', '@must'] }, async ({ candidate, client, remote, makeRemote }, testInfo) => {
     const room = await sharedRoom(candidate.serverName, client, remote);
     const {
