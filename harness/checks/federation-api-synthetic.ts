@@ -126,7 +126,8 @@ export function federationApiPassingObservations(): Array<{ name: string; kind: 
     roomVersion: '10',
     pdus: [5, 6, 7].map((i) => {
       const v = verifyEvent(byIndex(i).event, '10', lookup);
-      return { clientEventId: byIndex(i).eventId, computed: { eventId: v.eventId, hashOk: v.hashOk, signaturesOk: v.signaturesOk, errors: v.errors } };
+      const authEvents = byIndex(i).event.auth_events as string[];
+      return { clientEventId: byIndex(i).eventId, computed: { eventId: v.eventId, hashOk: v.hashOk, signaturesOk: v.signaturesOk, errors: v.errors }, authEvents, expectedAuthEvents: [0, 1, 2].map((j) => byIndex(j).eventId) };
     }),
   };
 

@@ -636,6 +636,10 @@ export interface OutboundPduObservation {
     clientEventId: string;
     /** What the suite computed over the event as received (harness/matrix). */
     computed: { eventId: string; hashOk: boolean; signaturesOk: boolean; errors: string[] };
+    /** The event's auth_events as sent. */
+    authEvents?: string[];
+    /** The auth events the selection rules give for it, from the room state before it (when the test knows them). */
+    expectedAuthEvents?: string[];
   }>;
 }
 
@@ -691,6 +695,28 @@ export const outboundEventIdIsReferenceHash: OutboundPduCheck = defineCheck({
   ],
 });
 
+export const outboundAuthEventsSelected: OutboundPduCheck = defineCheck({
+  id: 'events/auth-events-selected',
+  requirement: 'SG-09',
+  title: 'the auth_events of the events the server creates are exactly those the selection rules name (create, power levels, the sender\'s membership for a message)',
+  evaluate(o): Evaluation {
+    const judged = o.pdus.filter((p) => p.expectedAuthEvents && p.authEvents);
+    if (judged.length === 0) return { notApplicable: 'the test gave no expected auth events' };
+    const wrong = judged.flatMap((p) => {
+      const got = new Set(p.authEvents);
+      const want = new Set(p.expectedAuthEvents);
+      const missing = [...want].filter((id) => !got.has(id));
+      const extra = [...got].filter((id) => !want.has(id));
+      return missing.length || extra.length ? [`${p.clientEventId}: ${[missing.length ? `missing ${missing.join(', ')}` : '', extra.length ? `not selected: ${extra.join(', ')}` : ''].filter(Boolean).join('; ')}`] : [];
+    });
+    return wrong.length ? { ok: false, reason: wrong.slice(0, 4).join(' | '), expected: 'auth_events = the selected subset of the state before the event', observed: judged.map((p) => ({ event: p.clientEventId, authEvents: p.authEvents, expected: p.expectedAuthEvents })) } : { ok: true };
+  },
+  controls: [
+    { name: 'an auth event too many', mutate: (o) => ({ ...o, pdus: o.pdus.map((p, i) => (i === 0 ? { ...p, authEvents: [...(p.authEvents ?? []), '$join-rules'] } : p)) }) },
+    { name: 'an auth event missing', mutate: (o) => ({ ...o, pdus: o.pdus.map((p, i) => (i === 0 ? { ...p, authEvents: (p.authEvents ?? []).slice(1) } : p)) }) },
+  ],
+});
+
 export const federationApiChecks = {
   'resident-key-server': [keyDocumentWellFormed, keyDocumentSelfSigned, keysInUsePublished, keysValidForAnHour],
   'resident-event-read': [eventAnsweredAsTransaction, eventAuthComplete, missingEventsWalkBack],
@@ -699,5 +725,5 @@ export const federationApiChecks = {
   'outbound-request-auth': [outboundRequestsVerify, outboundHeaderForm, outboundHeaderStyle],
   'resident-transaction': [rejectedPduDoesNotFailTransaction],
   'inbound-x-matrix': [headerGrammarAccepted, unknownHeaderParameterIgnored, unquotedColonValuesAccepted],
-  'outbound-pdus': [outboundContentHash, outboundSignedByOrigin, outboundEventIdIsReferenceHash],
+  'outbound-pdus': [outboundContentHash, outboundSignedByOrigin, outboundEventIdIsReferenceHash, outboundAuthEventsSelected],
 } as const;

@@ -100,7 +100,7 @@ test.describe('federation API of the resident', () => {
     judgeApplicable(testInfo, federationApiChecks['outbound-request-auth'], outbound);
   });
 
-  test("the candidate's own events: a matching content hash, its signature over the redacted event, the reference hash as event ID", { tag: ['@SG-02', '@SG-04', '@SG-06', '@must'] }, async ({ candidate, client, remote }, testInfo) => {
+  test("the candidate's own events: a matching content hash, its signature over the redacted event, the reference hash as event ID, the selected auth events", { tag: ['@SG-02', '@SG-04', '@SG-06', '@SG-09', '@must'] }, async ({ candidate, client, remote }, testInfo) => {
     const room = await sharedRoom(candidate.serverName, client, remote);
     // Each event is found on arrival by its content, not by the ID under test.
     const sent: Array<{ id: string; matches: (p: PDU) => boolean }> = [];
@@ -109,11 +109,16 @@ test.describe('federation API of the resident', () => {
     for (const body of ['plain', 'with unicode: é ü 中文 🎉']) {
       sent.push({ id: (await client.sendMessage(room.roomId, body)).ok().event_id as string, matches: (p) => p.type === 'm.room.message' && p.content?.body === body });
     }
+    // For a message or a topic, the selection rules name the create event, the power levels and
+    // the sender's membership (no state of these kinds changed in between).
+    const state = await room.currentState();
+    const stateId = (type: string, stateKey: string) => state.find((e) => e.type === type && e.state_key === stateKey)?.event_id;
+    const expectedAuthEvents = [stateId('m.room.create', ''), stateId('m.room.power_levels', ''), stateId('m.room.member', client.userId)].filter((id): id is string => id !== undefined);
     const pdus = [];
     for (const { id, matches } of sent) {
       const pdu = await remote.expectPdu((p) => p.room_id === room.roomId && matches(p), { within: PDU_WITHIN_MS });
       const v = await remote.verifyPdu(pdu, room.roomVersion);
-      pdus.push({ clientEventId: id, computed: { eventId: v.eventId, hashOk: v.hashOk, signaturesOk: v.signaturesOk, errors: v.errors } });
+      pdus.push({ clientEventId: id, computed: { eventId: v.eventId, hashOk: v.hashOk, signaturesOk: v.signaturesOk, errors: v.errors }, authEvents: pdu.auth_events, expectedAuthEvents });
     }
     judgeApplicable(testInfo, federationApiChecks['outbound-pdus'], { roomVersion: room.roomVersion, pdus });
   });
