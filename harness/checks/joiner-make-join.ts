@@ -130,8 +130,74 @@ export const sendJoinToTemplateServer: JoinerCheck = defineCheck({
   ],
 });
 
+export interface SendJoinErrorObservation {
+  /** What the only resident answered to send_join. */
+  sendJoin: { status: number; errcode: string };
+  /** What the candidate answered its client's /join. */
+  client: { status: number; errcode?: string };
+}
+
+/** Errors the joining server must not pass on as they are: the fault would be its own. */
+const OWN_FAULT = ['M_MISSING_PARAM', 'M_INVALID_PARAM'];
+
+export const sendJoinErrorPassedOn: Check<SendJoinErrorObservation> = defineCheck({
+  id: 'joiner/send-join-400-passed-on',
+  requirement: 'SJ-25',
+  title: 'a send_join 400 reaches the client as it came, except M_MISSING_PARAM and M_INVALID_PARAM, which fail the client request with a 5xx',
+  evaluate(o): Evaluation {
+    if (o.sendJoin.status !== 400) return { notApplicable: `send_join was answered ${o.sendJoin.status}, not 400` };
+    const ownFault = OWN_FAULT.includes(o.sendJoin.errcode);
+    const ok = ownFault ? o.client.status >= 500 && o.client.status < 600 : o.client.status === 400 && o.client.errcode === o.sendJoin.errcode;
+    if (ok) return { ok: true };
+    return {
+      ok: false,
+      reason: `send_join answered 400 ${o.sendJoin.errcode}; the client's /join got HTTP ${o.client.status}${o.client.errcode ? ` ${o.client.errcode}` : ''}`,
+      expected: ownFault ? 'a 5xx to the client: an invalid join is the joining server\'s own fault' : `HTTP 400 ${o.sendJoin.errcode} to the client`,
+      observed: o,
+    };
+  },
+  controls: [
+    { name: 'the 400 passed on as-is for an invalid parameter', mutate: (o) => ({ sendJoin: { status: 400, errcode: 'M_INVALID_PARAM' }, client: { status: 400, errcode: 'M_INVALID_PARAM' } }) },
+    { name: 'a refusal turned into a 500', mutate: (o) => ({ sendJoin: { status: 400, errcode: 'M_UNABLE_TO_AUTHORISE_JOIN' }, client: { status: 500, errcode: 'M_UNKNOWN' } }) },
+  ],
+});
+
+export interface TemplateOriginObservation {
+  candidateServer: string;
+  /** The stale values the template carried. */
+  template: { origin: string; origin_server_ts: number };
+  /** When the candidate's user asked to join, and when send_join arrived (ms since the epoch). */
+  window: { from: number; to: number };
+  /** The join the candidate sent, or undefined if none arrived. */
+  sent?: Record<string, unknown>;
+}
+
+/** Slack around the join's window for the clocks of the candidate and the suite. */
+const CLOCK_SLACK_MS = 60_000;
+
+export const templateOriginReplaced: Check<TemplateOriginObservation> = defineCheck({
+  id: 'joiner/template-origin-replaced',
+  requirement: 'MJ-06',
+  title: 'the joiner replaces the template\'s origin and origin_server_ts with its own before signing',
+  evaluate(o): Evaluation {
+    if (!o.sent) return { notApplicable: 'the candidate sent no join' };
+    const ts = o.sent.origin_server_ts;
+    const wrong: string[] = [];
+    if (typeof ts !== 'number' || ts < o.window.from - CLOCK_SLACK_MS || ts > o.window.to + CLOCK_SLACK_MS) wrong.push(`origin_server_ts ${JSON.stringify(ts)} is not the time of the join${ts === o.template.origin_server_ts ? ' (the template\'s, kept)' : ''}`);
+    if ('origin' in o.sent && o.sent.origin !== o.candidateServer) wrong.push(`origin ${JSON.stringify(o.sent.origin)} is not ${o.candidateServer}${o.sent.origin === o.template.origin ? ' (the template\'s, kept)' : ''}`);
+    if (wrong.length === 0) return { ok: true };
+    return { ok: false, reason: wrong.join('; '), expected: `origin_server_ts within a minute of the join (${new Date(o.window.from).toISOString()}) and origin, if present, ${o.candidateServer}`, observed: { origin: o.sent.origin, origin_server_ts: ts } };
+  },
+  controls: [
+    { name: 'the template\'s timestamp kept', mutate: (o) => ({ ...o, sent: { ...o.sent, origin_server_ts: o.template.origin_server_ts } }) },
+    { name: 'the template\'s origin kept', mutate: (o) => ({ ...o, sent: { ...o.sent, origin: o.template.origin } }) },
+  ],
+});
+
 export const joinerMakeJoinChecks = {
   'joiner-make-join': [templateCheckedBeforeSigning, badTemplateDiscarded, sendJoinToTemplateServer],
+  'joiner-send-join-error': [sendJoinErrorPassedOn],
+  'joiner-template-origin': [templateOriginReplaced],
 } as const;
 
 /** A passing observation for the self-test: A's template had the wrong room, B's was used. */
@@ -150,5 +216,19 @@ export function joinerMakeJoinPassingObservations(): Array<{ name: string; kind:
     ],
     joinStatus: 200,
   };
-  return [{ name: 'joined through B after A\'s template named another room', kind: 'joiner-make-join', observation }];
+  return [
+    { name: 'joined through B after A\'s template named another room', kind: 'joiner-make-join', observation },
+    { name: 'a send_join refusal passed on', kind: 'joiner-send-join-error', observation: { sendJoin: { status: 400, errcode: 'M_UNABLE_TO_AUTHORISE_JOIN' }, client: { status: 400, errcode: 'M_UNABLE_TO_AUTHORISE_JOIN' } } },
+    {
+      name: 'a join with its own origin and time',
+      kind: 'joiner-template-origin',
+      observation: {
+        candidateServer: 'candidate.test',
+        template: { origin: 'stale.example', origin_server_ts: 1 },
+        window: { from: 1_790_000_000_000, to: 1_790_000_001_000 },
+        sent: { type: 'm.room.member', origin: 'candidate.test', origin_server_ts: 1_790_000_000_500 },
+      } satisfies TemplateOriginObservation,
+    },
+    { name: 'an invalid-parameter send_join turned into a 502', kind: 'joiner-send-join-error', observation: { sendJoin: { status: 400, errcode: 'M_INVALID_PARAM' }, client: { status: 502, errcode: 'M_UNKNOWN' } } },
+  ];
 }

@@ -7,8 +7,10 @@
  * recorded, not judged.
  */
 import { test } from '../../harness/fixtures.ts';
-import { joinerMakeJoinChecks, type JoinerMakeJoinObservation, type JoinerMembershipRequest } from '../../harness/checks/joiner-make-join.ts';
-import { makeJoin } from '../../harness/remote/routes/membership.ts';
+import { judge } from '../../harness/checks/judge.ts';
+import { joinerMakeJoinChecks, sendJoinErrorPassedOn, templateOriginReplaced, type JoinerMakeJoinObservation, type JoinerMembershipRequest } from '../../harness/checks/joiner-make-join.ts';
+import { matrixError } from '../../harness/remote/routing.ts';
+import { makeJoin, sendJoinHandler } from '../../harness/remote/routes/membership.ts';
 import { judgeApplicable } from '../../harness/resident/observe.ts';
 
 const FAULTS: Array<{ fault: JoinerMakeJoinObservation['tampered']['fault']; what: string; tamper: (event: Record<string, unknown>, ctx: { serverName: string; userId: string }) => void }> = [
@@ -57,4 +59,37 @@ test.describe('joining: a bad make_join template', () => {
       });
     });
   }
+});
+
+test.describe('joining: a send_join refused with 400', () => {
+  for (const errcode of ['M_UNABLE_TO_AUTHORISE_JOIN', 'M_INVALID_PARAM']) {
+    test(`send_join answered 400 ${errcode}: the client's /join ${errcode === 'M_INVALID_PARAM' ? 'fails with a 5xx' : 'gets the same 400'}`, { tag: ['@SJ-25', '@should'] }, async ({ client, remote }, testInfo) => {
+      const room = remote.createRoom({ version: '10', joinRule: 'public', name: `send_join refused: ${errcode}` });
+      remote.route('send_join', () => matrixError(400, errcode, 'refused by the suite'));
+      const joined = await client.join(room.roomId, { via: [remote.serverName] });
+      const body = joined.body as { errcode?: unknown } | undefined;
+      judge(testInfo, sendJoinErrorPassedOn, {
+        sendJoin: { status: 400, errcode },
+        client: { status: joined.status, ...(typeof body?.errcode === 'string' ? { errcode: body.errcode } : {}) },
+      });
+    });
+  }
+});
+
+test('a template with a stale origin and origin_server_ts: the join carries the candidate\'s own', { tag: ['@MJ-06', '@must'] }, async ({ candidate, client, remote }, testInfo) => {
+  const room = remote.createRoom({ version: '10', joinRule: 'public', name: 'stale template fields' });
+  const template = { origin: 'stale.example', origin_server_ts: 1 };
+  remote.route('make_join', async (ctx) => {
+    const response = await makeJoin(ctx);
+    if (response.status !== 200) return response;
+    const body = structuredClone(response.body) as { event: Record<string, unknown> };
+    Object.assign(body.event, template);
+    return { status: 200, body };
+  });
+  remote.route('send_join', sendJoinHandler({ ignoreOmitMembers: true }));
+  const from = Date.now();
+  const joined = await client.join(room.roomId, { via: [remote.serverName] });
+  const sent = remote.requests('send_join').at(-1)?.body as Record<string, unknown> | undefined;
+  testInfo.annotations.push({ type: 'lazyjoin-observed', description: `/join answered ${joined.status}` });
+  judge(testInfo, templateOriginReplaced, { candidateServer: candidate.serverName, template, window: { from, to: Date.now() }, sent });
 });

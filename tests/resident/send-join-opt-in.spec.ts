@@ -24,7 +24,7 @@ async function namedRoomWithMembers(candidateServer: string, owner: CandidateCli
 }
 
 test.describe('send_join opt-in', () => {
-  test('without omit_members the answer has the full state and a self-contained auth chain', { tag: ['@SJ-08', '@SJ-11', '@SJ-13', '@SJ-14', '@SJ-16', '@SJ-17a', '@SG-01', '@MJ-08', '@must'] }, async ({ candidate, client, newClient, makeRemote, remote }, testInfo) => {
+  test('without omit_members the answer has the full state and a self-contained auth chain', { tag: ['@SJ-08', '@SJ-11', '@SJ-13', '@SJ-14', '@SJ-16', '@SJ-17a', '@SJ-19', '@SG-01', '@MJ-08', '@must'] }, async ({ candidate, client, newClient, makeRemote, remote }, testInfo) => {
     const room = await namedRoomWithMembers(candidate.serverName, client, newClient, makeRemote);
     const exchange = await observeJoin(remote, candidate.serverName, room, remote.userId('zed'), { optIn: 'none' });
     judgeJoin(testInfo, exchange);
