@@ -14,7 +14,7 @@ const candidateNames = (process.env.LAZYJOIN_CANDIDATES ?? 'synapse,dendrite')
   .map((s) => s.trim())
   .filter(Boolean);
 
-const conformanceTests = ['smoke/**/*.spec.ts', 'resident/**/*.spec.ts', 'joining/**/*.spec.ts', 'msc2775/**/*.spec.ts'];
+const conformanceTests = ['smoke/**/*.spec.ts', 'resident/**/*.spec.ts', 'joining/**/*.spec.ts', 'client/**/*.spec.ts', 'msc2775/**/*.spec.ts'];
 
 export default defineConfig<CandidateOptions>({
   testDir: './tests',

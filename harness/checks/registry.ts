@@ -14,6 +14,7 @@ import { federationApiChecks } from './federation-api.ts';
 import { joinerMakeJoinChecks } from './joiner-make-join.ts';
 import { joinerKeyValidityChecks } from './joiner-key-validity.ts';
 import { joinerReceivedEventChecks } from './joiner-received-events.ts';
+import { clientLazyLoadingChecks } from './client-lazy-loading.ts';
 import type { Check } from './types.ts';
 
 export { defineCheck } from './define.ts';
@@ -24,7 +25,7 @@ export { loadCatalogue, requirement } from './catalogue.ts';
 type AnyCheck = Check<never>;
 
 /** Which observation type a check judges: SendJoinObservation, MakeJoinObservation, StateObservation. */
-export type ObservationKind = 'send-join' | 'make-join' | 'state' | keyof typeof joining2Checks | keyof typeof auditChecks | keyof typeof joiningResyncChecks | keyof typeof joiningSyncChecks | keyof typeof federationApiChecks | keyof typeof joinerMakeJoinChecks | keyof typeof joinerKeyValidityChecks | keyof typeof joinerReceivedEventChecks;
+export type ObservationKind = 'send-join' | 'make-join' | 'state' | keyof typeof joining2Checks | keyof typeof auditChecks | keyof typeof joiningResyncChecks | keyof typeof joiningSyncChecks | keyof typeof federationApiChecks | keyof typeof joinerMakeJoinChecks | keyof typeof joinerKeyValidityChecks | keyof typeof joinerReceivedEventChecks | keyof typeof clientLazyLoadingChecks;
 
 const CHECKS_BY_KIND: ReadonlyArray<[ObservationKind, ReadonlyArray<AnyCheck>]> = [
   ['send-join', sendJoinChecks as ReadonlyArray<AnyCheck>],
@@ -38,6 +39,7 @@ const CHECKS_BY_KIND: ReadonlyArray<[ObservationKind, ReadonlyArray<AnyCheck>]> 
   ...(Object.entries(joinerMakeJoinChecks) as unknown as Array<[keyof typeof joinerMakeJoinChecks, ReadonlyArray<AnyCheck>]>),
   ...(Object.entries(joinerKeyValidityChecks) as unknown as Array<[keyof typeof joinerKeyValidityChecks, ReadonlyArray<AnyCheck>]>),
   ...(Object.entries(joinerReceivedEventChecks) as unknown as Array<[keyof typeof joinerReceivedEventChecks, ReadonlyArray<AnyCheck>]>),
+  ...(Object.entries(clientLazyLoadingChecks) as unknown as Array<[keyof typeof clientLazyLoadingChecks, ReadonlyArray<AnyCheck>]>),
 ];
 
 let registered: ReadonlyMap<string, AnyCheck> | undefined;
