@@ -3,7 +3,7 @@
  * N, partial against full, log-log), and a self-contained HTML page holding both. Plain string
  * building: no plotting library, nothing fetched.
  */
-import type { BenchResults, JoinSummary, Spread } from './results.ts';
+import { spread, type BenchResults, type JoinSummary, type Spread } from './results.ts';
 
 const MIB = 2 ** 20;
 
@@ -42,12 +42,13 @@ export function renderMarkdown(r: BenchResults): string {
   lines.push('|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const s of r.joinSummaries) {
     lines.push(
-      `| ${s.candidate} ${s.candidateVersion} | ${s.members} | ${modeLabel(s)} | ${cell(s.joinSeconds)} | ${cell(s.syncedSeconds)} | ${bytesCell(s.sendJoinBytes)} | ${bytesCell(s.resyncBytes)} | ${cell(s.cpuSeconds, 1, 1)} | ${cell(s.peakRssBytes, MIB, 0)} | ${s.joinSeconds.runs} | ${fmt(s.loadAverage, 1)} | ${s.remoteStallMs === undefined ? '–' : s.remoteStallMs} |`,
+      `| ${s.candidate} ${s.candidateVersion} | ${s.members} | ${modeLabel(s)} | ${cell(s.joinSeconds)}${s.joinStatuses?.some((c) => c !== 200) ? ` (HTTP ${s.joinStatuses.join('/')})` : ''} | ${cell(s.syncedSeconds)} | ${bytesCell(s.sendJoinBytes)} | ${bytesCell(s.resyncBytes)} | ${cell(s.cpuSeconds, 1, 1)} | ${cell(s.peakRssBytes, MIB, 0)} | ${s.joinSeconds.runs} | ${fmt(s.loadAverage, 1)} | ${s.remoteStallMs === undefined ? '–' : s.remoteStallMs} |`,
     );
   }
   lines.push(
     '',
     '"synced": from the /join request until the room shows every joined member in an eager (not lazy-loading) /sync; for a partial join, the resync is then complete.',
+    '"/join s" is followed by the HTTP status when /join did not answer 200: a 202 means the candidate stopped waiting and went on joining in the background, so only "synced" times the join.',
     '"suite stall": the longest the suite\'s own event loop (which serves the remote and its bystanders) was held during the join, over the runs (– where not measured); a long stall means the candidate may have waited on the suite, not the other way round.',
     '',
   );
@@ -61,6 +62,24 @@ export function renderMarkdown(r: BenchResults): string {
   }
   if (r.resident.length) {
     lines.push('## Answering send_join for a room of N members (candidate resident)', '');
+    lines.push('| candidate | N | asked | answer | seconds | size | state | auth chain | CPU s | runs |', '|---|---:|---|---|---:|---:|---:|---:|---:|---:|');
+    const groups = new Map<string, BenchResults['resident']>();
+    for (const m of r.resident) {
+      const key = `${m.candidate} ${m.candidateVersion}\u0000${m.members}\u0000${m.mode}`;
+      groups.set(key, [...(groups.get(key) ?? []), m]);
+    }
+    const sorted = [...groups.values()].sort((a, b) => a[0].candidate.localeCompare(b[0].candidate) || a[0].members - b[0].members || a[0].mode.localeCompare(b[0].mode));
+    for (const runs of sorted) {
+      const m = runs[0];
+      const answers = [...new Set(runs.map((x) => (x.answeredPartial ? 'partial' : 'full')))].join(' / ');
+      const of = (pick: (x: (typeof runs)[number]) => number) => spread(runs.map(pick));
+      const states = [...new Set(runs.map((x) => x.stateEvents))].join(' / ');
+      const chains = [...new Set(runs.map((x) => x.authChainEvents))].join(' / ');
+      lines.push(
+        `| ${m.candidate} ${m.candidateVersion} | ${m.members} | ${m.mode} | ${answers} | ${cell(of((x) => x.seconds))} | ${bytesCell(of((x) => x.bytes))} | ${states} | ${chains} | ${cell(of((x) => x.cpuSeconds), 1, 1)} | ${runs.length} |`,
+      );
+    }
+    lines.push('', 'Per run:', '');
     lines.push('| candidate | N | asked | answer | seconds | size | state | auth chain | CPU s | run | load |', '|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|');
     const byRoom = [...r.resident].sort((a, b) => a.candidate.localeCompare(b.candidate) || a.members - b.members || a.run - b.run);
     for (const m of byRoom) {

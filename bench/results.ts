@@ -35,6 +35,8 @@ export interface JoinSummary {
   loadAverage: number;
   /** Longest stall of the suite's event loop over the runs that measured it, ms. */
   remoteStallMs?: number;
+  /** The distinct HTTP statuses of /join over the runs. */
+  joinStatuses?: number[];
 }
 
 /** Full join over partial join, per figure (medians), for one candidate and N. */
@@ -104,6 +106,7 @@ export function summariseJoins(joins: readonly JoinMeasurement[]): JoinSummary[]
       peakRssBytes: of((j) => j.peakRssBytes),
       loadAverage: spread(runs.map((j) => j.loadAverage.start)).median,
       ...longestStall(runs),
+      joinStatuses: [...new Set(runs.map((j) => j.joinStatus))].sort((a, b) => a - b),
     };
   });
 }
