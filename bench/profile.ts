@@ -113,6 +113,29 @@ export function startPySpy(pid: number, what: string, outDir: string): RunningPr
   };
 }
 
+/** The text summary of Go CPU profiles of Dendrite (merged by `go tool pprof`), headed by `title`. */
+export function pprofSummary(title: string, files: readonly string[]): string {
+  const go = process.env.LAZYJOIN_GO ?? 'go';
+  const pprof = (...args: string[]) => {
+    const r = spawnSync(go, ['tool', 'pprof', ...args, ...files], { encoding: 'utf8', timeout: 120_000 });
+    if (r.status !== 0) throw new Error(`go tool pprof ${args.join(' ')} failed: ${(r.stderr || String(r.error)).trim().slice(0, 300)}`);
+    return r.stdout.trim();
+  };
+  return [
+    title,
+    '',
+    "## Dendrite's own functions by inclusive time (cum)",
+    pprof('-top', '-cum', '-nodecount=30', '-show=matrix-org/dendrite'),
+    '',
+    '## all functions by own time (flat)',
+    pprof('-top', '-nodecount=30'),
+    '',
+    '## all functions by inclusive time (cum)',
+    pprof('-top', '-cum', '-nodecount=30'),
+    '',
+  ].join('\n');
+}
+
 /** Takes consecutive CPU profiles from a Go pprof listener at `address` until stopped. */
 export function startPprof(address: string, what: string, outDir: string): RunningProfiler {
   mkdirSync(join(outDir, 'profiles'), { recursive: true });
@@ -140,32 +163,24 @@ export function startPprof(address: string, what: string, outDir: string): Runni
       running = false;
       await loop; // the window in progress ends within PPROF_WINDOW_SECONDS
       if (!files.length) throw new Error(`no pprof profile from ${address}: ${failure?.message ?? 'none taken'}`);
-      const go = process.env.LAZYJOIN_GO ?? 'go';
-      const top = spawnSync(go, ['tool', 'pprof', '-top', '-nodecount=40', ...files], { encoding: 'utf8', timeout: 120_000 });
-      const cum = spawnSync(go, ['tool', 'pprof', '-top', '-cum', '-nodecount=40', ...files], { encoding: 'utf8', timeout: 120_000 });
-      if (top.status !== 0 || cum.status !== 0) throw new Error(`go tool pprof failed: ${(top.stderr || cum.stderr || String(top.error ?? cum.error)).trim().slice(0, 300)}`);
-      const lines = [
-        `${what}: Go pprof CPU profile, ${files.length} windows of ${PPROF_WINDOW_SECONDS} s merged${failure ? ` (stopped early: ${failure.message})` : ''}`,
-        '',
-        '## by own time (flat)',
-        top.stdout.trim(),
-        '',
-        '## by inclusive time (cum)',
-        cum.stdout.trim(),
-        '',
-      ];
-      writeFileSync(join(outDir, `${base}.txt`), lines.join('\n'));
+      writeFileSync(join(outDir, `${base}.txt`), pprofSummary(`${what}: Go pprof CPU profile, ${files.length} windows of ${PPROF_WINDOW_SECONDS} s merged${failure ? ` (stopped early: ${failure.message})` : ''}`, files));
       return { what, profiler: 'pprof', summary: `${base}.txt`, samples: files.length * PPROF_WINDOW_SECONDS };
     },
   };
 }
 
-// `npx tsx bench/profile.ts <file.folded> <what>`: the summary of a py-spy profile taken by hand.
+// The summary of profiles taken by hand:
+//   npx tsx bench/profile.ts <py-spy-profile.folded> [what it profiled]
+//   npx tsx bench/profile.ts --pprof "<title>" <cpu.pprof>...
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const [file, ...what] = process.argv.slice(2);
-  if (!file) {
-    console.error('usage: npx tsx bench/profile.ts <py-spy-profile.folded> [what it profiled]');
+  const args = process.argv.slice(2);
+  if (args[0] === '--pprof' && args.length >= 3) {
+    process.stdout.write(pprofSummary(args[1], args.slice(2)));
+  } else if (args.length >= 1 && !args[0].startsWith('--')) {
+    const [file, ...what] = args;
+    process.stdout.write(pySpySummary(what.join(' ') || file, readFileSync(file, 'utf8')).summary);
+  } else {
+    console.error('usage: npx tsx bench/profile.ts <py-spy-profile.folded> [what it profiled] | --pprof "<title>" <cpu.pprof>...');
     process.exit(2);
   }
-  process.stdout.write(pySpySummary(what.join(' ') || file, readFileSync(file, 'utf8')).summary);
 }
