@@ -49,7 +49,7 @@ test.describe('joining: the validity of a remote key', () => {
       const late = room.append({ type: 'm.room.message', sender: alice, content: { msgtype: 'm.text', body: 'dated after the key stops being valid' }, prevEvents: parent });
       offset = inTimeBy;
       const inTime = room.append({ type: 'm.room.message', sender: alice, content: { msgtype: 'm.text', body: 'dated within the key validity' }, prevEvents: parent });
-      // The candidate decides on a transaction's PDUs before answering it.
+      // The late message goes first: once the in-time one is visible, the candidate has decided on both.
       const answers = [await remote.client.send(candidate.serverName, { pdus: [room.mustEvent(late)] }), await remote.client.send(candidate.serverName, { pdus: [room.mustEvent(inTime)] })];
       await testInfo.attach('transaction answers', { body: JSON.stringify(answers.map((a) => ({ status: a.status, body: a.body })), null, 2), contentType: 'application/json' });
 

@@ -65,7 +65,7 @@ test.describe('joining: events received in the room', () => {
     const answers = [await remote.client.send(candidate.serverName, { pdus: [twentyOne.event] }), await remote.client.send(candidate.serverName, { pdus: [twenty.event] })];
     await testInfo.attach('transaction answers', { body: JSON.stringify(answers.map((a) => ({ status: a.status, body: a.body })), null, 2), contentType: 'application/json' });
     const accepted20 = (await servedEvent(client, room.roomId, twenty.eventId, VISIBLE_WITHIN_MS)).status === 200;
-    // Both transactions were answered, so both events were decided on; the 20-parent one is visible.
+    // The 21-parent event went first: once the later one is visible, the candidate has decided on it.
     const accepted21 = (await servedEvent(client, room.roomId, twentyOne.eventId, 0)).status === 200;
     const observation: PduLimitsObservation = {
       events: [
