@@ -76,6 +76,12 @@ export function recordNotSupported(testInfo: TestInfo, requirementIds: string[],
   });
 }
 
+/** Records an optional feature (MSC-ONLY) as supported (informational, present) or not supported. */
+export function recordFeature(testInfo: TestInfo, requirementId: string, supported: boolean, observed: unknown, what: string): CheckOutcome[] {
+  if (supported) return [recordInformational(testInfo, requirementId, true, observed, what)];
+  return recordNotSupported(testInfo, [requirementId], `${what}: not observed (${JSON.stringify(observed).slice(0, 300)})`);
+}
+
 /** Records whether an optional (MAY or MSC-ONLY) behaviour was observed, outside any check. */
 export function recordInformational(testInfo: TestInfo, requirementId: string, present: boolean, observed: unknown, note?: string): CheckOutcome {
   const req = requirement(requirementId);

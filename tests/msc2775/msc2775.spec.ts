@@ -5,16 +5,9 @@
  * /join for clients that do not lazy-load. None of it is in the spec: each feature is reported
  * as supported (informational, present) or not supported, never as a failure.
  */
-import type { TestInfo } from '@playwright/test';
 import { test } from '../../harness/fixtures.ts';
-import { recordInformational, recordNotSupported } from '../../harness/checks/judge.ts';
+import { recordFeature } from '../../harness/checks/judge.ts';
 import { LAZY_FILTER, partialJoin } from '../../harness/joining/partial-join.ts';
-
-/** Records an MSC2775 feature as supported (informational, present) or not supported. */
-function recordFeature(testInfo: TestInfo, requirementId: string, supported: boolean, observed: unknown, what: string): void {
-  if (supported) recordInformational(testInfo, requirementId, true, observed, what);
-  else recordNotSupported(testInfo, [requirementId], `${what}: not observed (${JSON.stringify(observed).slice(0, 300)})`);
-}
 
 test.describe('MSC2775 (never merged): lazy loading over federation, joining side', () => {
   test('the room state block of /sync carries syncing: true during the resync and not afterwards', { tag: ['@C-6', '@msc-only'] }, async ({ candidate, client, remote }, testInfo) => {

@@ -5,18 +5,12 @@
  * for a member-reduced snapshot (C-12). None of it is in the spec: each is recorded as supported
  * (informational, present) or not supported, never as a failure.
  */
-import type { TestInfo } from '@playwright/test';
 import { test } from '../../harness/fixtures.ts';
-import { recordInformational, recordNotSupported } from '../../harness/checks/judge.ts';
+import { recordFeature } from '../../harness/checks/judge.ts';
 import { OFFERED_VERSIONS } from '../../harness/resident/observe.ts';
 import { ResidentRoom, signJoinTemplate } from '../../harness/resident/room.ts';
 
 const enc = encodeURIComponent;
-
-function recordFeature(testInfo: TestInfo, requirementId: string, supported: boolean, observed: unknown, what: string): void {
-  if (supported) recordInformational(testInfo, requirementId, true, observed, what);
-  else recordNotSupported(testInfo, [requirementId], `${what}: not observed (${JSON.stringify(observed).slice(0, 300)})`);
-}
 
 test.describe('MSC2775 (never merged): lazy loading over federation, resident side', () => {
   test('send_join with lazy_load_members, /state by type and state_key, /state_ids with lazy_load_members', { tag: ['@C-2', '@C-4', '@C-8', '@C-12', '@msc-only'] }, async ({ candidate, client, newClient, remote }, testInfo) => {
