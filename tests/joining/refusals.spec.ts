@@ -63,4 +63,24 @@ test.describe('joining: resident duties refused while partial', () => {
       join.releaseResync();
     });
   }
+
+  test('reading the room is still answered while the state is partial: /event_auth and /get_missing_events of its own join', { tag: ['@JS-15', '@msc-only'] }, async ({ candidate, client, remote }, testInfo) => {
+    const join = await partialJoin({ candidate, remote, joiner: client }, { members: 3, servers: 1 });
+    if (join.notPartial(testInfo, ['JS-15'])) return;
+    await join.awaitResyncStarted();
+    // A member server (the remote itself) asks about the candidate's own join while the resync is held.
+    const message = (await client.sendMessage(join.roomId, 'sent while partial')).ok().event_id as string;
+    const auth = await remote.client.eventAuth(candidate.serverName, join.roomId, join.joinEventId);
+    const missing = await remote.client.request('POST', candidate.serverName, `/_matrix/federation/v1/get_missing_events/${seg(join.roomId)}`, {
+      body: { earliest_events: [join.joinEventId], latest_events: [message], limit: 10 },
+    });
+    const authChain = (auth.body as { auth_chain?: unknown[] } | undefined)?.auth_chain;
+    const events = (missing.body as { events?: unknown[] } | undefined)?.events;
+    const observed = { eventAuth: { status: auth.status, events: Array.isArray(authChain) ? authChain.length : null }, getMissingEvents: { status: missing.status, events: Array.isArray(events) ? events.length : null } };
+    testInfo.annotations.push({ type: 'lazyjoin-observed', description: `while partial: ${JSON.stringify(observed)}` });
+    recordInformational(testInfo, 'JS-15', auth.status === 200 && Array.isArray(authChain) && authChain.length > 0, observed, '/event_auth of its join answered while partial');
+    recordInformational(testInfo, 'JS-15', missing.status === 200 && Array.isArray(events), observed, '/get_missing_events answered while partial');
+    join.releaseResync();
+  });
 });
+
