@@ -131,8 +131,10 @@ async function findEngine(cacheDir: string): Promise<Engine> {
   if (!(await pings(socket))) {
     rmSync(socket, { force: true });
     const log = openSync(join(podmanDir, 'service.log'), 'a');
-    // Detached and left running on purpose: the suite's workers use it after this script ends.
-    const service = spawn('podman', ['system', 'service', '--time=0', `unix://${socket}`], { env, detached: true, stdio: ['ignore', log, log] });
+    // Detached and left running on purpose: the suite's workers use it after this script ends. Its
+    // working directory is the cache folder, which outlives any checkout: conmon, started by the
+    // service for every container, inherits it and fails if it has gone.
+    const service = spawn('podman', ['system', 'service', '--time=0', `unix://${socket}`], { env, cwd: podmanDir, detached: true, stdio: ['ignore', log, log] });
     service.unref();
     const deadline = Date.now() + SOCKET_READY_TIMEOUT_MS;
     while (!(await pings(socket))) {
