@@ -134,7 +134,8 @@ export interface RouteResponse {
   /**
    * Body text made piece by piece, for big answers (a room's whole state): the remote writes one
    * piece at a time, honouring back-pressure and letting other requests in between pieces, so that
-   * serving 150 MB never holds up a key request. Each call starts afresh. Ignored when `raw` is set.
+   * writing 150 MB does not hold other requests (key fetches above all) up for its whole length.
+   * Each call starts afresh. Ignored when `raw` is set.
    */
   chunks?: () => Iterable<string>;
   headers?: Record<string, string>;
