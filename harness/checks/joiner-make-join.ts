@@ -157,8 +157,11 @@ export const sendJoinErrorPassedOn: Check<SendJoinErrorObservation> = defineChec
     };
   },
   controls: [
-    { name: 'the 400 passed on as-is for an invalid parameter', mutate: (o) => ({ sendJoin: { status: 400, errcode: 'M_INVALID_PARAM' }, client: { status: 400, errcode: 'M_INVALID_PARAM' } }) },
-    { name: 'a refusal turned into a 500', mutate: (o) => ({ sendJoin: { status: 400, errcode: 'M_UNABLE_TO_AUTHORISE_JOIN' }, client: { status: 500, errcode: 'M_UNKNOWN' } }) },
+    {
+      name: 'handled the other way round',
+      mutate: (o) => ({ ...o, client: OWN_FAULT.includes(o.sendJoin.errcode) ? { status: 400, errcode: o.sendJoin.errcode } : { status: 502, errcode: 'M_UNKNOWN' } }),
+    },
+    { name: 'the join reported as done', mutate: (o) => ({ ...o, client: { status: 200 } }) },
   ],
 });
 

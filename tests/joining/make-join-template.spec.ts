@@ -29,7 +29,7 @@ const FAULTS: Array<{ fault: JoinerMakeJoinObservation['tampered']['fault']; wha
 
 test.describe('joining: a bad make_join template', () => {
   for (const { fault, what, tamper } of FAULTS) {
-    test(`a template that ${what} is neither signed nor used`, { tag: ['@MJ-01', '@MJ-02', '@MJ-07', '@must'] }, async ({ candidate, client, remote }, testInfo) => {
+    test(`a template that ${what} is neither signed nor used`, { tag: ['@MJ-01', '@MJ-02', '@MJ-07', '@must'] }, async ({ client, remote }, testInfo) => {
       const other = await remote.addServer({ mode: 'serve' });
       const room = remote.createRoom({ version: '10', joinRule: 'public', name: `bad template: ${fault}` });
       room.join(other.userId('bob'));
