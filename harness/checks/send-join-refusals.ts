@@ -31,69 +31,75 @@ export const invalidJoinRefused: SendJoinCheck = defineCheck({
   ],
 });
 
-/** The SHOULD of one fault: 400 M_INVALID_PARAM. */
-function refusedAsInvalidParam(fault: InvalidJoinFault, requirement: string, what: string): SendJoinCheck {
+/** The exact refusal a fault calls for: HTTP status, errcode, and the fault in words. */
+interface DueRefusal {
+  status: number;
+  errcode: string;
+  what: string;
+}
+
+const respond = (status: number, body: Record<string, unknown>) => (o: SendJoinObservation): SendJoinObservation => ({ ...o, response: { status, body } });
+const accepted = { name: 'accepted with 200', mutate: respond(200, { state: [], auth_chain: [] }) };
+
+/** A check that the join faults in `due` are refused with exactly their status and errcode. */
+function refusedWith(check: { id: string; requirement: string; title: string; due: Partial<Record<InvalidJoinFault, DueRefusal>>; controls: SendJoinCheck['controls'] }): SendJoinCheck {
   return defineCheck({
-    id: `send-join/${fault}-refused-invalid-param`,
-    requirement,
-    title: `a join whose ${what} is refused with 400 M_INVALID_PARAM`,
+    id: check.id,
+    requirement: check.requirement,
+    title: check.title,
     evaluate(o): Evaluation {
-      if (o.request.invalidJoin !== fault) return { notApplicable: `the join event was not made invalid by "${fault}"` };
-      if (o.response.status === 400 && errcodeOfBody(o.response.body) === 'M_INVALID_PARAM') return { ok: true };
+      const fault = o.request.invalidJoin;
+      const due = fault && check.due[fault];
+      if (!due) return { notApplicable: `the join was not made invalid by ${Object.keys(check.due).map((f) => `"${f}"`).join(' or ')}` };
+      if (o.response.status === due.status && errcodeOfBody(o.response.body) === due.errcode) return { ok: true };
       return {
         ok: false,
-        reason: `a join whose ${what} was answered ${answered(o)}`,
-        expected: 'HTTP 400 with errcode M_INVALID_PARAM',
+        reason: `a join whose ${due.what} was answered ${answered(o)}${o.response.status === 200 ? ': the candidate accepted it' : ''}`,
+        expected: `HTTP ${due.status} with errcode ${due.errcode}`,
         observed: { status: o.response.status, body: o.response.body },
       };
     },
+    controls: check.controls,
+  });
+}
+
+/** The SHOULD of one fault: 400 M_INVALID_PARAM. */
+function refusedAsInvalidParam(fault: InvalidJoinFault, requirement: string, what: string): SendJoinCheck {
+  return refusedWith({
+    id: `send-join/${fault}-refused-invalid-param`,
+    requirement,
+    title: `a join whose ${what} is refused with 400 M_INVALID_PARAM`,
+    due: { [fault]: { status: 400, errcode: 'M_INVALID_PARAM', what } },
     controls: [
-      { name: 'refused 403 M_FORBIDDEN', mutate: (o) => ({ ...o, response: { status: 403, body: { errcode: 'M_FORBIDDEN', error: 'no' } } }) },
-      { name: 'refused 400 M_BAD_JSON', mutate: (o) => ({ ...o, response: { status: 400, body: { errcode: 'M_BAD_JSON', error: 'no' } } }) },
+      { name: 'refused 403 M_FORBIDDEN', mutate: respond(403, { errcode: 'M_FORBIDDEN', error: 'no' }) },
+      { name: 'refused 400 M_BAD_JSON', mutate: respond(400, { errcode: 'M_BAD_JSON', error: 'no' }) },
     ],
   });
 }
 
-export const notPermittedRefusedForbidden: SendJoinCheck = defineCheck({
+export const notPermittedRefusedForbidden: SendJoinCheck = refusedWith({
   id: 'send-join/not-permitted-refused-forbidden',
   requirement: 'SJ-24',
   title: 'a join the room does not permit (invite-only, no invite) is refused with 403 M_FORBIDDEN',
-  evaluate(o): Evaluation {
-    if (o.request.invalidJoin !== 'not-permitted') return { notApplicable: 'the join was not one the room forbids' };
-    if (o.response.status === 403 && errcodeOfBody(o.response.body) === 'M_FORBIDDEN') return { ok: true };
-    return {
-      ok: false,
-      reason: `a join the room's join rules forbid was answered ${answered(o)}${o.response.status === 200 ? ': the candidate let the user in' : ''}`,
-      expected: 'HTTP 403 with errcode M_FORBIDDEN',
-      observed: { status: o.response.status, body: o.response.body },
-    };
-  },
+  due: { 'not-permitted': { status: 403, errcode: 'M_FORBIDDEN', what: "room's join rules forbid it" } },
   controls: [
-    { name: 'accepted with 200', mutate: (o) => ({ ...o, response: { status: 200, body: { state: [], auth_chain: [] } } }) },
-    { name: 'refused 400 M_INVALID_PARAM', mutate: (o) => ({ ...o, response: { status: 400, body: { errcode: 'M_INVALID_PARAM', error: 'no' } } }) },
-    { name: 'refused 403 without errcode', mutate: (o) => ({ ...o, response: { status: 403, body: { error: 'no' } } }) },
+    accepted,
+    { name: 'refused 400 M_INVALID_PARAM', mutate: respond(400, { errcode: 'M_INVALID_PARAM', error: 'no' }) },
+    { name: 'refused 403 without errcode', mutate: respond(403, { error: 'no' }) },
   ],
 });
 
-export const restrictedJoinRefusals: SendJoinCheck = defineCheck({
+export const restrictedJoinRefusals: SendJoinCheck = refusedWith({
   id: 'send-join/restricted-refusal-errcodes',
   requirement: 'SJ-23',
   title: 'a restricted join is refused with 400 M_UNABLE_TO_AUTHORISE_JOIN when no allow condition can be checked, 403 M_FORBIDDEN when all fail',
-  evaluate(o): Evaluation {
-    const fault = o.request.invalidJoin;
-    if (fault !== 'restricted-unverifiable' && fault !== 'restricted-not-allowed') return { notApplicable: 'not a restricted join the resident must refuse' };
-    const [status, errcode, why] = fault === 'restricted-unverifiable' ? [400, 'M_UNABLE_TO_AUTHORISE_JOIN', 'the resident is in none of the allowed rooms'] : [403, 'M_FORBIDDEN', 'the user is in none of the allowed rooms'];
-    if (o.response.status === status && errcodeOfBody(o.response.body) === errcode) return { ok: true };
-    return {
-      ok: false,
-      reason: `a restricted join (${why}) was answered ${answered(o)}${o.response.status === 200 ? ': the candidate let the user in' : ''}`,
-      expected: `HTTP ${status} with errcode ${errcode}`,
-      observed: { status: o.response.status, body: o.response.body },
-    };
+  due: {
+    'restricted-unverifiable': { status: 400, errcode: 'M_UNABLE_TO_AUTHORISE_JOIN', what: 'allowed rooms the resident is in none of (restricted)' },
+    'restricted-not-allowed': { status: 403, errcode: 'M_FORBIDDEN', what: 'user is in none of the allowed rooms (restricted)' },
   },
   controls: [
-    { name: 'accepted with 200', mutate: (o) => ({ ...o, response: { status: 200, body: { state: [], auth_chain: [] } } }) },
-    { name: 'the other refusal', mutate: (o) => ({ ...o, response: o.response.status === 403 ? { status: 400, body: { errcode: 'M_UNABLE_TO_AUTHORISE_JOIN' } } : { status: 403, body: { errcode: 'M_FORBIDDEN' } } }) },
+    accepted,
+    { name: 'the other refusal', mutate: (o) => respond(o.response.status === 403 ? 400 : 403, { errcode: o.response.status === 403 ? 'M_UNABLE_TO_AUTHORISE_JOIN' : 'M_FORBIDDEN' })(o) },
   ],
 });
 
