@@ -17,6 +17,7 @@ import type {
   SyncFilter,
   SyncResponse,
 } from './types.ts';
+import { timelineOf } from './types.ts';
 
 /** Plenty for any single call on loopback; long polls add their own timeout on top. */
 const DEFAULT_CALL_TIMEOUT_MS = 30_000;
@@ -306,5 +307,19 @@ export class CandidateClient {
       if (Date.now() >= deadline) break;
     }
     throw new Error(`waitForSync (${this.userId}): timed out after ${opts.timeoutMs} ms waiting for ${opts.description}; last sync body: ${trimmed(last)}`);
+  }
+
+  /**
+   * Waits, long-polling /sync up to `timeoutMs`, until `eventId` shows in the timeline of
+   * `roomId`: true when it did, false when the bound passed first (other failures throw).
+   */
+  async awaitTimelineEvent(roomId: string, eventId: string, timeoutMs: number): Promise<boolean> {
+    try {
+      await this.waitForSync((s) => timelineOf(s, roomId).some((e) => e.event_id === eventId), { timeoutMs, description: `${eventId} in the timeline of ${roomId}` });
+      return true;
+    } catch (err) {
+      if ((err as Error).message.startsWith(`waitForSync (${this.userId}): timed out`)) return false;
+      throw err;
+    }
   }
 }

@@ -14,7 +14,6 @@ import { sendJoinHandler } from '../../harness/remote/routes/membership.ts';
 
 /** Bound on an accepted event becoming visible to the candidate's user. */
 const VISIBLE_WITHIN_MS = 20_000;
-const POLL_MS = 250;
 
 /** A public room on the remote, joined by the candidate's user (full state). */
 async function joinedRoom(remote: Remote, client: CandidateClient, name: string): Promise<Room> {
@@ -24,16 +23,11 @@ async function joinedRoom(remote: Remote, client: CandidateClient, name: string)
   return room;
 }
 
-/** The client API's view of an event, polled until it is there or `withinMs` has passed. */
+/** The client API's view of an event, once it shows in the room's timeline (or the bound passed). */
 async function servedEvent(client: CandidateClient, roomId: string, eventId: string, withinMs: number): Promise<{ status: number; content?: Record<string, unknown> }> {
-  const deadline = Date.now() + withinMs;
-  for (;;) {
-    const res = await client.event(roomId, eventId);
-    if (res.status === 200 || Date.now() >= deadline) {
-      return res.status === 200 ? { status: 200, content: (res.body as { content?: Record<string, unknown> }).content ?? {} } : { status: res.status };
-    }
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS)); // polling the client API for the event
-  }
+  if (withinMs > 0) await client.awaitTimelineEvent(roomId, eventId, withinMs);
+  const res = await client.event(roomId, eventId);
+  return res.status === 200 ? { status: 200, content: (res.body as { content?: Record<string, unknown> }).content ?? {} } : { status: res.status };
 }
 
 test.describe('joining: events received in the room', () => {
