@@ -3,6 +3,7 @@
  * chains and missing events on request, refusals (unknown endpoints, outsiders, wrong destination,
  * another server's user), JSON content types, and the X-Matrix headers on its own requests.
  */
+import { parseXMatrixHeader, type XMatrixParams } from '../matrix/index.ts';
 import { defineCheck, errcodeOfBody, withResponseBody } from './define.ts';
 import type { Check, Evaluation } from './types.ts';
 
@@ -435,21 +436,6 @@ export interface OutboundAuthObservation {
 
 type OutboundCheck = Check<OutboundAuthObservation>;
 
-/** Parameters of an X-Matrix header by lower-cased name, with the raw separators kept for the style check. */
-function xMatrixParams(header: string): Map<string, string> | undefined {
-  const m = /^X-Matrix\s+(.*)$/i.exec(header);
-  if (!m) return undefined;
-  const params = new Map<string, string>();
-  for (const part of m[1].split(',')) {
-    const eq = part.indexOf('=');
-    if (eq < 0) continue;
-    let value = part.slice(eq + 1).trim();
-    if (value.startsWith('"') && value.endsWith('"') && value.length >= 2) value = value.slice(1, -1);
-    params.set(part.slice(0, eq).trim().toLowerCase(), value);
-  }
-  return params;
-}
-
 const withRequest = (o: OutboundAuthObservation, change: (r: OutboundAuthObservation['requests'][number]) => void): OutboundAuthObservation => {
   const requests = structuredClone(o.requests);
   change(requests[0]);
@@ -484,16 +470,21 @@ export const outboundHeaderForm: OutboundCheck = defineCheck({
     if (o.requests.length === 0) return { notApplicable: 'the candidate sent no request to the suite' };
     const wrong: string[] = [];
     for (const r of o.requests) {
-      const params = r.authorization === undefined ? undefined : xMatrixParams(r.authorization);
-      if (!params) {
-        wrong.push(`${r.request}: ${r.authorization === undefined ? 'no Authorization header' : 'not an X-Matrix header'}`);
+      if (r.authorization === undefined) {
+        wrong.push(`${r.request}: no Authorization header`);
+        continue;
+      }
+      let params: XMatrixParams;
+      try {
+        params = parseXMatrixHeader(r.authorization);
+      } catch (err) {
+        wrong.push(`${r.request}: ${(err as Error).message}`);
         continue;
       }
       const problems: string[] = [];
-      if (params.get('origin') !== o.origin) problems.push(`origin ${JSON.stringify(params.get('origin'))}`);
-      if (params.get('destination') !== r.to) problems.push(params.has('destination') ? `destination ${JSON.stringify(params.get('destination'))} is not ${r.to}` : 'no destination');
-      if (!/^ed25519:[a-zA-Z0-9_]+$/.test(params.get('key') ?? '')) problems.push(`key ${JSON.stringify(params.get('key'))}`);
-      if (!params.get('sig')) problems.push('no sig');
+      if (params.origin !== o.origin) problems.push(`origin ${JSON.stringify(params.origin)}`);
+      if (params.destination !== r.to) problems.push(params.destination === undefined ? 'no destination' : `destination ${JSON.stringify(params.destination)} is not ${r.to}`);
+      if (!/^ed25519:[a-zA-Z0-9_]+$/.test(params.key)) problems.push(`key ${JSON.stringify(params.key)}`);
       if (problems.length) wrong.push(`${r.request}: ${problems.join(', ')}`);
     }
     if (wrong.length === 0) return { ok: true };
