@@ -10,14 +10,14 @@ import { baseUrlFor, federationAgent } from './discovery.ts';
 /** How long published keys claim to be valid. Short enough that no candidate keeps them past the run. */
 export const KEY_VALIDITY_MS = 24 * 3600_000;
 
-/** The signed `/_matrix/key/v2/server` response for `serverName`. */
-export function serverKeysDocument(serverName: string, key: SigningKey, now = Date.now()): Record<string, unknown> {
+/** The signed `/_matrix/key/v2/server` response for `serverName`, valid until `validUntil` (ms since the epoch). */
+export function serverKeysDocument(serverName: string, key: SigningKey, validUntil = Date.now() + KEY_VALIDITY_MS): Record<string, unknown> {
   return signJson(
     {
       server_name: serverName,
       verify_keys: { [key.keyId]: { key: key.publicKeyBase64 } },
       old_verify_keys: {},
-      valid_until_ts: now + KEY_VALIDITY_MS,
+      valid_until_ts: validUntil,
     },
     serverName,
     key,

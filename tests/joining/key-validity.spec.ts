@@ -9,7 +9,7 @@
 import { test } from '../../harness/fixtures.ts';
 import { joinerKeyValidityChecks, type KeyValidityObservation } from '../../harness/checks/joiner-key-validity.ts';
 import { judge } from '../../harness/checks/judge.ts';
-import { signJson } from '../../harness/matrix/index.ts';
+import { serverKeysDocument } from '../../harness/remote/keys.ts';
 import { sendJoinHandler } from '../../harness/remote/routes/membership.ts';
 import { json } from '../../harness/remote/routing.ts';
 
@@ -31,9 +31,7 @@ test.describe('joining: the validity of a remote key', () => {
   for (const { rule, validFor, inTimeBy, lateBy, title, tag } of SCENARIOS) {
     test(title, { tag: [tag, '@must'] }, async ({ candidate, client, remote }, testInfo) => {
       const publishedValidUntil = Date.now() + validFor;
-      remote.route('key_server', (ctx) =>
-        json(signJson({ server_name: ctx.self.serverName, verify_keys: { [ctx.self.key.keyId]: { key: ctx.self.key.publicKeyBase64 } }, old_verify_keys: {}, valid_until_ts: publishedValidUntil }, ctx.self.serverName, ctx.self.key)),
-      );
+      remote.route('key_server', (ctx) => json(serverKeysDocument(ctx.self.serverName, ctx.self.key, publishedValidUntil)));
       // Full state: the join is only the way in.
       remote.route('send_join', sendJoinHandler({ ignoreOmitMembers: true }));
       let offset = 0;
