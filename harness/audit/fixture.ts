@@ -17,7 +17,7 @@ import type { TestInfo } from '@playwright/test';
 import { CHECK_ANNOTATION } from '../checks/judge.ts';
 import { requirement } from '../checks/catalogue.ts';
 import { auditChecks } from '../checks/audit-checks.ts';
-import { stateIdsAfterResyncIsFullState } from '../checks/joining2-checks.ts';
+import { stateIdsAfterResyncIsFullState } from '../checks/joiner-resync-integrity.ts';
 import type { CheckOutcome } from '../checks/types.ts';
 import type { AuditTarget } from './gather.ts';
 import { runAudit } from './run.ts';

@@ -5,7 +5,7 @@
 import type { CandidateClient } from '../client/client.ts';
 import { membershipIn, type ClientEvent, type SyncFilter, type SyncResponse } from '../client/types.ts';
 import type { AuditObservation, Answered, MemberListDuringResyncObservation } from '../checks/audit-checks.ts';
-import type { JoinerStateAtEventObservation } from '../checks/joining2-checks.ts';
+import type { JoinerStateAtEventObservation } from '../checks/joiner-resync-integrity.ts';
 import { parseStateKey } from '../matrix/index.ts';
 import type { Remote } from '../remote/remote.ts';
 import type { Room } from '../remote/room.ts';

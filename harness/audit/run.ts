@@ -11,7 +11,7 @@ import { expect, type TestInfo } from '@playwright/test';
 import { CHECK_ANNOTATION, failureMessage, judge, outcomeOf, strictMode } from '../checks/judge.ts';
 import { knownFailureFor } from '../checks/test-baseline.ts';
 import { requirement } from '../checks/catalogue.ts';
-import { stateIdsAfterResyncIsFullState, type JoinerStateAtEventObservation } from '../checks/joining2-checks.ts';
+import { stateIdsAfterResyncIsFullState, type JoinerStateAtEventObservation } from '../checks/joiner-resync-integrity.ts';
 import { auditChecks, heroesChosenFromMembers, heroesMustClauses, summaryCountsEqualTruth, type AuditObservation } from '../checks/audit-checks.ts';
 import type { Check, CheckOutcome } from '../checks/types.ts';
 import { gatherAudit, gatherStateIdsAtNewest, type AuditTarget } from './gather.ts';

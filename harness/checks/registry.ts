@@ -6,7 +6,7 @@ import { hasRequirement, loadCatalogue, requirement } from './catalogue.ts';
 import { sendJoinChecks } from './send-join.ts';
 import { makeJoinChecks } from './make-join.ts';
 import { stateChecks } from './state.ts';
-import { joining2Checks } from './joining2-checks.ts';
+import { joinerResyncIntegrityChecks } from './joiner-resync-integrity.ts';
 import { auditChecks } from './audit-checks.ts';
 import { joiningResyncChecks } from './joining-resync.ts';
 import { joiningSyncChecks } from './joining-sync.ts';
@@ -25,13 +25,13 @@ export { loadCatalogue, requirement } from './catalogue.ts';
 type AnyCheck = Check<never>;
 
 /** Which observation type a check judges: SendJoinObservation, MakeJoinObservation, StateObservation. */
-export type ObservationKind = 'send-join' | 'make-join' | 'state' | keyof typeof joining2Checks | keyof typeof auditChecks | keyof typeof joiningResyncChecks | keyof typeof joiningSyncChecks | keyof typeof federationApiChecks | keyof typeof joinerMakeJoinChecks | keyof typeof joinerKeyValidityChecks | keyof typeof joinerReceivedEventChecks | keyof typeof clientLazyLoadingChecks;
+export type ObservationKind = 'send-join' | 'make-join' | 'state' | keyof typeof joinerResyncIntegrityChecks | keyof typeof auditChecks | keyof typeof joiningResyncChecks | keyof typeof joiningSyncChecks | keyof typeof federationApiChecks | keyof typeof joinerMakeJoinChecks | keyof typeof joinerKeyValidityChecks | keyof typeof joinerReceivedEventChecks | keyof typeof clientLazyLoadingChecks;
 
 const CHECKS_BY_KIND: ReadonlyArray<[ObservationKind, ReadonlyArray<AnyCheck>]> = [
   ['send-join', sendJoinChecks as ReadonlyArray<AnyCheck>],
   ['make-join', makeJoinChecks as ReadonlyArray<AnyCheck>],
   ['state', stateChecks as ReadonlyArray<AnyCheck>],
-  ...(Object.entries(joining2Checks) as unknown as Array<[keyof typeof joining2Checks, ReadonlyArray<AnyCheck>]>),
+  ...(Object.entries(joinerResyncIntegrityChecks) as unknown as Array<[keyof typeof joinerResyncIntegrityChecks, ReadonlyArray<AnyCheck>]>),
   ...(Object.entries(auditChecks) as unknown as Array<[keyof typeof auditChecks, ReadonlyArray<AnyCheck>]>),
   ...(Object.entries(joiningResyncChecks) as unknown as Array<[keyof typeof joiningResyncChecks, ReadonlyArray<AnyCheck>]>),
   ...(Object.entries(joiningSyncChecks) as unknown as Array<[keyof typeof joiningSyncChecks, ReadonlyArray<AnyCheck>]>),

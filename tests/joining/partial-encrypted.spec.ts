@@ -15,7 +15,7 @@ import { gatherMemberListDuringResync } from '../../harness/audit/gather.ts';
 import type { ApiResult, CandidateClient } from '../../harness/client/client.ts';
 import type { JsonObject } from '../../harness/client/types.ts';
 import { FEDERATION_WITHIN_MS, partialJoin, receivedBy, RESYNC_WITHIN_MS, settlesWithin, withBound, type PartialJoin } from '../../harness/joining/partial-join.ts';
-import { recordEduDeliveries } from '../../harness/joining/part2-scenario.ts';
+import { recordEduDeliveries } from '../../harness/joining/unchecked-join.ts';
 import { encodeBase64, generateSigningKey, signJson } from '../../harness/matrix/index.ts';
 import { serverOf, type Remote } from '../../harness/remote/remote.ts';
 import { json, matrixError } from '../../harness/remote/routing.ts';

@@ -11,7 +11,7 @@ import { heroMustProblems, heroShouldProblems } from '../../harness/audit/compar
 import { judgeRoomSummary } from '../../harness/audit/run.ts';
 import type { AuditTarget } from '../../harness/audit/gather.ts';
 import { LAZY_FILTER, partialJoin, type PartialJoin } from '../../harness/joining/partial-join.ts';
-import { seenInLazySync } from '../../harness/joining/part2-observe.ts';
+import { seenInLazySync } from '../../harness/joining/resync-observe.ts';
 
 function auditTarget(join: PartialJoin, candidateServer: string): AuditTarget {
   return { remote: join.remote, room: join.room, joiner: join.joiner, candidateServer };

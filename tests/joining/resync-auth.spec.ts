@@ -9,8 +9,8 @@
  */
 import { test, expect } from '../../harness/fixtures.ts';
 import { recordInformational } from '../../harness/checks/judge.ts';
-import { judgeNotServed, observeStateAtEvent, pushAndJudge, seenInLazySync, servedToClient } from '../../harness/joining/part2-observe.ts';
-import { UncheckedJoin } from '../../harness/joining/part2-scenario.ts';
+import { judgeNotServed, observeStateAtEvent, pushAndJudge, seenInLazySync, servedToClient } from '../../harness/joining/resync-observe.ts';
+import { UncheckedJoin } from '../../harness/joining/unchecked-join.ts';
 import { recordNotSupported } from '../../harness/checks/judge.ts';
 
 const RESYNC_WITHIN_MS = 30_000;

@@ -13,8 +13,8 @@ import { test, expect } from '../../harness/fixtures.ts';
 import type { TestInfo } from '@playwright/test';
 import { recordInformational, recordNotSupported } from '../../harness/checks/judge.ts';
 import type { SyncResponse } from '../../harness/client/types.ts';
-import { pushAndJudge } from '../../harness/joining/part2-observe.ts';
-import { UncheckedJoin, type UncheckedJoinOptions } from '../../harness/joining/part2-scenario.ts';
+import { pushAndJudge } from '../../harness/joining/resync-observe.ts';
+import { UncheckedJoin, type UncheckedJoinOptions } from '../../harness/joining/unchecked-join.ts';
 import {
   joinFromBystander,
   judgeAfterResync,
@@ -22,7 +22,7 @@ import {
   recordDuringResync,
   updateDeliveries,
   updateReached,
-} from '../../harness/joining/part2-device-lists.ts';
+} from '../../harness/joining/device-lists.ts';
 import type { Bystander } from '../../harness/remote/remote.ts';
 import type { RouteHandler } from '../../harness/remote/routing.ts';
 

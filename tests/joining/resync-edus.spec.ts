@@ -10,7 +10,7 @@ import { test, expect } from '../../harness/fixtures.ts';
 import { recordInformational } from '../../harness/checks/judge.ts';
 import type { SyncResponse } from '../../harness/client/types.ts';
 import { partialJoin, type PartialJoin } from '../../harness/joining/partial-join.ts';
-import { lazySyncShows, pushAndJudge } from '../../harness/joining/part2-observe.ts';
+import { lazySyncShows, pushAndJudge } from '../../harness/joining/resync-observe.ts';
 import { serverOf } from '../../harness/remote/room.ts';
 import type { TestInfo } from '@playwright/test';
 

@@ -10,7 +10,7 @@
 import { test, expect } from '../../harness/fixtures.ts';
 import { recordInformational } from '../../harness/checks/judge.ts';
 import { partialJoin, type PartialJoin } from '../../harness/joining/partial-join.ts';
-import { observeStateAtEvent, pushAndJudge, seenInLazySync } from '../../harness/joining/part2-observe.ts';
+import { observeStateAtEvent, pushAndJudge, seenInLazySync } from '../../harness/joining/resync-observe.ts';
 import { serverOf } from '../../harness/remote/room.ts';
 import { json, type RouteHandler } from '../../harness/remote/routing.ts';
 import type { TestInfo } from '@playwright/test';

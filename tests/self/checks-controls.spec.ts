@@ -9,7 +9,7 @@ import { allChecks, catalogueDrift, observationKindOf } from '../../harness/chec
 import { outcomeOf } from '../../harness/checks/judge.ts';
 import { matrixCrypto, passingObservations } from '../../harness/checks/testing/synthetic-room.ts';
 import type { Check, Evaluation } from '../../harness/checks/types.ts';
-import { joining2PassingObservations } from '../../harness/checks/joining2-synthetic.ts';
+import { joinerResyncIntegrityPassingObservations } from '../../harness/checks/joiner-resync-integrity-synthetic.ts';
 import { auditPassingObservations } from '../../harness/checks/audit-synthetic.ts';
 import { joiningResyncPassingObservations } from '../../harness/checks/joining-resync.ts';
 import { joiningSyncPassingObservations } from '../../harness/checks/joining-sync.ts';
@@ -20,8 +20,8 @@ import { joinerReceivedEventPassingObservations } from '../../harness/checks/joi
 import { clientLazyLoadingPassingObservations } from '../../harness/checks/client-lazy-loading.ts';
 
 const variants = [
-  { name: 'stand-in crypto', observations: [...passingObservations(), ...joining2PassingObservations(), ...auditPassingObservations(), ...joiningResyncPassingObservations(), ...joiningSyncPassingObservations(), ...federationApiPassingObservations(), ...joinerMakeJoinPassingObservations(), ...joinerKeyValidityPassingObservations(), ...joinerReceivedEventPassingObservations(), ...clientLazyLoadingPassingObservations()] },
-  { name: 'harness/matrix crypto', observations: [...passingObservations(matrixCrypto), ...joining2PassingObservations(), ...auditPassingObservations(), ...joiningResyncPassingObservations(), ...joiningSyncPassingObservations(), ...federationApiPassingObservations(), ...joinerMakeJoinPassingObservations(), ...joinerKeyValidityPassingObservations(), ...joinerReceivedEventPassingObservations(), ...clientLazyLoadingPassingObservations()] },
+  { name: 'stand-in crypto', observations: [...passingObservations(), ...joinerResyncIntegrityPassingObservations(), ...auditPassingObservations(), ...joiningResyncPassingObservations(), ...joiningSyncPassingObservations(), ...federationApiPassingObservations(), ...joinerMakeJoinPassingObservations(), ...joinerKeyValidityPassingObservations(), ...joinerReceivedEventPassingObservations(), ...clientLazyLoadingPassingObservations()] },
+  { name: 'harness/matrix crypto', observations: [...passingObservations(matrixCrypto), ...joinerResyncIntegrityPassingObservations(), ...auditPassingObservations(), ...joiningResyncPassingObservations(), ...joiningSyncPassingObservations(), ...federationApiPassingObservations(), ...joinerMakeJoinPassingObservations(), ...joinerKeyValidityPassingObservations(), ...joinerReceivedEventPassingObservations(), ...clientLazyLoadingPassingObservations()] },
 ];
 
 function evaluate(check: Check<never>, observation: unknown): Evaluation | { threw: string } {

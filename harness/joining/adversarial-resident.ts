@@ -12,12 +12,12 @@ import type { TestInfo } from '@playwright/test';
 import type { CandidateClient } from '../client/client.ts';
 import { timelineOf } from '../client/types.ts';
 import { judge, recordInformational } from '../checks/judge.ts';
-import { noInvalidEventInState } from '../checks/joining2-checks.ts';
+import { noInvalidEventInState } from '../checks/joiner-resync-integrity.ts';
 import { stateKey as stateMapKey } from '../matrix/index.ts';
 import type { Room } from '../remote/room.ts';
 import { sendJoinHandler, type SendJoinBehaviour } from '../remote/routes/membership.ts';
 import { responseText, type RouteContext, type RouteHandler } from '../remote/routing.ts';
-import type { UncheckedJoin } from './part2-scenario.ts';
+import type { UncheckedJoin } from './unchecked-join.ts';
 
 export const SAFE_BEHAVIOUR_ANNOTATION = 'safeBehaviour';
 /** Bound on the resync of a join that went through despite bad input. */

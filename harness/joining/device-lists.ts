@@ -7,12 +7,12 @@
 import type { TestInfo } from '@playwright/test';
 import type { CandidateClient } from '../client/client.ts';
 import { judge, recordInformational } from '../checks/judge.ts';
-import { deviceListUpdateReachesRoomServers } from '../checks/joining2-checks.ts';
+import { deviceListUpdateReachesRoomServers } from '../checks/joiner-resync-integrity.ts';
 import type { Arrivals } from '../remote/gates.ts';
 import type { Bystander, Remote } from '../remote/remote.ts';
 import { FederationClient } from '../remote/client.ts';
 import { signEvent, type PDU } from '../matrix/index.ts';
-import type { DeliveredEdu } from './part2-scenario.ts';
+import type { DeliveredEdu } from './unchecked-join.ts';
 
 /** Bound for an update that should arrive (loopback plus the candidate's federation queue). */
 export const UPDATE_WITHIN_MS = 10_000;

@@ -8,12 +8,12 @@ import type { TestInfo } from '@playwright/test';
 import type { CandidateClient } from '../client/client.ts';
 import { timelineOf, type SyncFilter, type SyncResponse } from '../client/types.ts';
 import { judge, recordInformational } from '../checks/judge.ts';
-import { rejectedEventNotServed, stateIdsAfterResyncIsFullState, transactionAnsweredDuringResync } from '../checks/joining2-checks.ts';
+import { rejectedEventNotServed, stateIdsAfterResyncIsFullState, transactionAnsweredDuringResync } from '../checks/joiner-resync-integrity.ts';
 import type { PDU } from '../matrix/index.ts';
 import type { Remote } from '../remote/remote.ts';
 import type { Room } from '../remote/room.ts';
 import { LAZY_FILTER } from './partial-join.ts';
-import { candidateStateIds, pushTransaction } from './part2-scenario.ts';
+import { candidateStateIds, pushTransaction } from './unchecked-join.ts';
 
 /** How long a partial candidate is given to answer /state_ids before we count it as waiting (it should wait or refuse). */
 export const PARTIAL_STATE_IDS_WAIT_MS = 1_500;

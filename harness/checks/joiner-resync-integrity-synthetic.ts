@@ -1,5 +1,5 @@
 /**
- * Passing observations for the joining-side checks of joining2-checks.ts, for the checks' self-test
+ * Passing observations for the joining-side checks of joiner-resync-integrity.ts, for the checks' self-test
  * (every negative control must turn each of these into a failure). Event IDs are stand-ins: these
  * checks compare IDs and never verify events.
  */
@@ -9,11 +9,11 @@ import type {
   JoinerRoomIntegrityObservation,
   JoinerStateAtEventObservation,
   JoinerTransactionObservation,
-} from './joining2-checks.ts';
+} from './joiner-resync-integrity.ts';
 
 const STATE = ['$create', '$alice-join', '$power-levels', '$join-rules', '$history', '$bob-join', '$joiner-join'];
 
-export function joining2PassingObservations(): Array<{ name: string; kind: string; observation: unknown }> {
+export function joinerResyncIntegrityPassingObservations(): Array<{ name: string; kind: string; observation: unknown }> {
   const stateAfterResync: JoinerStateAtEventObservation = {
     phase: 'complete',
     eventId: '$message',

@@ -194,7 +194,7 @@ export const noInvalidEventInState: Check<JoinerRoomIntegrityObservation> = defi
   ],
 });
 
-export const joining2Checks = {
+export const joinerResyncIntegrityChecks = {
   'joiner-state-at-event': [stateIdsAfterResyncIsFullState],
   'joiner-transaction': [transactionAnsweredDuringResync],
   'joiner-event-fate': [rejectedEventNotServed],
