@@ -117,3 +117,15 @@ export function requestObjectPassingObservations(): Array<{ name: string; kind: 
   };
   return [{ name: 'a GET with a query and a PUT with a body', kind: 'outbound-request-object', observation }];
 }
+
+/** The observation over a remote's request log: the requests `origin` signed (unauthenticated routes left out). */
+export function signedRequestObservation(
+  origin: string,
+  records: ReadonlyArray<{ method: string; uri: string; to: string; body: unknown; auth: { kind: string }; origin?: string; authorization?: string }>,
+  lookup: KeyLookup,
+): SignedRequestObservation {
+  const requests = records
+    .filter((r) => r.auth.kind !== 'none' && r.origin === origin)
+    .map((r) => ({ method: r.method, uri: r.uri, to: r.to, authorization: r.authorization, ...(r.body === undefined ? {} : { content: r.body }) }));
+  return { origin, requests, lookup };
+}
