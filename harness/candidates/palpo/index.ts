@@ -35,6 +35,14 @@ export interface PalpoDriverOptions extends ProcessDriverOptions {
 /** A first start runs every schema migration against PostgreSQL: seconds, more on a busy machine. */
 const DEFAULT_HEALTH_TIMEOUT_MS = 90_000;
 
+/**
+ * A build started by a test's fixture must end within the fixture's 15-minute setup bound, with
+ * its reason. A cold build can take longer (12 minutes on two idle cores): install ahead with
+ * `npx tsx scripts/install-candidates.ts palpo`; an interrupted build resumes from the cached
+ * target folder.
+ */
+const BUILD_IN_FIXTURE_TIMEOUT_MS = 13 * 60_000;
+
 export function createPalpo(opts: PalpoDriverOptions): Candidate {
   return new PalpoCandidate(opts);
 }
@@ -72,7 +80,12 @@ class PalpoCandidate extends ProcessCandidate {
   }
 
   protected async prepareLaunch(ports: ListenerPorts): Promise<Launch> {
-    const install = await installPalpo({ cacheDir: this.opts.cacheDir, version: this.info.version });
+    const install = await installPalpo({ cacheDir: this.opts.cacheDir, version: this.info.version, timeoutMs: BUILD_IN_FIXTURE_TIMEOUT_MS }).catch((err: Error) => {
+      throw new CandidateError(
+        `${err.message.split('\n')[0]} (a cold build takes 12 minutes or more: install ahead with \`npx tsx scripts/install-candidates.ts palpo\`)`,
+        err instanceof CandidateError ? err.logTail : '',
+      );
+    });
     if (!this.configWritten) await this.writeConfig(ports);
     // The client port carries the suite's client calls to Palpo's one (TLS) listener.
     this.bridge ??= await TlsBridge.open({

@@ -26,15 +26,18 @@ export const PALPO_CRATE = 'palpo';
 
 /**
  * A cold build takes 12 minutes on two idle cores and far longer on a loaded machine; a stuck
- * build still ends, with this step's reason and the build log's tail.
+ * build still ends, with this step's reason and the build log's tail. The driver passes a shorter
+ * bound (it must end within the candidate fixture's setup bound).
  */
-const INSTALL_TIMEOUT_MS = 60 * 60_000;
+export const INSTALL_TIMEOUT_MS = 60 * 60_000;
 
 export interface PalpoInstallOptions {
   cacheDir: string;
   version: string;
   /** The cargo binary (default env `LAZYJOIN_CARGO`, else `cargo` on PATH). */
   cargo?: string;
+  /** Bound on the build (default {@link INSTALL_TIMEOUT_MS}). */
+  timeoutMs?: number;
 }
 
 export interface PalpoInstallation {
@@ -124,7 +127,8 @@ export async function installPalpo(opts: PalpoInstallOptions): Promise<PalpoInst
   if (isPalpoInstalled(opts.cacheDir, version)) return done();
 
   mkdirSync(paths.root, { recursive: true });
-  return withFileLock(paths.root, INSTALL_TIMEOUT_MS, async () => {
+  const timeoutMs = opts.timeoutMs ?? INSTALL_TIMEOUT_MS;
+  return withFileLock(paths.root, timeoutMs, async () => {
     // Another worker may have finished the install while this one waited for the lock.
     if (isPalpoInstalled(opts.cacheDir, version)) return done();
     const name = `palpo ${version} install`;
@@ -143,7 +147,7 @@ export async function installPalpo(opts: PalpoInstallOptions): Promise<PalpoInst
         cwd: paths.root,
         env: { ...process.env, CARGO_TARGET_DIR: paths.target, CARGO_TERM_COLOR: 'never', CARGO_TERM_PROGRESS_WHEN: 'never' },
         logPath: paths.log,
-        timeoutMs: INSTALL_TIMEOUT_MS,
+        timeoutMs,
       });
     } catch (err) {
       if (err instanceof SpawnFailure && err.errno === 'ENOENT') {
