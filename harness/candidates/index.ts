@@ -8,6 +8,8 @@ import { createDendrite } from './dendrite/index.ts';
 import { DEFAULT_DENDRITE_VERSION, installDendrite } from './dendrite/install.ts';
 import { deferred, type DriverFactory } from './deferred.ts';
 import { createExternal } from './external.ts';
+import { createPalpo } from './palpo/index.ts';
+import { DEFAULT_PALPO_VERSION, installPalpo } from './palpo/install.ts';
 import { createSynapse, createSynapsePostgres } from './synapse/index.ts';
 import { DEFAULT_SYNAPSE_VERSION, installSynapse } from './synapse/install.ts';
 import { installSynapsePostgresSupport } from './synapse/postgres.ts';
@@ -23,6 +25,7 @@ const drivers: Record<string, DriverFactory> = {
   synapse: createSynapse,
   'synapse-postgres': createSynapsePostgres,
   dendrite: createDendrite,
+  palpo: createPalpo,
   external: createExternal,
   'synapse-container': deferred('synapse-container', 'container', async () => (await containerDrivers()).createSynapseContainer),
   'dendrite-container': deferred('dendrite-container', 'container', async () => (await containerDrivers()).createDendriteContainer),
@@ -54,6 +57,7 @@ const installers: Record<string, (cacheDir: string) => Promise<string>> = {
   },
   dendrite: async (cacheDir) =>
     (await installDendrite({ cacheDir, version: process.env.LAZYJOIN_DENDRITE_VERSION ?? DEFAULT_DENDRITE_VERSION })).version,
+  palpo: async (cacheDir) => (await installPalpo({ cacheDir, version: process.env.LAZYJOIN_PALPO_VERSION ?? DEFAULT_PALPO_VERSION })).version,
 };
 
 export const installableCandidates = Object.keys(installers);
