@@ -8,8 +8,8 @@ import { createDendrite } from './dendrite/index.ts';
 import { DEFAULT_DENDRITE_VERSION, installDendrite } from './dendrite/install.ts';
 import { deferred, type DriverFactory } from './deferred.ts';
 import { createExternal } from './external.ts';
-import { createSynapse } from './synapse/index.ts';
-import { DEFAULT_SYNAPSE_VERSION, installSynapse } from './synapse/install.ts';
+import { createSynapse, createSynapse198 } from './synapse/index.ts';
+import { DEFAULT_SYNAPSE_VERSION, SYNAPSE_1_98_VERSION, installSynapse } from './synapse/install.ts';
 import { CandidateError, type Candidate, type DriverOptions } from './types.ts';
 
 /**
@@ -20,6 +20,7 @@ const containerDrivers = () => import('./container/index.ts');
 
 const drivers: Record<string, DriverFactory> = {
   synapse: createSynapse,
+  'synapse-1.98': createSynapse198,
   dendrite: createDendrite,
   external: createExternal,
   'synapse-container': deferred('synapse-container', 'container', async () => (await containerDrivers()).createSynapseContainer),
@@ -45,6 +46,7 @@ export function createCandidate(name: string, opts: DriverOptions): Candidate {
 const installers: Record<string, (cacheDir: string) => Promise<string>> = {
   synapse: async (cacheDir) =>
     (await installSynapse({ cacheDir, version: process.env.LAZYJOIN_SYNAPSE_VERSION ?? DEFAULT_SYNAPSE_VERSION })).version,
+  'synapse-1.98': async (cacheDir) => (await installSynapse({ cacheDir, version: SYNAPSE_1_98_VERSION })).version,
   dendrite: async (cacheDir) =>
     (await installDendrite({ cacheDir, version: process.env.LAZYJOIN_DENDRITE_VERSION ?? DEFAULT_DENDRITE_VERSION })).version,
 };

@@ -9,7 +9,7 @@ import { ProcessCandidate, type Launch, type ProcessDriverOptions } from '../pro
 import type { ListenerPorts } from '../loopback.ts';
 import type { Candidate, CandidateInfo } from '../types.ts';
 import { checkSynapseLogLevel, synapseInstanceFiles, synapseInstancePaths, type SynapseLogLevel } from './config.ts';
-import { DEFAULT_SYNAPSE_VERSION, checkSynapseVersion, installSynapse } from './install.ts';
+import { DEFAULT_SYNAPSE_VERSION, SYNAPSE_1_98_VERSION, checkSynapseVersion, installSynapse } from './install.ts';
 
 export interface SynapseDriverOptions extends ProcessDriverOptions {
   /** Interpreter used to create the virtualenv (default env `LAZYJOIN_PYTHON` or `python3.11`). */
@@ -18,6 +18,8 @@ export interface SynapseDriverOptions extends ProcessDriverOptions {
   healthTimeoutMs?: number;
   /** Root log level (default env `LAZYJOIN_SYNAPSE_LOG_LEVEL`, else INFO). */
   logLevel?: string;
+  /** The candidate's name in reports and instance names (default `synapse`). */
+  name?: string;
 }
 
 /** Synapse's first start creates the whole SQLite schema: seconds, but slow on a busy machine. */
@@ -25,6 +27,14 @@ const DEFAULT_HEALTH_TIMEOUT_MS = 90_000;
 
 export function createSynapse(opts: SynapseDriverOptions): Candidate {
   return new SynapseCandidate(opts);
+}
+
+/**
+ * Synapse 1.98.0, the last Apache-2.0 release, as a project of its own (`synapse-1.98`): the same
+ * driver with the version fixed, whatever `LAZYJOIN_SYNAPSE_VERSION` says.
+ */
+export function createSynapse198(opts: SynapseDriverOptions): Candidate {
+  return new SynapseCandidate({ ...opts, version: SYNAPSE_1_98_VERSION, name: 'synapse-1.98' });
 }
 
 class SynapseCandidate extends ProcessCandidate {
@@ -39,7 +49,7 @@ class SynapseCandidate extends ProcessCandidate {
     const version = checkSynapseVersion(opts.version ?? process.env.LAZYJOIN_SYNAPSE_VERSION ?? DEFAULT_SYNAPSE_VERSION);
     const logLevel = checkSynapseLogLevel(opts.logLevel ?? process.env.LAZYJOIN_SYNAPSE_LOG_LEVEL ?? 'INFO');
     super(opts, join(opts.workDir, 'synapse.log'), DEFAULT_HEALTH_TIMEOUT_MS);
-    this.info = { name: 'synapse', implementation: 'synapse', version, driver: 'process' };
+    this.info = { name: opts.name ?? 'synapse', implementation: 'synapse', version, driver: 'process' };
     this.logLevel = logLevel;
     this.python = opts.python;
   }
