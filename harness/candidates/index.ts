@@ -8,6 +8,8 @@ import { createDendrite } from './dendrite/index.ts';
 import { DEFAULT_DENDRITE_VERSION, installDendrite } from './dendrite/install.ts';
 import { deferred, type DriverFactory } from './deferred.ts';
 import { createExternal } from './external.ts';
+import { createPalpo } from './palpo/index.ts';
+import { DEFAULT_PALPO_VERSION, installPalpo } from './palpo/install.ts';
 import { createSynapse, createSynapse198 } from './synapse/index.ts';
 import { DEFAULT_SYNAPSE_VERSION, SYNAPSE_1_98_VERSION, installSynapse } from './synapse/install.ts';
 import { CandidateError, type Candidate, type DriverOptions } from './types.ts';
@@ -22,6 +24,7 @@ const drivers: Record<string, DriverFactory> = {
   synapse: createSynapse,
   'synapse-1.98': createSynapse198,
   dendrite: createDendrite,
+  palpo: createPalpo,
   external: createExternal,
   'synapse-container': deferred('synapse-container', 'container', async () => (await containerDrivers()).createSynapseContainer),
   'dendrite-container': deferred('dendrite-container', 'container', async () => (await containerDrivers()).createDendriteContainer),
@@ -49,6 +52,7 @@ const installers: Record<string, (cacheDir: string) => Promise<string>> = {
   'synapse-1.98': async (cacheDir) => (await installSynapse({ cacheDir, version: SYNAPSE_1_98_VERSION })).version,
   dendrite: async (cacheDir) =>
     (await installDendrite({ cacheDir, version: process.env.LAZYJOIN_DENDRITE_VERSION ?? DEFAULT_DENDRITE_VERSION })).version,
+  palpo: async (cacheDir) => (await installPalpo({ cacheDir, version: process.env.LAZYJOIN_PALPO_VERSION ?? DEFAULT_PALPO_VERSION })).version,
 };
 
 export const installableCandidates = Object.keys(installers);

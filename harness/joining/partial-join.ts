@@ -284,7 +284,7 @@ export async function partialJoin(fx: PartialJoinFixtures, opts: PartialJoinOpti
           sendJoinQuery: query,
           sendJoinServer: sendJoinRecord.to,
           joinEventId,
-          joinPrevEvents: (room.mustEvent(joinEventId).prev_events ?? []) as string[],
+          joinPrevEvents: room.prevEventIds(joinEventId),
         },
         response: { status: sendJoinRecord.status ?? 0, body: { members_omitted: answerBody.members_omitted, servers_in_room: answerBody.servers_in_room } },
         truth: { resyncRequests: resyncRequests(), failingServers: extra.failingServers ?? [], deliveries: extra.deliveries ?? [] },
