@@ -14,7 +14,7 @@ import { ProcessCandidate, type Launch, type ProcessDriverOptions } from '../pro
 import type { ListenerPorts } from '../loopback.ts';
 import type { Candidate, CandidateInfo } from '../types.ts';
 import { checkSynapseLogLevel, synapseInstanceFiles, synapseInstancePaths, type SynapseLogLevel } from './config.ts';
-import { DEFAULT_SYNAPSE_VERSION, checkSynapseVersion, installSynapse } from './install.ts';
+import { DEFAULT_SYNAPSE_VERSION, SYNAPSE_1_98_VERSION, checkSynapseVersion, installSynapse } from './install.ts';
 import { checkSynapseDatabase, installSynapsePostgresSupport, synapsePostgresDatabaseConfig, type SynapseDatabase } from './postgres.ts';
 
 export interface SynapseDriverOptions extends ProcessDriverOptions {
@@ -33,6 +33,14 @@ const DEFAULT_HEALTH_TIMEOUT_MS = 90_000;
 
 export function createSynapse(opts: SynapseDriverOptions): Candidate {
   return new SynapseCandidate(opts);
+}
+
+/**
+ * Synapse 1.98.0, the last Apache-2.0 release, as a project of its own (`synapse-1.98`): the same
+ * driver with the version fixed, whatever `LAZYJOIN_SYNAPSE_VERSION` says.
+ */
+export function createSynapse198(opts: SynapseDriverOptions): Candidate {
+  return new SynapseCandidate({ ...opts, version: SYNAPSE_1_98_VERSION }, 'synapse-1.98');
 }
 
 /** Synapse on PostgreSQL whatever `LAZYJOIN_SYNAPSE_DATABASE` says (the `synapse-postgres` candidate). */
