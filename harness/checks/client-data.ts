@@ -100,13 +100,44 @@ export const eagerSyncMembersEqualTruth: Check<ClientSyncMembersObservation> = d
   ],
 });
 
+/** The room summary of a lazy-loading /sync, and the counts the remote holds. */
+export interface ClientSummaryObservation {
+  request: { roomId: string; duringResync: boolean };
+  response: { roomShown: boolean; summary?: { 'm.joined_member_count'?: unknown; 'm.invited_member_count'?: unknown } };
+  truth: { joined: number; invited: number };
+}
+
+export const summaryCountsEqualTruth: Check<ClientSummaryObservation> = defineCheck({
+  id: 'client/summary-counts-equal-truth',
+  requirement: 'LL-08',
+  title: "a room summary an initial lazy-loading /sync gives (during the resync or after it) counts the room's joined and invited users",
+  evaluate: (o): Evaluation => {
+    if (!o.response.roomShown) return { notApplicable: 'the room was not in the sync' };
+    const s = o.response.summary ?? {};
+    const wrong: string[] = [];
+    if (s['m.joined_member_count'] !== o.truth.joined) wrong.push(`m.joined_member_count is ${JSON.stringify(s['m.joined_member_count'])}`);
+    if (s['m.invited_member_count'] !== o.truth.invited) wrong.push(`m.invited_member_count is ${JSON.stringify(s['m.invited_member_count'])}`);
+    if (wrong.length === 0) return { ok: true };
+    return { ok: false, reason: `${wrong.join('; ')}${o.request.duringResync ? ' (during the resync)' : ''}`, expected: `m.joined_member_count ${o.truth.joined}, m.invited_member_count ${o.truth.invited}`, observed: o.response.summary ?? null };
+  },
+  controls: [
+    { name: 'joined count of the partial state', mutate: (o) => ({ ...o, response: { ...o.response, summary: { ...o.response.summary, 'm.joined_member_count': 1 } } }) },
+    { name: 'counts missing', mutate: (o) => ({ ...o, response: { ...o.response, summary: {} } }) },
+  ],
+});
+
 export const clientDataChecks = {
   'client-member-list': [memberListEqualsTruth] as ReadonlyArray<Check<ClientMemberListObservation>>,
   'client-sync-members': [eagerSyncMembersEqualTruth] as ReadonlyArray<Check<ClientSyncMembersObservation>>,
+  'client-summary': [summaryCountsEqualTruth] as ReadonlyArray<Check<ClientSummaryObservation>>,
 };
 
 /** Passing observations for the negative-control self-test. */
-export function clientDataPassingObservations(): Array<{ name: string; kind: 'client-member-list'; observation: ClientMemberListObservation } | { name: string; kind: 'client-sync-members'; observation: ClientSyncMembersObservation }> {
+export function clientDataPassingObservations(): Array<
+  | { name: string; kind: 'client-member-list'; observation: ClientMemberListObservation }
+  | { name: string; kind: 'client-sync-members'; observation: ClientSyncMembersObservation }
+  | { name: string; kind: 'client-summary'; observation: ClientSummaryObservation }
+> {
   const joined = ['@alice:remote.invalid', '@bob:remote.invalid', '@joiner:candidate.invalid'].sort();
   return [
     {
@@ -118,6 +149,11 @@ export function clientDataPassingObservations(): Array<{ name: string; kind: 'cl
       name: 'an eager initial sync shows the whole membership',
       kind: 'client-sync-members',
       observation: { request: { roomId: '!r:remote.invalid', lazyLoadMembers: false }, response: { status: 200, roomShown: true, joined }, truth: { joined } },
+    },
+    {
+      name: 'a summary during the resync counting every member',
+      kind: 'client-summary',
+      observation: { request: { roomId: '!r:remote.invalid', duringResync: true }, response: { roomShown: true, summary: { 'm.joined_member_count': 3, 'm.invited_member_count': 1 } }, truth: { joined: 3, invited: 1 } },
     },
   ];
 }

@@ -82,6 +82,18 @@ export function recordNotSupported(testInfo: TestInfo, requirementIds: string[],
   });
 }
 
+/**
+ * Records that a test could not judge these requirements here, and why (an early return when the
+ * scenario could not be set up, a skipped audit): shown as "not run", never as a pass.
+ */
+export function recordNotRun(testInfo: TestInfo, requirementIds: string[], why: string): CheckOutcome[] {
+  return requirementIds.map((id) => {
+    const outcome = base(null, requirement(id), 'not-run', { expected: requirement(id).summary, observed: null, reason: why });
+    record(testInfo, outcome);
+    return outcome;
+  });
+}
+
 /** Records an optional feature (MSC-ONLY) as supported (informational, present) or not supported. */
 export function recordFeature(testInfo: TestInfo, requirementId: string, supported: boolean, observed: unknown, what: string): CheckOutcome[] {
   if (supported) return [recordInformational(testInfo, requirementId, true, observed, what)];

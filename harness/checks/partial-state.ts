@@ -148,16 +148,20 @@ export const ownEventRequestsAnswered: Check<PartialFederationAnswerObservation>
   evaluate: (o): Evaluation => {
     if (!o.request.aboutEventSentToRequester) return { notApplicable: 'the request is not about an event the candidate sent to the requester' };
     const body = o.response.body as { auth_chain?: unknown; events?: unknown } | undefined;
-    const listed = Array.isArray(body?.auth_chain) ? body!.auth_chain : Array.isArray(body?.events) ? body!.events : undefined;
-    if (o.response.status === 200 && listed !== undefined) return { ok: true };
+    // An event's auth chain is never empty (at least the create event); missing events may be.
+    const listed = Array.isArray(body?.auth_chain) ? (body!.auth_chain as unknown[]).length > 0 : Array.isArray(body?.events);
+    if (o.response.status === 200 && listed) return { ok: true };
     return {
       ok: false,
-      reason: o.response.status === 200 ? `${o.request.route} answered 200 without its list` : `${o.request.route} answered HTTP ${o.response.status} ${o.response.errcode ?? ''}`.trim(),
+      reason: o.response.status === 200 ? `${o.request.route} answered 200 without its list (or with an empty auth chain)` : `${o.request.route} answered HTTP ${o.response.status} ${o.response.errcode ?? ''}`.trim(),
       expected: 'HTTP 200 with auth_chain (or events)',
       observed: o.response,
     };
   },
-  controls: [{ name: 'refused with the partial-state code', mutate: (o) => ({ ...o, response: { status: 403, errcode: PARTIAL_STATE_ERRCODES[0] } }) }],
+  controls: [
+    { name: 'refused with the partial-state code', mutate: (o) => ({ ...o, response: { status: 403, errcode: PARTIAL_STATE_ERRCODES[0] } }) },
+    { name: 'an empty auth chain', mutate: (o) => ({ ...o, response: { status: 200, body: { auth_chain: [] } } }) },
+  ],
 });
 
 // ---- Observed facts against expected facts: JS-02, JS-04, JS-08, JS-09, JS-12, JS-13, JS-17 ------------
@@ -200,7 +204,10 @@ function factsCheck(id: string, requirementId: string, title: string): Check<Par
 export const deviceUpdatesReachServersInRoom = factsCheck('partial/device-updates-reach-servers-in-room', 'JS-02', 'during the resync, the candidate sends its device-list updates to every server of servers_in_room');
 export const resyncReauthorisesEvents = factsCheck('partial/resync-reauthorises-events', 'JS-04', 'once the full state is known, events accepted or refused while partial are authorised again against it');
 export const clientOperationsWorkWhilePartial = factsCheck('partial/client-operations-work-while-partial', 'JS-08', 'while partial, client operations that need no remote member work as in a full-state room');
-export const lazySyncSenderMemberships = factsCheck('partial/lazy-sync-sender-memberships', 'JS-09', "while partial, a lazy-loading /sync delivers the room's new events with their senders' memberships (from auth_events when need be)");
+export const lazySyncDeliversRoomUpdates = factsCheck('partial/lazy-sync-delivers-room-updates', 'JS-09', "while partial, a lazy-loading /sync delivers what arrives for the room: its events, with their senders' memberships (from auth_events when need be), and its EDUs");
+export const adversarialJoinEndsSafe = factsCheck('partial/adversarial-join-ends-safe', 'JS-03', "given a malformed partial answer or resync, the joiner refuses the join with an errcode, or completes it and, once resynced, holds exactly the resident's state; its other rooms keep working");
+export const stateNotServedFromPartialState = factsCheck('partial/state-not-served-from-partial-state', 'JS-07', 'while partial, /state_ids at an event is not answered from the partial state: it waits, or refuses');
+export const eagerSyncShowsRoomOnceResynced = factsCheck('partial/eager-sync-shows-room-once-resynced', 'JS-10', 'once the resync completes, the room appears in eager syncs (a waiting long poll is woken with it)');
 export const localDeviceChangesReachRoomServers = factsCheck('partial/local-device-changes-reach-room-servers', 'JS-12', 'local device-list changes of the resync reach, once it completes, every server in the room since the join; device-list tracking follows the resynced membership');
 export const remoteDeviceUpdatesKept = factsCheck('partial/remote-device-updates-kept', 'JS-13', 'remote device-list updates received during the resync are kept and surfaced once it completes');
 export const resyncResumesAfterRestart = factsCheck('partial/resync-resumes-after-restart', 'JS-17', 'a joiner restarted mid-resync resumes the resync and completes it');
@@ -211,9 +218,12 @@ export const partialStateChecks = {
   'partial-federation-answer': [unauthorisableRequestRefusedWithCode, ownEventRequestsAnswered] as ReadonlyArray<Check<PartialFederationAnswerObservation>>,
   'partial-facts': [
     deviceUpdatesReachServersInRoom,
+    adversarialJoinEndsSafe,
+    stateNotServedFromPartialState,
     resyncReauthorisesEvents,
     clientOperationsWorkWhilePartial,
-    lazySyncSenderMemberships,
+    lazySyncDeliversRoomUpdates,
+    eagerSyncShowsRoomOnceResynced,
     localDeviceChangesReachRoomServers,
     remoteDeviceUpdatesKept,
     resyncResumesAfterRestart,
