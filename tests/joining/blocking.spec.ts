@@ -7,6 +7,7 @@
  * remote's truth (CD-01), during the resync or after it.
  */
 import { test } from '../../harness/fixtures.ts';
+import { inCoreRoomVersions } from '../../harness/joining/room-versions.ts';
 import { judge, recordInformational } from '../../harness/checks/judge.ts';
 import { memberListEqualsTruth } from '../../harness/checks/client-data.ts';
 import { clientOperationsWorkWhilePartial, localRequestsAnswerAtOnce, remoteMemberRequestsWait } from '../../harness/checks/partial-state.ts';
@@ -31,7 +32,7 @@ const blockingRequests: Array<{ name: string; call: (c: CandidateClient, roomId:
   { name: 'GET /state', call: (c, roomId) => c.state(roomId, { timeoutMs: RESYNC_WITHIN_MS + 10_000 }), joined: (b) => joinedIn(b as ClientEvent[]) },
 ];
 
-test.describe('joining: client requests during the resync', () => {
+inCoreRoomVersions(() => test.describe('joining: client requests during the resync', () => {
   for (const request of blockingRequests) {
     test(`${request.name} waits for the resync, then lists every joined member`, { tag: ['@JS-08', '@C-7', '@CD-01', '@msc-only'] }, async ({ candidate, client, remote }, testInfo) => {
       const join = await partialJoin({ candidate, remote, joiner: client }, { members: 6, servers: 2 });
@@ -122,4 +123,4 @@ test.describe('joining: client requests during the resync', () => {
     testInfo.annotations.push({ type: 'lazyjoin-observed', description: `backfill requests while partial: ${remote.requests('backfill').length}` });
     join.releaseResync();
   });
-});
+}));
