@@ -12,6 +12,12 @@ import type { Check, CheckOutcome, Evaluation, Requirement, Verdict } from './ty
 
 export const CHECK_ANNOTATION = 'lazyjoin-check';
 
+/**
+ * Annotation saying whether the candidate opted into a profile in this test, by its behaviour:
+ * `{ profile: 'partial-state', requested: boolean, observed }` (see `recordPartialStateRequested`).
+ */
+export const PROFILE_ANNOTATION = 'lazyjoin-profile';
+
 /** Whether SHOULD-level breaks fail tests in this run. */
 export function strictMode(): boolean {
   return process.env.LAZYJOIN_STRICT === '1';
@@ -55,7 +61,7 @@ export function outcomeOf<O>(check: Check<O>, observation: O): CheckOutcome {
  * expected and what came. A check that throws is recorded as `error` and fails the test too.
  */
 export function judge<O>(testInfo: TestInfo, check: Check<O>, observation: O): CheckOutcome {
-  let outcome = outcomeOf(check, observation);
+  let outcome = gatedByProfile(testInfo, outcomeOf(check, observation));
   const known = knownFailureFor(testInfo, outcome);
   if (known) {
     outcome = { ...outcome, verdict: 'known-failure', reason: `known failure listed in ${known.file}: ${known.entry.reason} | observed: ${outcome.reason ?? '-'}` };
@@ -76,6 +82,18 @@ export function recordNotSupported(testInfo: TestInfo, requirementIds: string[],
   });
 }
 
+/**
+ * Records that a test could not judge these requirements here, and why (an early return when the
+ * scenario could not be set up, a skipped audit): shown as "not run", never as a pass.
+ */
+export function recordNotRun(testInfo: TestInfo, requirementIds: string[], why: string): CheckOutcome[] {
+  return requirementIds.map((id) => {
+    const outcome = base(null, requirement(id), 'not-run', { expected: requirement(id).summary, observed: null, reason: why });
+    record(testInfo, outcome);
+    return outcome;
+  });
+}
+
 /** Records an optional feature (MSC-ONLY) as supported (informational, present) or not supported. */
 export function recordFeature(testInfo: TestInfo, requirementId: string, supported: boolean, observed: unknown, what: string): CheckOutcome[] {
   if (supported) return [recordInformational(testInfo, requirementId, true, observed, what)];
@@ -88,14 +106,45 @@ export function recordInformational(testInfo: TestInfo, requirementId: string, p
   if (req.level !== 'MAY' && req.level !== 'MSC-ONLY') {
     throw new Error(`${requirementId} is ${req.level}: only MAY and MSC-ONLY behaviour is recorded as informational`);
   }
-  const outcome = base(null, req, 'informational', {
+  const outcome = gatedByProfile(testInfo, base(null, req, 'informational', {
     present,
     expected: req.summary,
     observed: trimForReport(observed),
     ...(note ? { reason: note } : {}),
-  });
+  }));
   record(testInfo, outcome);
   return outcome;
+}
+
+/**
+ * Records whether the candidate asked for partial state (`omit_members=true` on send_join) in this
+ * test: the behaviour that opts it into the `partial-state` profile. Joining scenario helpers call
+ * it once they have seen the candidate's send_join; several joins in one test opt in if any asked.
+ */
+export function recordPartialStateRequested(testInfo: TestInfo, requested: boolean, observed?: unknown): void {
+  testInfo.annotations.push({ type: PROFILE_ANNOTATION, description: JSON.stringify({ profile: 'partial-state', requested, observed: trimForReport(observed ?? null) }) });
+}
+
+/** Whether this test saw the candidate ask for partial state: undefined when no join recorded it. */
+export function partialStateRequested(testInfo: Pick<TestInfo, 'annotations'>): boolean | undefined {
+  const seen = testInfo.annotations
+    .filter((a) => a.type === PROFILE_ANNOTATION && a.description)
+    .map((a) => JSON.parse(a.description!) as { profile: string; requested: boolean })
+    .filter((p) => p.profile === 'partial-state');
+  return seen.length === 0 ? undefined : seen.some((p) => p.requested);
+}
+
+/**
+ * A profile requirement binds only a candidate that opted in: when the test recorded that the
+ * candidate did not ask for partial state, an outcome of a `partial-state` requirement becomes
+ * "not supported" (never a fail). Outcomes of requirements outside any profile are unchanged.
+ */
+export function gatedByProfile(testInfo: Pick<TestInfo, 'annotations'>, outcome: CheckOutcome): CheckOutcome {
+  const req = requirement(outcome.requirementId);
+  if (req.profile !== 'partial-state' || partialStateRequested(testInfo) !== false) return outcome;
+  if (outcome.verdict === 'error' || outcome.verdict === 'not-run') return outcome;
+  const { present: _present, ...rest } = outcome;
+  return { ...rest, verdict: 'not-supported', reason: `the candidate did not ask for partial state (omit_members=true), so the partial-state profile does not bind it${outcome.reason ? ` | observed: ${outcome.reason}` : ''}` };
 }
 
 /** The multi-line message an implementer reads when a check fails. */

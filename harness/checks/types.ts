@@ -44,9 +44,17 @@ export interface Requirement {
   source: { document: string; section: string };
   /** What an implementer has to do, in the project's own words. */
   summary: string;
+  /**
+   * The named profile the requirement belongs to, if any: it binds only a candidate that opted
+   * into the profile by its behaviour (`partial-state`: the candidate asked for partial state).
+   */
+  profile?: Profile;
   /** IDs of the checks that judge this requirement (may be empty). */
   checks: string[];
 }
+
+/** Named sets of requirements a candidate opts into by its behaviour (see DESIGN.md "Axes of a run"). */
+export type Profile = 'partial-state';
 
 /** The catalogue file as a whole. */
 export interface RequirementCatalogue {
