@@ -29,6 +29,13 @@ const EXPECTED_IDS = [
   ...range('C', 1, 15, 1),
 ].sort();
 
+/**
+ * Catalogue-only splits of a reference requirement whose clauses have different levels, so that
+ * each check's level comes from the catalogue: LL-07a holds LL-07's SHOULD clause (which members
+ * are heroes), LL-07 its MUST clauses.
+ */
+const SPLITS = ['LL-07a'];
+
 const catalogue = loadCatalogue();
 const byId = new Map(catalogue.requirements.map((r) => [r.id, r]));
 
@@ -51,7 +58,7 @@ test('the catalogue is valid against requirements.schema.json', () => {
 });
 
 test('the catalogue holds exactly the committed list of requirement IDs', () => {
-  expect(catalogue.requirements.map((r) => r.id).sort()).toEqual(EXPECTED_IDS);
+  expect(catalogue.requirements.map((r) => r.id).sort()).toEqual([...EXPECTED_IDS, ...SPLITS].sort());
 });
 
 test('every requirement ID of the reference checklist is in the catalogue', () => {
