@@ -8,14 +8,14 @@
  *   `partial-state`: whether its send_join asked `omit_members=true`); `description` is
  *   `JSON.stringify(ProfileRequest)`. A candidate opted in for the run when any test says so.
  */
-import type { CheckOutcome, Verdict, WireExchange } from './types.ts';
+import type { CheckOutcome, Profile, Verdict, WireExchange } from './types.ts';
 
 export const CHECK_ANNOTATION = 'lazyjoin-check';
 export const PROFILE_ANNOTATION = 'lazyjoin-profile';
 
 /** Profiles a candidate can opt into by its behaviour (DESIGN.md "Axes of a run"). */
-export const PROFILES = ['partial-state'] as const;
-export type Profile = (typeof PROFILES)[number];
+export const PROFILES: readonly Profile[] = ['partial-state'];
+export type { Profile };
 
 export interface ProfileRequest {
   profile: Profile;

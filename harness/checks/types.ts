@@ -44,15 +44,17 @@ export interface Requirement {
   source: { document: string; section: string };
   /** What an implementer has to do, in the project's own words. */
   summary: string;
+  /**
+   * The named profile the requirement belongs to, if any: it binds only a candidate that opted
+   * into the profile by its behaviour (`partial-state`: the candidate asked for partial state).
+   */
+  profile?: Profile;
   /** IDs of the checks that judge this requirement (may be empty). */
   checks: string[];
-  /**
-   * The profile the requirement belongs to, if any (`partial-state`: MSC3902/MSC3895 behaviour of
-   * a joiner that asked for partial state). A candidate that never opts into the profile is
-   * "not supported" for it, never failed by it.
-   */
-  profile?: 'partial-state';
 }
+
+/** Named sets of requirements a candidate opts into by its behaviour (see DESIGN.md "Axes of a run"). */
+export type Profile = 'partial-state';
 
 /** The catalogue file as a whole. */
 export interface RequirementCatalogue {
