@@ -37,7 +37,7 @@ Run "lazyjoin <command> --help" for the options of a command.`,
   run: `Usage: lazyjoin run [options] [-- <extra playwright test arguments>]
 
 Options:
-  --candidate NAME   candidate to test (synapse, dendrite, external, synapse-container,
+  --candidate NAME   candidate to test (synapse, synapse-1.98, dendrite, external, synapse-container,
                      dendrite-container, container); repeatable or a comma list
                      (default: $LAZYJOIN_CANDIDATES or synapse)
   --grep ID|AREA     only the tests of a requirement (SJ-12), an ID family (SJ) or an area
@@ -192,7 +192,7 @@ function profileGating(value: unknown): boolean {
 async function runCommand(values: Record<string, unknown>, passThrough: string[]): Promise<number> {
   const gating = profileGating(values.profile);
   const candidates = list(values.candidate).length ? list(values.candidate) : list(process.env.LAZYJOIN_CANDIDATES ?? 'synapse');
-  for (const c of candidates) if (!/^[a-z0-9][a-z0-9_-]*$/.test(c)) throw new UsageError(`--candidate ${c}: not a candidate name`);
+  for (const c of candidates) if (!/^[a-z0-9][a-z0-9._-]*$/.test(c)) throw new UsageError(`--candidate ${c}: not a candidate name`);
   const outDir = resolve(String(values.out ?? DEFAULT_REPORT_DIR));
   const baselines = baselineFiles(values.baseline);
   const shard = values.shard === undefined ? undefined : String(values.shard);

@@ -8,7 +8,7 @@
  * again, until AUDIT_SETTLE_MS. What still differs then is a finding.
  */
 import type { TestInfo } from '@playwright/test';
-import { judge, recordNotRun } from '../checks/judge.ts';
+import { judge, recordCheckNotRun } from '../checks/judge.ts';
 import { stateIdsAfterResyncIsFullState, type JoinerStateAtEventObservation } from '../checks/joiner-resync-integrity.ts';
 import { auditChecks, heroesChosenFromMembers, heroesMustClauses, summaryCountsEqualTruth, type AuditObservation } from '../checks/audit-checks.ts';
 import type { Check, CheckOutcome } from '../checks/types.ts';
@@ -67,7 +67,7 @@ export async function runAudit(testInfo: TestInfo, t: AuditTarget): Promise<Audi
   const outcomes: CheckOutcome[] = [];
   for (const check of auditChecks.audit) outcomes.push(judge(testInfo, check, obs));
   if (typeof fed !== 'string') outcomes.push(judge(testInfo, stateIdsAfterResyncIsFullState, fed));
-  else outcomes.push(recordNotRun(testInfo, stateIdsAfterResyncIsFullState, `audit of ${t.room.roomId}: ${fed}`));
+  else outcomes.push(recordCheckNotRun(testInfo, stateIdsAfterResyncIsFullState, `audit of ${t.room.roomId}: ${fed}`));
   const differences = outcomes.filter((o) => !['pass', 'informational', 'not-run'].includes(o.verdict));
   return { roomId: t.room.roomId, outcomes, differences, settledMs };
 }

@@ -11,7 +11,7 @@ import { expect, type TestInfo } from '@playwright/test';
 import { requirement } from './catalogue.ts';
 import { knownFailureFor } from './test-baseline.ts';
 import { trimForReport, trimmedJson } from './trim.ts';
-import { checkAnnotation, CHECK_ANNOTATION, parseCheckAnnotation } from './annotations.ts';
+import { checkAnnotation, CHECK_ANNOTATION, parseCheckAnnotation, parseProfileAnnotation, profileAnnotation, PROFILE_ANNOTATION } from './annotations.ts';
 import { wireExchanges } from './wire.ts';
 import type { Check, CheckOutcome, Evaluation, Requirement, Verdict } from './types.ts';
 
@@ -19,6 +19,12 @@ export { CHECK_ANNOTATION };
 
 /** Verdicts whose outcome carries the wire exchange behind it. */
 const EXPLAINED: ReadonlySet<Verdict> = new Set(['fail', 'non-strict', 'known-failure', 'error']);
+
+/**
+ * Annotation saying whether the candidate opted into a profile in this test, by its behaviour:
+ * `{ profile: 'partial-state', requested: boolean, observed }` (see `recordPartialStateRequested`).
+ */
+export { PROFILE_ANNOTATION };
 
 /** Whether SHOULD-level breaks fail tests in this run. */
 export function strictMode(): boolean {
@@ -64,7 +70,7 @@ export function outcomeOf<O>(check: Check<O>, observation: O): CheckOutcome {
  * expected and what came. A check that throws is recorded as `error` and fails the test too.
  */
 export function judge<O>(testInfo: TestInfo, check: Check<O>, observation: O): CheckOutcome {
-  let outcome = outcomeOf(check, observation);
+  let outcome = gatedByProfile(testInfo, outcomeOf(check, observation));
   const known = knownFailureFor(testInfo, outcome);
   if (known) {
     outcome = { ...outcome, verdict: 'known-failure', reason: `known failure listed in ${known.file}: ${known.entry.reason} | observed: ${outcome.reason ?? '-'}` };
@@ -94,7 +100,7 @@ export function judgeAll<O>(testInfo: TestInfo, checks: ReadonlyArray<Check<O>>,
 }
 
 /** Records that `check` could not be applied in this test, and why (the report shows it as not run). */
-export function recordNotRun<O>(testInfo: TestInfo, check: Check<O>, reason: string): CheckOutcome {
+export function recordCheckNotRun<O>(testInfo: TestInfo, check: Check<O>, reason: string): CheckOutcome {
   const outcome = base(check.id, requirement(check.requirement), 'not-run', { expected: check.title, observed: null, reason });
   record(testInfo, outcome);
   return outcome;
@@ -104,6 +110,18 @@ export function recordNotRun<O>(testInfo: TestInfo, check: Check<O>, reason: str
 export function recordNotSupported(testInfo: TestInfo, requirementIds: string[], why: string): CheckOutcome[] {
   return requirementIds.map((id) => {
     const outcome = base(null, requirement(id), 'not-supported', { expected: requirement(id).summary, observed: null, reason: why });
+    record(testInfo, outcome);
+    return outcome;
+  });
+}
+
+/**
+ * Records that a test could not judge these requirements here, and why (an early return when the
+ * scenario could not be set up, a skipped audit): shown as "not run", never as a pass.
+ */
+export function recordNotRun(testInfo: TestInfo, requirementIds: string[], why: string): CheckOutcome[] {
+  return requirementIds.map((id) => {
+    const outcome = base(null, requirement(id), 'not-run', { expected: requirement(id).summary, observed: null, reason: why });
     record(testInfo, outcome);
     return outcome;
   });
@@ -145,6 +163,37 @@ export function recordInformational(testInfo: TestInfo, requirementId: string, p
     throw new Error(`${requirementId} is ${req.level}: only MAY and MSC-ONLY behaviour is recorded as informational`);
   }
   return judge(testInfo, presenceCheck(requirementId, note ?? req.summary), { present, observed });
+}
+
+/**
+ * Records whether the candidate asked for partial state (`omit_members=true` on send_join) in this
+ * test: the behaviour that opts it into the `partial-state` profile. Joining scenario helpers call
+ * it once they have seen the candidate's send_join; several joins in one test opt in if any asked.
+ */
+export function recordPartialStateRequested(testInfo: TestInfo, requested: boolean, observed?: unknown): void {
+  testInfo.annotations.push(profileAnnotation({ profile: 'partial-state', requested, observed: trimForReport(observed ?? null) }));
+}
+
+/** Whether this test saw the candidate ask for partial state: undefined when no join recorded it. */
+export function partialStateRequested(testInfo: Pick<TestInfo, 'annotations'>): boolean | undefined {
+  const seen = testInfo.annotations
+    .filter((a) => a.type === PROFILE_ANNOTATION && a.description)
+    .map((a) => parseProfileAnnotation(a.description))
+    .filter((p) => typeof p !== 'string' && p.profile === 'partial-state') as { requested: boolean }[];
+  return seen.length === 0 ? undefined : seen.some((p) => p.requested);
+}
+
+/**
+ * A profile requirement binds only a candidate that opted in: when the test recorded that the
+ * candidate did not ask for partial state, an outcome of a `partial-state` requirement becomes
+ * "not supported" (never a fail). Outcomes of requirements outside any profile are unchanged.
+ */
+export function gatedByProfile(testInfo: Pick<TestInfo, 'annotations'>, outcome: CheckOutcome): CheckOutcome {
+  const req = requirement(outcome.requirementId);
+  if (req.profile !== 'partial-state' || partialStateRequested(testInfo) !== false) return outcome;
+  if (outcome.verdict === 'error' || outcome.verdict === 'not-run') return outcome;
+  const { present: _present, ...rest } = outcome;
+  return { ...rest, verdict: 'not-supported', reason: `the candidate did not ask for partial state (omit_members=true), so the partial-state profile does not bind it${outcome.reason ? ` | observed: ${outcome.reason}` : ''}` };
 }
 
 /** The multi-line message an implementer reads when a check fails. */

@@ -38,6 +38,26 @@ export interface RoomVersion {
   createInAuthEvents: boolean;
   /** The room ID is derived from the create event's reference hash, which has no `room_id` (v12). */
   roomIdFromCreateEvent: boolean;
+  /**
+   * Events carry their own `event_id` (`$opaque:origin`, made by the server that creates the event)
+   * and reference other events in `prev_events` / `auth_events` as `[event_id, {"sha256": <reference
+   * hash>}]` pairs rather than bare IDs (v1, v2).
+   */
+  eventReferencesWithHashes: boolean;
+  /**
+   * The room's creators (the create event's sender and `content.additional_creators`) have
+   * infinite power and are never listed in the power levels' `users` (v12).
+   */
+  privilegedCreators: boolean;
+  /**
+   * State resolution algorithm: `v1` (v1); `v2` (v2-v11); `v2.1` (v12: the first iterative auth
+   * checks start from an empty state, and the conflicted state subgraph joins the full conflicted set).
+   */
+  stateResolution: 'v1' | 'v2' | 'v2.1';
+  /** Whether `m.room.aliases` is authorised by its own rule (state key = the sender's server; v1-v5). */
+  aliasesAuthRule: boolean;
+  /** Whether the leave-after-ban and power-level checks read `notifications` levels too (v6+). */
+  notificationsPowerLevels: boolean;
 }
 
 function version(id: string, n: number): RoomVersion {
@@ -55,6 +75,11 @@ function version(id: string, n: number): RoomVersion {
     redactsInContent: n >= 11,
     createInAuthEvents: n <= 11,
     roomIdFromCreateEvent: n >= 12,
+    eventReferencesWithHashes: n <= 2,
+    privilegedCreators: n >= 12,
+    stateResolution: n === 1 ? 'v1' : n <= 11 ? 'v2' : 'v2.1',
+    aliasesAuthRule: n <= 5,
+    notificationsPowerLevels: n >= 6,
   };
 }
 
@@ -72,6 +97,9 @@ export function roomVersion(id: string): RoomVersion {
   }
   return found;
 }
+
+/** The stable room versions, oldest first. */
+export const STABLE_ROOM_VERSIONS: readonly string[] = Object.freeze(Object.keys(ROOM_VERSIONS));
 
 /** Accept a RoomVersion or its ID wherever a version is needed. */
 export function resolveRoomVersion(v: RoomVersion | string): RoomVersion {

@@ -5,7 +5,7 @@
  */
 import { test, expect, type TestInfo } from '@playwright/test';
 import { defineCheck } from '../../harness/checks/registry.ts';
-import { CHECK_ANNOTATION, failureMessage, judge, judgeAll, outcomeOf, recordInformational, recordNotSupported } from '../../harness/checks/judge.ts';
+import { CHECK_ANNOTATION, failureMessage, gatedByProfile, judge, judgeAll, outcomeOf, partialStateRequested, recordInformational, recordNotSupported, recordPartialStateRequested } from '../../harness/checks/judge.ts';
 import { trimForReport } from '../../harness/checks/trim.ts';
 import type { CheckOutcome, Evaluation } from '../../harness/checks/types.ts';
 
@@ -128,4 +128,22 @@ test('a check without negative control, or with a malformed ID, is refused when 
     .toThrow('check x/no-controls has no negative control');
   expect(() => defineCheck({ id: 'Bad ID', requirement: 'SJ-11', title: 't', evaluate: () => ({ ok: true }), controls: [{ name: 'c', mutate: (o) => o }] }))
     .toThrow(/must be lower-case words/);
+});
+
+test('a partial-state profile requirement binds only a candidate that asked for partial state', () => {
+  const failing = outcomeOf(checkOf('JS-12'), FAILED);
+  expect(failing.verdict).toBe('fail');
+  const asked = { annotations: [] as TestInfo['annotations'] };
+  recordPartialStateRequested(asked as TestInfo, true, { omit_members: 'true' });
+  expect(gatedByProfile(asked, failing).verdict).toBe('fail');
+  const never = { annotations: [] as TestInfo['annotations'] };
+  recordPartialStateRequested(never as TestInfo, false);
+  expect(gatedByProfile(never, failing).verdict).toBe('not-supported');
+  expect(gatedByProfile(never, outcomeOf(checkOf('JS-12'), { ok: true })).verdict).toBe('not-supported');
+  // Outside the profile nothing changes, and a test that recorded nothing is judged at the level.
+  expect(gatedByProfile(never, outcomeOf(checkOf('SJ-11'), FAILED)).verdict).toBe('fail');
+  expect(gatedByProfile({ annotations: [] }, failing).verdict).toBe('fail');
+  // Two joins in one test: the profile binds once either asked.
+  recordPartialStateRequested(never as TestInfo, true);
+  expect(partialStateRequested(never)).toBe(true);
 });
