@@ -17,6 +17,7 @@ import { FederationClient } from './client.ts';
 import { Arrivals, Gate, type HeldRequest, type Matcher } from './gates.ts';
 import { KeyCache, serverKeysDocument } from './keys.ts';
 import { formatRequestLog, queryObject, trimmedJson, type AuthVerdict, type RequestRecord } from './log.ts';
+import { noteInbound } from '../checks/wire.ts';
 import { Room, serverOf, type RoomOptions } from './room.ts';
 import { json, matchRoute, matrixError, responseText, ROUTE_NAMES, type HostedServer, type RouteContext, type RouteHandler, type RouteName, type RouteResponse } from './routing.ts';
 import { backfill, event, eventAuth, getMissingEvents, state, stateIds } from './routes/events.ts';
@@ -36,6 +37,8 @@ const LOG_PARSE_LIMIT = 64 * 1024;
 export interface RemoteOptions {
   /** Clock for events the remote creates; default `Date.now`. */
   now?: () => number;
+  /** Version of the rooms `createRoom` makes when not told one (default: the room model's). */
+  roomVersion?: string;
 }
 
 const DEFAULT_HANDLERS: Record<RouteName, RouteHandler> = {
@@ -92,6 +95,7 @@ export class Remote {
   private readonly records: RequestRecord[] = [];
   private readonly startedAt = Date.now();
   private readonly now: () => number;
+  private readonly roomVersion?: string;
   private closed = false;
 
   private constructor(primary: HostedListener, opts: RemoteOptions) {
@@ -100,6 +104,7 @@ export class Remote {
     this.address = primary.address;
     this.port = primary.port;
     this.now = opts.now ?? Date.now;
+    this.roomVersion = opts.roomVersion;
     this.listeners.push(primary);
     this.keys.add(this.serverName, this.key.keyId, this.key.publicKey);
     this.client = new FederationClient(this.serverName, this.key);
@@ -133,7 +138,8 @@ export class Remote {
    * this remote. An alias on this server is registered for `query/directory`.
    */
   createRoom(opts: Partial<RoomOptions> = {}): Room {
-    const room = Room.create({ ...opts, creator: opts.creator ?? this.userId('alice'), now: opts.now ?? this.now }, this.signerFor);
+    const version = opts.version ?? this.roomVersion;
+    const room = Room.create({ ...opts, ...(version ? { version } : {}), creator: opts.creator ?? this.userId('alice'), now: opts.now ?? this.now }, this.signerFor);
     this.rooms.set(room.roomId, room);
     if (opts.alias && this.signerFor(opts.alias.slice(opts.alias.indexOf(':') + 1))) this.aliases.set(opts.alias, room.roomId);
     return room;
@@ -335,12 +341,14 @@ export class Remote {
       method,
       path: url.pathname,
       query: queryObject(url.searchParams),
+      uri: req.url ?? url.pathname,
       body: undefined,
       auth: { kind: 'none' },
       authorization: req.headers.authorization,
       receivedAt: started - this.startedAt,
     };
     this.records.push(record);
+    noteInbound(record);
     const respond = async (response: RouteResponse): Promise<void> => {
       if (res.writableEnded || res.destroyed) return;
       record.status = response.status;
