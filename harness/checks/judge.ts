@@ -1,8 +1,11 @@
 /**
- * Turning check results into recorded verdicts. Every outcome becomes the Playwright annotation
- * `{ type: 'lazyjoin-check', description: JSON.stringify(outcome) }`, which the reporter reads.
+ * Turning check results into recorded verdicts: the one verdict path. Every outcome becomes the
+ * annotation of harness/checks/annotations.ts, which the reporter reads; the report's verdicts
+ * come from these outcomes only (a test's tags say what it covers, never that it passed).
  * A `fail` fails the test, and a `non-strict` does too under LAZYJOIN_STRICT=1, through a soft
  * expectation: the test goes on, so every check over the same observation is still recorded.
+ * A check that does not apply to the observation is recorded as `not-run` with its reason; a
+ * failing or known-failure outcome carries the test's wire exchanges up to the judgement.
  */
 import { expect, type TestInfo } from '@playwright/test';
 import { appendFileSync, mkdirSync } from 'node:fs';
@@ -10,15 +13,20 @@ import { join, relative } from 'node:path';
 import { requirement } from './catalogue.ts';
 import { knownFailureFor } from './test-baseline.ts';
 import { trimForReport, trimmedJson } from './trim.ts';
+import { checkAnnotation, CHECK_ANNOTATION, parseCheckAnnotation, parseProfileAnnotation, profileAnnotation, PROFILE_ANNOTATION } from './annotations.ts';
+import { wireExchanges } from './wire.ts';
 import type { Check, CheckOutcome, Evaluation, Requirement, Verdict } from './types.ts';
 
-export const CHECK_ANNOTATION = 'lazyjoin-check';
+export { CHECK_ANNOTATION };
+
+/** Verdicts whose outcome carries the wire exchange behind it. */
+const EXPLAINED: ReadonlySet<Verdict> = new Set(['fail', 'non-strict', 'known-failure', 'error']);
 
 /**
  * Annotation saying whether the candidate opted into a profile in this test, by its behaviour:
  * `{ profile: 'partial-state', requested: boolean, observed }` (see `recordPartialStateRequested`).
  */
-export const PROFILE_ANNOTATION = 'lazyjoin-profile';
+export { PROFILE_ANNOTATION };
 
 /** Whether SHOULD-level breaks fail tests in this run. */
 export function strictMode(): boolean {
@@ -43,9 +51,10 @@ export function outcomeOf<O>(check: Check<O>, observation: O): CheckOutcome {
     return base(check.id, req, 'not-run', { expected: check.title, observed: null, reason: `not applicable: ${evaluation.notApplicable}` });
   }
   if (evaluation.ok) {
+    const observed = 'observed' in evaluation ? trimForReport(evaluation.observed ?? null) : null;
     return optional
-      ? base(check.id, req, 'informational', { present: true, expected: check.title, observed: null })
-      : base(check.id, req, 'pass', { expected: check.title, observed: null });
+      ? base(check.id, req, 'informational', { present: true, expected: check.title, observed })
+      : base(check.id, req, 'pass', { expected: check.title, observed });
   }
   const verdict: Verdict = optional ? 'informational' : req.level === 'MUST' ? 'fail' : 'non-strict';
   return base(check.id, req, verdict, {
@@ -67,6 +76,10 @@ export function judge<O>(testInfo: TestInfo, check: Check<O>, observation: O): C
   const known = knownFailureFor(testInfo, outcome);
   if (known) {
     outcome = { ...outcome, verdict: 'known-failure', reason: `known failure listed in ${known.file}: ${known.entry.reason} | observed: ${outcome.reason ?? '-'}` };
+  }
+  if (EXPLAINED.has(outcome.verdict)) {
+    const exchanges = wireExchanges();
+    if (exchanges.length) outcome = { ...outcome, exchanges };
   }
   record(testInfo, outcome);
   recordCallSite(testInfo, check, observation, outcome);
@@ -102,6 +115,26 @@ function hasFunction(value: unknown): boolean {
   return Object.values(value).some(hasFunction);
 }
 
+/**
+ * Judges every check of `checks` over one observation. A check that does not apply to it is
+ * recorded as `not-run` with its reason (never dropped); a scenario no check applies to is an
+ * error, since it would otherwise end without judging anything.
+ */
+export function judgeAll<O>(testInfo: TestInfo, checks: ReadonlyArray<Check<O>>, observation: O): CheckOutcome[] {
+  const outcomes = checks.map((c) => judge(testInfo, c, observation));
+  if (outcomes.every((o) => o.verdict === 'not-run')) {
+    throw new Error(`none of the checks ${checks.map((c) => c.id).join(', ')} applies to this observation: ${outcomes.map((o) => o.reason).join('; ')}`);
+  }
+  return outcomes;
+}
+
+/** Records that `check` could not be applied in this test, and why (the report shows it as not run). */
+export function recordCheckNotRun<O>(testInfo: TestInfo, check: Check<O>, reason: string): CheckOutcome {
+  const outcome = base(check.id, requirement(check.requirement), 'not-run', { expected: check.title, observed: null, reason });
+  record(testInfo, outcome);
+  return outcome;
+}
+
 /** Records that the candidate does not offer an optional feature these requirements describe. */
 export function recordNotSupported(testInfo: TestInfo, requirementIds: string[], why: string): CheckOutcome[] {
   return requirementIds.map((id) => {
@@ -129,20 +162,36 @@ export function recordFeature(testInfo: TestInfo, requirementId: string, support
   return recordNotSupported(testInfo, [requirementId], `${what}: not observed (${JSON.stringify(observed).slice(0, 300)})`);
 }
 
-/** Records whether an optional (MAY or MSC-ONLY) behaviour was observed, outside any check. */
+/** What a presence check reads: whether the test saw the optional behaviour, and what it saw. */
+export interface PresenceObservation {
+  present: boolean;
+  observed: unknown;
+}
+
+/**
+ * The check behind `recordInformational`: the optional behaviour `what` was present. Its ID is
+ * `presence/<requirement>` (lower case); the test decides presence, the check records it.
+ */
+export function presenceCheck(requirementId: string, what: string): Check<PresenceObservation> {
+  return {
+    id: `presence/${requirementId.toLowerCase()}`,
+    requirement: requirementId,
+    title: what,
+    evaluate: (o) => (o.present ? { ok: true, observed: o.observed } : { ok: false, reason: `absent: ${what}`, expected: what, observed: o.observed }),
+    controls: [{ name: 'absent', mutate: (o) => ({ ...o, present: false }) }],
+  };
+}
+
+/**
+ * Records whether an optional (MAY or MSC-ONLY) behaviour was observed, through `judge` and a
+ * presence check: informational, present or absent, never a pass.
+ */
 export function recordInformational(testInfo: TestInfo, requirementId: string, present: boolean, observed: unknown, note?: string): CheckOutcome {
   const req = requirement(requirementId);
   if (req.level !== 'MAY' && req.level !== 'MSC-ONLY') {
     throw new Error(`${requirementId} is ${req.level}: only MAY and MSC-ONLY behaviour is recorded as informational`);
   }
-  const outcome = gatedByProfile(testInfo, base(null, req, 'informational', {
-    present,
-    expected: req.summary,
-    observed: trimForReport(observed),
-    ...(note ? { reason: note } : {}),
-  }));
-  record(testInfo, outcome);
-  return outcome;
+  return judge(testInfo, presenceCheck(requirementId, note ?? req.summary), { present, observed });
 }
 
 /**
@@ -151,15 +200,15 @@ export function recordInformational(testInfo: TestInfo, requirementId: string, p
  * it once they have seen the candidate's send_join; several joins in one test opt in if any asked.
  */
 export function recordPartialStateRequested(testInfo: TestInfo, requested: boolean, observed?: unknown): void {
-  testInfo.annotations.push({ type: PROFILE_ANNOTATION, description: JSON.stringify({ profile: 'partial-state', requested, observed: trimForReport(observed ?? null) }) });
+  testInfo.annotations.push(profileAnnotation({ profile: 'partial-state', requested, observed: trimForReport(observed ?? null) }));
 }
 
 /** Whether this test saw the candidate ask for partial state: undefined when no join recorded it. */
 export function partialStateRequested(testInfo: Pick<TestInfo, 'annotations'>): boolean | undefined {
   const seen = testInfo.annotations
     .filter((a) => a.type === PROFILE_ANNOTATION && a.description)
-    .map((a) => JSON.parse(a.description!) as { profile: string; requested: boolean })
-    .filter((p) => p.profile === 'partial-state');
+    .map((a) => parseProfileAnnotation(a.description))
+    .filter((p) => typeof p !== 'string' && p.profile === 'partial-state') as { requested: boolean }[];
   return seen.length === 0 ? undefined : seen.some((p) => p.requested);
 }
 
@@ -191,11 +240,14 @@ export function failureMessage(outcome: CheckOutcome, title: string): string {
 
 /** The check outcomes recorded on this test so far. */
 export function recordedOutcomes(testInfo: TestInfo): CheckOutcome[] {
-  return testInfo.annotations.filter((a) => a.type === CHECK_ANNOTATION && a.description).map((a) => JSON.parse(a.description!) as CheckOutcome);
+  return testInfo.annotations
+    .filter((a) => a.type === CHECK_ANNOTATION && a.description)
+    .map((a) => parseCheckAnnotation(a.description))
+    .filter((o): o is CheckOutcome => typeof o !== 'string');
 }
 
 function record(testInfo: TestInfo, outcome: CheckOutcome): void {
-  testInfo.annotations.push({ type: CHECK_ANNOTATION, description: JSON.stringify(outcome) });
+  testInfo.annotations.push(checkAnnotation(outcome));
 }
 
 function base(
