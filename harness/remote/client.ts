@@ -6,6 +6,7 @@
 import { request } from 'undici';
 import { signRequest, type PDU, type SigningKey } from '../matrix/index.ts';
 import { baseUrlFor, federationAgent } from './discovery.ts';
+import { certificateVerificationCode, explainUntrustedCertificate } from './tls-trust.ts';
 
 export interface FederationResponse<T = any> {
   status: number;
@@ -86,6 +87,8 @@ export class FederationClient {
       responseHeaders = res.headers;
       raw = await res.body.text();
     } catch (err) {
+      const tlsCode = certificateVerificationCode(err);
+      if (tlsCode) throw new Error(`${method} ${url} from ${this.origin} failed: ${await explainUntrustedCertificate(this.origin, destination, url, tlsCode)}`);
       const cause = (err as { cause?: { message?: string } }).cause?.message;
       throw new Error(`${method} ${url} from ${this.origin} failed: ${(err as Error).message}${cause ? ` (${cause})` : ''}`);
     }

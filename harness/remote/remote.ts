@@ -22,6 +22,7 @@ import { allocateLoopbackAddress, uniqueKeyId } from './identity.ts';
 import { KeyCache, serverKeysDocument } from './keys.ts';
 import { formatRequestLog, queryObject, trimmedJson, type AuthVerdict, type RequestRecord } from './log.ts';
 import { issueServerCert } from './pki.ts';
+import { explainRefusedRemoteCertificate } from './tls-trust.ts';
 import { Room, serverOf, type RoomOptions } from './room.ts';
 import { json, matchRoute, matrixError, responseText, ROUTE_NAMES, type HostedServer, type RouteContext, type RouteHandler, type RouteName, type RouteResponse } from './routing.ts';
 import { backfill, event, eventAuth, getMissingEvents, state, stateIds } from './routes/events.ts';
@@ -101,6 +102,17 @@ interface HostedListener {
   server: Server;
   address: string;
   port: number;
+  /** Handshakes a connecting server broke off, refusing this listener's certificate. */
+  tlsRefusals: TlsRefusal[];
+}
+
+/** A connecting server refused a remote's certificate (it does not trust the suite CA). */
+export interface TlsRefusal {
+  at: number;
+  /** `address:port` of the connecting side. */
+  peer: string;
+  /** The alert, e.g. `tlsv1 alert unknown ca`. */
+  message: string;
 }
 
 const DEFAULT_HANDLERS: Record<RouteName, RouteHandler> = {
@@ -399,6 +411,11 @@ export class Remote {
     await Promise.all(this.listeners.map(closeListener));
   }
 
+  /** Handshakes in which a connecting server refused this remote's certificates (all its listeners). */
+  tlsRefusals(): readonly TlsRefusal[] {
+    return this.listeners.flatMap((l) => l.tlsRefusals).sort((a, b) => a.at - b.at);
+  }
+
   get isClosed(): boolean {
     return this.closed;
   }
@@ -647,7 +664,15 @@ async function openListener(
     server,
     address,
     port,
+    tlsRefusals: [],
   };
+  server.on('tlsClientError', (err, socket) => {
+    // Only an alert from the peer means it refused the certificate; a dropped connection is not news.
+    if (!/alert/i.test(err.message)) return;
+    const peer = `${socket.remoteAddress}:${socket.remotePort}`;
+    listener.tlsRefusals.push({ at: Date.now(), peer, message: err.message.trim() });
+    explainRefusedRemoteCertificate(listener.hosted.serverName, peer, err);
+  });
   server.on('request', (req, res) => {
     handler(listener, req, res).catch((err) => {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
