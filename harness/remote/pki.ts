@@ -34,7 +34,7 @@ const CA_LOCK_TIMEOUT_MS = 30_000;
 
 /** The environment variable naming the CA folder, and the one the global setup pins the CA with. */
 export const CA_DIR_ENV = 'LAZYJOIN_CA_DIR';
-const CA_FINGERPRINT_ENV = 'LAZYJOIN_SUITE_CA_SHA256';
+export const CA_PIN_ENV = 'LAZYJOIN_SUITE_CA_SHA256';
 
 export interface SuiteCA {
   certPem: string;
@@ -172,7 +172,7 @@ export async function ensureSuiteCA(dir: string = suiteCADir(), opts: { now?: nu
  * run started with (another run could replace a CA close to its end in between).
  */
 export function pinSuiteCA(ca: SuiteCA): void {
-  process.env[CA_FINGERPRINT_ENV] = certificateFingerprint(ca.certPem);
+  process.env[CA_PIN_ENV] = certificateFingerprint(ca.certPem);
 }
 
 let loaded: SuiteCA | undefined;
@@ -183,7 +183,7 @@ export function suiteCA(): SuiteCA {
   const dir = suiteCADir();
   const ca = readCA(dir);
   if (!ca) throw new Error(`suite CA missing at ${caPaths(dir).cert}: the global setup (or "npx lazyjoin ca") creates it`);
-  const pinned = process.env[CA_FINGERPRINT_ENV];
+  const pinned = process.env[CA_PIN_ENV];
   if (pinned && certificateFingerprint(ca.certPem) !== pinned) {
     throw new Error(`the suite CA at ${ca.certPath} was replaced while this run was going (by another run); run again`);
   }

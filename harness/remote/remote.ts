@@ -104,6 +104,8 @@ interface HostedListener {
   port: number;
   /** Handshakes a connecting server broke off, refusing this listener's certificate. */
   tlsRefusals: TlsRefusal[];
+  /** Called on each refusal (see `Remote.nextTlsRefusal`). */
+  onTlsRefusal: Set<(refusal: TlsRefusal) => void>;
 }
 
 /** A connecting server refused a remote's certificate (it does not trust the suite CA). */
@@ -416,6 +418,21 @@ export class Remote {
     return this.listeners.flatMap((l) => l.tlsRefusals).sort((a, b) => a.at - b.at);
   }
 
+  /** Resolves at the next refusal of this remote's certificate (or the first one already seen); undefined after `timeoutMs`. */
+  nextTlsRefusal(timeoutMs: number): Promise<TlsRefusal | undefined> {
+    const seen = this.tlsRefusals();
+    if (seen.length) return Promise.resolve(seen[0]);
+    return new Promise((resolve) => {
+      const done = (refusal: TlsRefusal | undefined) => {
+        clearTimeout(timer);
+        for (const l of this.listeners) l.onTlsRefusal.delete(done);
+        resolve(refusal);
+      };
+      const timer = setTimeout(() => done(undefined), timeoutMs);
+      for (const l of this.listeners) l.onTlsRefusal.add(done);
+    });
+  }
+
   get isClosed(): boolean {
     return this.closed;
   }
@@ -665,13 +682,16 @@ async function openListener(
     address,
     port,
     tlsRefusals: [],
+    onTlsRefusal: new Set(),
   };
   server.on('tlsClientError', (err, socket) => {
     // Only an alert from the peer means it refused the certificate; a dropped connection is not news.
     if (!/alert/i.test(err.message)) return;
     const peer = `${socket.remoteAddress}:${socket.remotePort}`;
-    listener.tlsRefusals.push({ at: Date.now(), peer, message: err.message.trim() });
+    const refusal = { at: Date.now(), peer, message: err.message.trim() };
+    listener.tlsRefusals.push(refusal);
     explainRefusedRemoteCertificate(listener.hosted.serverName, peer, err);
+    for (const notify of listener.onTlsRefusal) notify(refusal);
   });
   server.on('request', (req, res) => {
     handler(listener, req, res).catch((err) => {
