@@ -4,12 +4,12 @@ import type { CandidateOptions } from './harness/fixtures-options.ts';
 /**
  * Projects:
  *  - `self`: the harness's own tests (protocol vectors, remote<->remote federation, check controls).
- *  - one project per candidate (`synapse`, `dendrite`, `external`): the conformance tests, run
- *    against that candidate. `LAZYJOIN_CANDIDATES` (comma-separated) picks which candidate projects
- *    exist; the default is every local process candidate, `synapse,dendrite` (`lazyjoin run`
+ *  - one project per candidate (`synapse`, `synapse-1.98`, `dendrite`, `external`): the conformance
+ *    tests, run against that candidate. `LAZYJOIN_CANDIDATES` (comma-separated) picks which candidate
+ *    projects exist; the default is every local process candidate, `synapse,synapse-1.98,dendrite` (`lazyjoin run`
  *    sets it from `--candidate`, whose default is `synapse`).
  */
-const candidateNames = (process.env.LAZYJOIN_CANDIDATES ?? 'synapse,dendrite')
+const candidateNames = (process.env.LAZYJOIN_CANDIDATES ?? 'synapse,synapse-1.98,dendrite')
   .split(',')
   .map((s) => s.trim())
   .filter(Boolean);

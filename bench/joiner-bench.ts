@@ -191,6 +191,7 @@ export async function measureJoin(opts: JoinRunOptions): Promise<JoinMeasurement
     const joined = await client.call('POST', `/_matrix/client/v3/join/${encodeURIComponent(room.roomId)}`, {
       query: { server_name: [remote.serverName], via: [remote.serverName] },
       body: {},
+      kind: 'join',
       timeoutMs: opts.boundMs,
     });
     const joinSeconds = (performance.now() - t0) / 1000;

@@ -13,8 +13,31 @@ import { remoteTest } from './remote/fixture.ts';
 import { recordedOutcomes } from './checks/judge.ts';
 import { activateBaseline, deactivateBaseline, unexpectedlyPassing } from './checks/test-baseline.ts';
 import { auditFixture, AUDIT_FIXTURE_TIMEOUT_MS } from './audit/fixture.ts';
+import { CandidateClient } from './client/client.ts';
+import { roomVersionForTest, roomVersionsFromCapabilities, type CandidateRoomVersions } from './joining/room-versions.ts';
 
-export const test = mergeTests(candidateTest, remoteTest).extend<{ candidateBaseline: void }>({
+export const test = mergeTests(candidateTest, remoteTest)
+  .extend<{ roomVersion: string }, { candidateRoomVersions: CandidateRoomVersions }>({
+    /** The candidate's room versions, read once per worker from /capabilities by a user of its own. */
+    candidateRoomVersions: [
+      async ({ candidate }, use) => {
+        const probe = new CandidateClient(candidate.clientUrl, await candidate.registerUser());
+        await use(roomVersionsFromCapabilities((await probe.call('GET', '/_matrix/client/v3/capabilities')).ok()));
+      },
+      { scope: 'worker' },
+    ],
+    /** The version the test's rooms are built in: its `@v<N>` tag, else the candidate's default (harness/joining/room-versions.ts). */
+    roomVersion: async ({ candidateRoomVersions }, use, testInfo) => {
+      const version = roomVersionForTest(testInfo, candidateRoomVersions);
+      testInfo.annotations.push({ type: 'lazyjoin-room-version', description: version });
+      await use(version);
+    },
+    // Remotes create their rooms in the test's room version unless a test names another.
+    makeRemote: async ({ makeRemote, roomVersion }, use) => {
+      await use((opts) => makeRemote({ roomVersion, ...opts }));
+    },
+  })
+  .extend<{ candidateBaseline: void }>({
   candidateBaseline: [
     async ({ candidate }, use, testInfo) => {
       activateBaseline(candidate.info.implementation, candidate.info.version);

@@ -34,7 +34,7 @@ import {
 import { DEFAULT_DENDRITE_VERSION } from '../harness/candidates/dendrite/install.ts';
 import { defaultCacheDir } from '../harness/candidates/index.ts';
 import { runToCompletion } from '../harness/candidates/process.ts';
-import { DEFAULT_SYNAPSE_VERSION } from '../harness/candidates/synapse/install.ts';
+import { SYNAPSE_CONTAINER_VERSION } from '../harness/candidates/synapse/install.ts';
 import { CandidateError } from '../harness/candidates/types.ts';
 
 const KNOWN = ['synapse', 'dendrite'] as const;
@@ -286,7 +286,7 @@ async function main(): Promise<void> {
   recordBases(cacheDir, bases);
   const definitions = candidates.map((c) =>
     c === 'synapse'
-      ? synapseImage(process.env.LAZYJOIN_SYNAPSE_VERSION ?? DEFAULT_SYNAPSE_VERSION, bases)
+      ? synapseImage(process.env.LAZYJOIN_SYNAPSE_VERSION ?? SYNAPSE_CONTAINER_VERSION, bases)
       : dendriteImage(process.env.LAZYJOIN_DENDRITE_VERSION ?? DEFAULT_DENDRITE_VERSION, bases),
   );
   for (const def of definitions) await timed(def.tag, () => buildCandidate(engine, def, cacheDir));

@@ -6,8 +6,11 @@ import { createDendrite } from './dendrite/index.ts';
 import { DEFAULT_DENDRITE_VERSION, installDendrite } from './dendrite/install.ts';
 import { deferred, type DriverFactory } from './deferred.ts';
 import { createExternal } from './external.ts';
-import { createSynapse } from './synapse/index.ts';
-import { DEFAULT_SYNAPSE_VERSION, installSynapse } from './synapse/install.ts';
+import { createPalpo } from './palpo/index.ts';
+import { DEFAULT_PALPO_VERSION, installPalpo } from './palpo/install.ts';
+import { createSynapse, createSynapse198, createSynapsePostgres } from './synapse/index.ts';
+import { DEFAULT_SYNAPSE_VERSION, SYNAPSE_1_98_VERSION, installSynapse } from './synapse/install.ts';
+import { installSynapsePostgresSupport } from './synapse/postgres.ts';
 import { CandidateError, type Candidate, type DriverOptions } from './types.ts';
 
 /**
@@ -18,7 +21,10 @@ const containerDrivers = () => import('./container/index.ts');
 
 const drivers: Record<string, DriverFactory> = {
   synapse: createSynapse,
+  'synapse-1.98': createSynapse198,
+  'synapse-postgres': createSynapsePostgres,
   dendrite: createDendrite,
+  palpo: createPalpo,
   external: createExternal,
   'synapse-container': deferred('synapse-container', 'container', async () => (await containerDrivers()).createSynapseContainer),
   'dendrite-container': deferred('dendrite-container', 'container', async () => (await containerDrivers()).createDendriteContainer),
@@ -42,8 +48,15 @@ export function createCandidate(name: string, opts: DriverOptions): Candidate {
 const installers: Record<string, (cacheDir: string) => Promise<string>> = {
   synapse: async (cacheDir) =>
     (await installSynapse({ cacheDir, version: process.env.LAZYJOIN_SYNAPSE_VERSION ?? DEFAULT_SYNAPSE_VERSION })).version,
+  'synapse-1.98': async (cacheDir) => (await installSynapse({ cacheDir, version: SYNAPSE_1_98_VERSION })).version,
+  'synapse-postgres': async (cacheDir) => {
+    const install = await installSynapse({ cacheDir, version: process.env.LAZYJOIN_SYNAPSE_VERSION ?? DEFAULT_SYNAPSE_VERSION });
+    await installSynapsePostgresSupport(cacheDir, install);
+    return install.version;
+  },
   dendrite: async (cacheDir) =>
     (await installDendrite({ cacheDir, version: process.env.LAZYJOIN_DENDRITE_VERSION ?? DEFAULT_DENDRITE_VERSION })).version,
+  palpo: async (cacheDir) => (await installPalpo({ cacheDir, version: process.env.LAZYJOIN_PALPO_VERSION ?? DEFAULT_PALPO_VERSION })).version,
 };
 
 export const installableCandidates = Object.keys(installers);

@@ -20,6 +20,12 @@ export interface SpawnOptions {
   env?: NodeJS.ProcessEnv;
   /** stdout and stderr are appended here. */
   logPath: string;
+  /**
+   * Sent to the leader alone when this process ends abruptly (exit, signal), instead of SIGKILL
+   * to the whole group: for a server that must clean up after itself, e.g. PostgreSQL's
+   * immediate shutdown (SIGQUIT), which stops its backends and removes its shared memory.
+   */
+  emergencySignal?: NodeJS.Signals;
 }
 
 export interface HealthWaitOptions {
@@ -76,6 +82,7 @@ export class ManagedProcess {
     readonly name: string,
     readonly logPath: string,
     private readonly child: ChildProcess,
+    private readonly emergencySignal?: NodeJS.Signals,
   ) {
     this.exited = new Promise((resolve) => {
       child.once('exit', (code, signal) => {
@@ -113,7 +120,7 @@ export class ManagedProcess {
         reject(new SpawnFailure(`${opts.name}: cannot start ${opts.command}: ${cause}`, err.code));
       });
     });
-    const proc = new ManagedProcess(opts.name, opts.logPath, child);
+    const proc = new ManagedProcess(opts.name, opts.logPath, child, opts.emergencySignal);
     registry.add(proc);
     return proc;
   }
@@ -197,10 +204,15 @@ export class ManagedProcess {
     }
   }
 
-  /** SIGTERM, then SIGKILL if still running after `graceMs`. Resolves once the process is gone. */
-  async stop(graceMs = 10_000): Promise<void> {
+  /**
+   * SIGTERM to the group (or `signal` to the leader alone, for a server that stops its own
+   * children, e.g. SIGINT for PostgreSQL's fast shutdown), then SIGKILL to the group if still
+   * running after `graceMs`. Resolves once the process is gone.
+   */
+  async stop(graceMs = 10_000, signal?: NodeJS.Signals): Promise<void> {
     if (!this.running) return;
-    this.signalGroup('SIGTERM');
+    if (signal) this.signalLeader(signal);
+    else this.signalGroup('SIGTERM');
     const timer = setTimeout(() => this.signalGroup('SIGKILL'), graceMs);
     try {
       await this.exited;
@@ -211,9 +223,18 @@ export class ManagedProcess {
     this.signalGroup('SIGKILL');
   }
 
-  /** Synchronous hard kill, for exit paths where nothing can be awaited. */
+  /** Synchronous hard kill (or the emergency signal), for exit paths where nothing can be awaited. */
   killNow(): void {
-    this.signalGroup('SIGKILL');
+    if (this.emergencySignal) this.signalLeader(this.emergencySignal);
+    else this.signalGroup('SIGKILL');
+  }
+
+  private signalLeader(signal: NodeJS.Signals): void {
+    try {
+      process.kill(this.pid, signal);
+    } catch {
+      // ESRCH: already gone.
+    }
   }
 
   private signalGroup(signal: NodeJS.Signals): void {

@@ -21,7 +21,9 @@ export type SchemaId =
   | 'transaction'
   | 'matrix-error'
   | 'requirements'
-  | 'observation-fixture';
+  | 'observation-fixture'
+  /** Request bodies of the client-server API, see harness/client/requests.ts. */
+  | `client-request-${string}`;
 
 export type ValidationResult = { ok: true } | { ok: false; errors: string[] };
 

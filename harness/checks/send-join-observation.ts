@@ -15,6 +15,7 @@
  *   (normally `eventId` / `verifyEvent` of harness/matrix). Injected so that checks stay pure and
  *   synchronous and recorded observations can be judged again.
  */
+import type { Evaluation } from './types.ts';
 
 /** An event as received over federation: any JSON object. Checks read its fields defensively. */
 export type WirePdu = Record<string, unknown>;
@@ -215,3 +216,14 @@ export function withTruth(o: SendJoinObservation, change: (truth: RoomTruth) => 
   change(truth);
   return { ...o, truth };
 }
+
+/** Runs `judge` on the readable answer, or says why the answer could not be read. */
+export function onView(o: SendJoinObservation, judge: (v: SendJoinView) => Evaluation): Evaluation {
+  const read = viewOf(o);
+  return 'unusable' in read ? { notApplicable: read.unusable } : judge(read.view);
+}
+
+/** The body's array at `key`, read as PDUs (callers have checked the shape through `viewOf`). */
+export const arr = (body: Record<string, unknown>, key: string) => body[key] as WirePdu[];
+export const isMember = (pdu: WirePdu) => pdu.type === 'm.room.member';
+export const describeEvent = (pdu: WirePdu) => `${String(pdu.type)}|${String(pdu.state_key)}`;

@@ -18,6 +18,7 @@ import type {
   SyncResponse,
 } from './types.ts';
 import { timelineOf } from './types.ts';
+import { checkClientRequest, type ClientRequestKind } from './requests.ts';
 
 /** Plenty for any single call on loopback; long polls add their own timeout on top. */
 const DEFAULT_CALL_TIMEOUT_MS = 30_000;
@@ -73,6 +74,11 @@ type Query = Record<string, string | number | boolean | string[] | undefined>;
 
 const enc = encodeURIComponent;
 
+/** `reason` is optional in every membership request: absent rather than null when not given. */
+function withReason<T extends JsonObject>(body: T, reason: string | undefined): T & { reason?: string } {
+  return reason === undefined ? body : { ...body, reason };
+}
+
 function trimmed(value: unknown): string {
   const text = JSON.stringify(value);
   return text.length > TRIM ? `${text.slice(0, TRIM)}… (${text.length} chars)` : text;
@@ -88,12 +94,19 @@ export class CandidateClient {
     return this.user.userId;
   }
 
-  /** One authenticated call. `path` starts with `/_matrix/...`. */
+  /**
+   * One authenticated call. `path` starts with `/_matrix/...`. A body goes with its request kind,
+   * and is validated against that kind's schema before it is sent (see requests.ts).
+   */
   async call<T = JsonObject>(
     method: 'GET' | 'POST' | 'PUT' | 'DELETE',
     path: string,
-    opts: { query?: Query; body?: unknown; timeoutMs?: number } = {},
+    opts: { query?: Query; body?: unknown; kind?: ClientRequestKind; timeoutMs?: number } = {},
   ): Promise<ApiResult<T>> {
+    if (opts.body !== undefined) {
+      if (!opts.kind) throw new Error(`${method} ${path}: a request body needs its request kind, whose schema validates it before it is sent`);
+      checkClientRequest(opts.kind, opts.body);
+    }
     const search = new URLSearchParams();
     for (const [key, value] of Object.entries(opts.query ?? {})) {
       if (value === undefined) continue;
@@ -137,7 +150,7 @@ export class CandidateClient {
   // ---- rooms and membership ----
 
   createRoom(req: CreateRoomRequest = {}) {
-    return this.call<{ room_id: string }>('POST', '/_matrix/client/v3/createRoom', { body: req });
+    return this.call<{ room_id: string }>('POST', '/_matrix/client/v3/createRoom', { body: req, kind: 'create-room' });
   }
 
   /** Joins by room ID or alias; `via` are the servers to join through (sent as `server_name` and `via`). */
@@ -145,23 +158,24 @@ export class CandidateClient {
     return this.call<{ room_id: string }>('POST', `/_matrix/client/v3/join/${enc(roomIdOrAlias)}`, {
       query: { server_name: opts.via, via: opts.via },
       body: opts.reason ? { reason: opts.reason } : {},
+      kind: 'join',
     });
   }
 
   leave(roomId: string, reason?: string) {
-    return this.call<JsonObject>('POST', `/_matrix/client/v3/rooms/${enc(roomId)}/leave`, { body: reason ? { reason } : {} });
+    return this.call<JsonObject>('POST', `/_matrix/client/v3/rooms/${enc(roomId)}/leave`, { body: reason ? { reason } : {}, kind: 'leave' });
   }
 
   invite(roomId: string, userId: string, reason?: string) {
-    return this.call<JsonObject>('POST', `/_matrix/client/v3/rooms/${enc(roomId)}/invite`, { body: { user_id: userId, reason } });
+    return this.call<JsonObject>('POST', `/_matrix/client/v3/rooms/${enc(roomId)}/invite`, { body: withReason({ user_id: userId }, reason), kind: 'invite' });
   }
 
   kick(roomId: string, userId: string, reason?: string) {
-    return this.call<JsonObject>('POST', `/_matrix/client/v3/rooms/${enc(roomId)}/kick`, { body: { user_id: userId, reason } });
+    return this.call<JsonObject>('POST', `/_matrix/client/v3/rooms/${enc(roomId)}/kick`, { body: withReason({ user_id: userId }, reason), kind: 'kick' });
   }
 
   ban(roomId: string, userId: string, reason?: string) {
-    return this.call<JsonObject>('POST', `/_matrix/client/v3/rooms/${enc(roomId)}/ban`, { body: { user_id: userId, reason } });
+    return this.call<JsonObject>('POST', `/_matrix/client/v3/rooms/${enc(roomId)}/ban`, { body: withReason({ user_id: userId }, reason), kind: 'ban' });
   }
 
   // ---- events ----
@@ -169,6 +183,7 @@ export class CandidateClient {
   sendEvent(roomId: string, type: string, content: JsonObject) {
     return this.call<{ event_id: string }>('PUT', `/_matrix/client/v3/rooms/${enc(roomId)}/send/${enc(type)}/${this.txnId()}`, {
       body: content,
+      kind: 'send-event',
     });
   }
 
@@ -181,6 +196,7 @@ export class CandidateClient {
   sendState(roomId: string, type: string, stateKey: string, content: JsonObject) {
     return this.call<{ event_id: string }>('PUT', `/_matrix/client/v3/rooms/${enc(roomId)}/state/${enc(type)}/${enc(stateKey)}`, {
       body: content,
+      kind: 'send-state',
     });
   }
 
@@ -188,8 +204,13 @@ export class CandidateClient {
     return this.call<ClientEvent>('GET', `/_matrix/client/v3/rooms/${enc(roomId)}/event/${enc(eventId)}`);
   }
 
+  /** Renames this client's device (`PUT /devices/{deviceId}`). */
+  updateDevice(displayName: string) {
+    return this.call<JsonObject>('PUT', `/_matrix/client/v3/devices/${enc(this.user.deviceId)}`, { body: { display_name: displayName }, kind: 'update-device' });
+  }
+
   setDisplayName(displayName: string) {
-    return this.call<JsonObject>('PUT', `/_matrix/client/v3/profile/${enc(this.userId)}/displayname`, { body: { displayname: displayName } });
+    return this.call<JsonObject>('PUT', `/_matrix/client/v3/profile/${enc(this.userId)}/displayname`, { body: { displayname: displayName }, kind: 'set-displayname' });
   }
 
   // ---- room state and history ----
@@ -233,7 +254,19 @@ export class CandidateClient {
   // ---- aliases ----
 
   createAlias(alias: string, roomId: string) {
-    return this.call<JsonObject>('PUT', `/_matrix/client/v3/directory/room/${enc(alias)}`, { body: { room_id: roomId } });
+    return this.call<JsonObject>('PUT', `/_matrix/client/v3/directory/room/${enc(alias)}`, { body: { room_id: roomId }, kind: 'create-alias' });
+  }
+
+  /** Publishes the room in (or removes it from) the server's room directory. */
+  setRoomVisibility(roomId: string, visibility: 'public' | 'private') {
+    return this.call<JsonObject>('PUT', `/_matrix/client/v3/directory/list/room/${enc(roomId)}`, { body: { visibility }, kind: 'set-room-visibility' });
+  }
+
+  searchUserDirectory(searchTerm: string, limit?: number) {
+    return this.call<{ results?: Array<{ user_id: string; display_name?: string }>; limited?: boolean }>('POST', '/_matrix/client/v3/user_directory/search', {
+      body: limit === undefined ? { search_term: searchTerm } : { search_term: searchTerm, limit },
+      kind: 'search-user-directory',
+    });
   }
 
   resolveAlias(alias: string) {
@@ -243,12 +276,13 @@ export class CandidateClient {
   // ---- ephemeral ----
 
   receipt(roomId: string, eventId: string, receiptType = 'm.read') {
-    return this.call<JsonObject>('POST', `/_matrix/client/v3/rooms/${enc(roomId)}/receipt/${enc(receiptType)}/${enc(eventId)}`, { body: {} });
+    return this.call<JsonObject>('POST', `/_matrix/client/v3/rooms/${enc(roomId)}/receipt/${enc(receiptType)}/${enc(eventId)}`, { body: {}, kind: 'receipt' });
   }
 
   typing(roomId: string, typing: boolean, timeoutMs = 30_000) {
     return this.call<JsonObject>('PUT', `/_matrix/client/v3/rooms/${enc(roomId)}/typing/${enc(this.userId)}`, {
       body: typing ? { typing, timeout: timeoutMs } : { typing },
+      kind: 'typing',
     });
   }
 
@@ -258,17 +292,17 @@ export class CandidateClient {
     return this.call<{ device_keys?: Record<string, Record<string, JsonObject>>; failures?: JsonObject }>(
       'POST',
       '/_matrix/client/v3/keys/query',
-      { body: { device_keys: Object.fromEntries(userIds.map((u) => [u, []])), ...(opts.timeoutMs ? { timeout: opts.timeoutMs } : {}) } },
+      { body: { device_keys: Object.fromEntries(userIds.map((u) => [u, []])), ...(opts.timeoutMs ? { timeout: opts.timeoutMs } : {}) }, kind: 'keys-query' },
     );
   }
 
   keysUpload(body: { device_keys?: JsonObject; one_time_keys?: JsonObject; fallback_keys?: JsonObject }) {
-    return this.call<{ one_time_key_counts: Record<string, number> }>('POST', '/_matrix/client/v3/keys/upload', { body });
+    return this.call<{ one_time_key_counts: Record<string, number> }>('POST', '/_matrix/client/v3/keys/upload', { body, kind: 'keys-upload' });
   }
 
   /** `messages`: user ID -> device ID (or `*`) -> content. */
   sendToDevice(eventType: string, messages: Record<string, Record<string, JsonObject>>) {
-    return this.call<JsonObject>('PUT', `/_matrix/client/v3/sendToDevice/${enc(eventType)}/${this.txnId()}`, { body: { messages } });
+    return this.call<JsonObject>('PUT', `/_matrix/client/v3/sendToDevice/${enc(eventType)}/${this.txnId()}`, { body: { messages }, kind: 'send-to-device' });
   }
 
   // ---- sync ----

@@ -21,7 +21,7 @@ export const NO_UPDATE_FOR_MS = 1_500;
 
 /** Renames the client's device: a device-list change every server sharing a room must hear of (JS-16). */
 export async function renameDevice(client: CandidateClient): Promise<void> {
-  (await client.call('PUT', `/_matrix/client/v3/devices/${encodeURIComponent(client.user.deviceId)}`, { body: { display_name: `renamed ${Date.now()}` } })).ok();
+  (await client.updateDevice(`renamed ${Date.now()}`)).ok();
 }
 
 /**

@@ -71,7 +71,7 @@ export interface PartialJoinFixtures {
 }
 
 export interface PartialJoinOptions {
-  /** Room version (default '10'). */
+  /** Room version (default: the remote's, which the fixtures set to the test's room version). */
   version?: string;
   /** `m.room.name`; absent makes a nameless room (heroes are then sent with partial state). */
   name?: string;
@@ -148,7 +148,7 @@ export async function partialJoin(fx: PartialJoinFixtures, opts: PartialJoinOpti
   const bystanders: Bystander[] = [];
   for (let i = 0; i < (opts.servers ?? 1); i++) bystanders.push(await remote.addServer({ mode: opts.bystanderMode ?? 'serve' }));
   const room = remote.createRoom({
-    version: opts.version ?? '10',
+    ...(opts.version ? { version: opts.version } : {}),
     joinRule: 'public',
     ...(opts.name !== undefined ? { name: opts.name } : {}),
     ...(opts.encrypted ? { state: [{ type: 'm.room.encryption', content: { algorithm: 'm.megolm.v1.aes-sha2' } }] } : {}),
@@ -284,7 +284,7 @@ export async function partialJoin(fx: PartialJoinFixtures, opts: PartialJoinOpti
           sendJoinQuery: query,
           sendJoinServer: sendJoinRecord.to,
           joinEventId,
-          joinPrevEvents: (room.mustEvent(joinEventId).prev_events ?? []) as string[],
+          joinPrevEvents: room.prevEventIds(joinEventId),
         },
         response: { status: sendJoinRecord.status ?? 0, body: { members_omitted: answerBody.members_omitted, servers_in_room: answerBody.servers_in_room } },
         truth: { resyncRequests: resyncRequests(), failingServers: extra.failingServers ?? [], deliveries: extra.deliveries ?? [] },

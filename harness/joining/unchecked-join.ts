@@ -242,6 +242,6 @@ export class UncheckedJoin {
   private isResyncAnchor(eventId: string): boolean {
     const join = this.joinEventId;
     if (!join) return false;
-    return eventId === join || ((this.room.event(join)?.prev_events ?? []) as string[]).includes(eventId);
+    return eventId === join || (this.room.has(join) && this.room.prevEventIds(join).includes(eventId));
   }
 }

@@ -2,13 +2,18 @@
  * Events (PDUs): content hashes, redaction per room version, reference hashes and event IDs,
  * signing outgoing events and validating received ones (server-server API "Signing Events").
  */
-import { hash } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import { canonicalJson } from './canonical-json.ts';
 import { decodeBase64, encodeBase64, encodeBase64Url } from './base64.ts';
 import type { SigningKey } from './keys.ts';
 import { checkSignaturesOver, type KeyLookup } from './signing.ts';
 import { resolveRoomVersion, type RoomVersion } from './room-versions.ts';
 
+/**
+ * An event's PDU. `prev_events` and `auth_events` hold bare event IDs from room version 3 on; in
+ * v1/v2 they hold `[event_id, {"sha256": ...}]` pairs (see `EventReference`): read them through
+ * `eventRefIds`, which accepts both. In v12 the create event has no `room_id`.
+ */
 export type PDU = {
   room_id: string;
   sender: string;
@@ -165,6 +170,53 @@ export function roomIdFromCreateEvent(create: PDU, version: RoomVersion | string
   if (!v.roomIdFromCreateEvent) throw new Error(`room version ${v.id} does not derive room IDs from the create event`);
   if (create.type !== 'm.room.create') throw new Error(`roomIdFromCreateEvent: expected an m.room.create event, got ${JSON.stringify(create.type)}`);
   return '!' + encodeBase64Url(referenceHash(create, v));
+}
+
+// ---- References between events (prev_events, auth_events) --------------------------------------
+
+/** One entry of `prev_events` / `auth_events`: a bare ID (v3+) or an `[id, hashes]` pair (v1, v2). */
+export type EventReference = string | [string, { sha256: string }];
+
+/**
+ * The event IDs of a `prev_events` or `auth_events` list in either form (bare IDs, or v1/v2
+ * `[id, hashes]` pairs); anything that is neither is left out, so a malformed list reads short.
+ */
+export function eventRefIds(refs: unknown): string[] {
+  if (!Array.isArray(refs)) return [];
+  const ids: string[] = [];
+  for (const r of refs) {
+    if (typeof r === 'string') ids.push(r);
+    else if (Array.isArray(r) && typeof r[0] === 'string') ids.push(r[0]);
+  }
+  return ids;
+}
+
+/**
+ * How an event referencing `referenced` (whose ID is `id`) names it under `version`: the bare ID,
+ * or in v1/v2 the pair of the ID and the referenced event's reference hash (standard Base64).
+ */
+export function eventReference(id: string, referenced: PDU | undefined, version: RoomVersion | string): EventReference {
+  const v = resolveRoomVersion(version);
+  if (!v.eventReferencesWithHashes) return id;
+  if (!referenced) throw new Error(`room version ${v.id} references carry the referenced event's hash, and ${id} is not known`);
+  return [id, { sha256: encodeBase64(referenceHash(referenced, v)) }];
+}
+
+/** A fresh event ID for room versions whose events carry their own (`$opaque:server`, v1 and v2). */
+export function opaqueEventId(serverName: string): string {
+  return `$${randomBytes(12).toString('base64url')}:${serverName}`;
+}
+
+/**
+ * A make_join / make_leave / make_knock template made ready for the joining server to sign:
+ * without the resident's `hashes` and `signatures`, with a fresh `origin_server_ts`, and in v1/v2
+ * with a fresh event ID on the signing server (the event's creator names it there).
+ */
+export function templateForSigning(template: PDU, serverName: string, version: RoomVersion | string, now: number = Date.now()): PDU {
+  const { hashes: _h, signatures: _s, ...draft } = template;
+  const ready = { ...draft, origin_server_ts: now } as PDU;
+  if (resolveRoomVersion(version).eventIdFormat === 'v1') ready.event_id = opaqueEventId(serverName);
+  return ready;
 }
 
 // ---- Signing ------------------------------------------------------------------------------------

@@ -38,6 +38,17 @@ export interface RoomVersion {
   createInAuthEvents: boolean;
   /** The room ID is derived from the create event's reference hash, which has no `room_id` (v12). */
   roomIdFromCreateEvent: boolean;
+  /**
+   * Events carry their own `event_id` (`$opaque:origin`, made by the server that creates the event)
+   * and reference other events in `prev_events` / `auth_events` as `[event_id, {"sha256": <reference
+   * hash>}]` pairs rather than bare IDs (v1, v2).
+   */
+  eventReferencesWithHashes: boolean;
+  /**
+   * The room's creators (the create event's sender and `content.additional_creators`) have
+   * infinite power and are never listed in the power levels' `users` (v12).
+   */
+  privilegedCreators: boolean;
 }
 
 function version(id: string, n: number): RoomVersion {
@@ -55,6 +66,8 @@ function version(id: string, n: number): RoomVersion {
     redactsInContent: n >= 11,
     createInAuthEvents: n <= 11,
     roomIdFromCreateEvent: n >= 12,
+    eventReferencesWithHashes: n <= 2,
+    privilegedCreators: n >= 12,
   };
 }
 
@@ -72,6 +85,9 @@ export function roomVersion(id: string): RoomVersion {
   }
   return found;
 }
+
+/** The stable room versions, oldest first. */
+export const STABLE_ROOM_VERSIONS: readonly string[] = Object.freeze(Object.keys(ROOM_VERSIONS));
 
 /** Accept a RoomVersion or its ID wherever a version is needed. */
 export function resolveRoomVersion(v: RoomVersion | string): RoomVersion {

@@ -79,6 +79,7 @@ export async function addMembers(room: Room, members: MemberSpec[], opts: AddMem
     if (!key) throw new Error(`addMembers: no signing key for ${serverName}`);
     return { serverName, keyId: key.keyId, seed: key.seed };
   });
+  if (room.version.eventReferencesWithHashes) throw new Error(`addMembers: bulk member creation signs bare event references, which room version ${room.version.id} does not use (versions 3 and later)`);
   const prevEvents = room.forwardExtremities();
   const base = {
     roomId: room.roomId,

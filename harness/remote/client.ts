@@ -4,7 +4,7 @@
  * on an HTTP status; they throw only when no response came (with the URL in the message).
  */
 import { request } from 'undici';
-import { signRequest, type PDU, type SigningKey } from '../matrix/index.ts';
+import { signRequest, STABLE_ROOM_VERSIONS, type PDU, type SigningKey } from '../matrix/index.ts';
 import { baseUrlFor, federationAgent } from './discovery.ts';
 import { certificateVerificationCode, explainUntrustedCertificate } from './tls-trust.ts';
 
@@ -108,9 +108,9 @@ export class FederationClient {
   }
 
   /** `ver` defaults to the versions the suite's room model builds. */
-  makeJoin(destination: string, roomId: string, userId: string, versions: string[] = ['10', '11', '12']) {
+  makeJoin(destination: string, roomId: string, userId: string, versions: readonly string[] = STABLE_ROOM_VERSIONS) {
     return this.request<{ room_version?: string; event: PDU }>('GET', destination, `/_matrix/federation/v1/make_join/${seg(roomId)}/${seg(userId)}`, {
-      query: { ver: versions },
+      query: { ver: [...versions] },
     });
   }
 

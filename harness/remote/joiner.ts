@@ -2,7 +2,7 @@
  * The remote as a joining server: make_join, sign, send_join, keep a replica of the room from the
  * response, and resync the full state later through state_ids and state.
  */
-import { signEvent, stateKey as stateMapKey, type PDU, type StateMap } from '../matrix/index.ts';
+import { signEvent, stateKey as stateMapKey, templateForSigning, type PDU, type StateMap } from '../matrix/index.ts';
 import type { FederationResponse, SendJoinMode, SendJoinResponseBody } from './client.ts';
 import { trimmedJson } from './log.ts';
 import type { Remote } from './remote.ts';
@@ -77,8 +77,7 @@ export async function joinRoom(remote: Remote, resident: string, roomId: string,
   const problem = checkTemplate(template, roomId, userId);
   if (problem) throw new Error(`make_join template from ${resident} is malformed: ${problem}`);
   const version = makeJoin.body?.room_version ?? '1';
-  const { hashes: _h, signatures: _s, ...draft } = template!;
-  const { event, eventId } = signEvent({ ...draft, origin_server_ts: Date.now() } as PDU, remote.serverName, remote.key, version);
+  const { event, eventId } = signEvent(templateForSigning(template!, remote.serverName, version), remote.serverName, remote.key, version);
 
   const sendJoin = await remote.client.sendJoin(resident, roomId, eventId, event, opts.mode ?? 'partial');
   if (sendJoin.status !== 200 || !sendJoin.body) fail(`send_join of ${userId} to ${roomId} on ${resident}`, sendJoin);

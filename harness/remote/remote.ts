@@ -3,12 +3,9 @@
  * its own key, that serves federation routes over HTTPS from its room model, checks and records
  * every request, and lets a test hold, replace or break any route.
  */
-import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import {
   eventId as computeEventId,
-  generateSigningKey,
   parseXMatrixHeader,
   verifyEvent,
   verifyRequest,
@@ -18,24 +15,20 @@ import {
 } from '../matrix/index.ts';
 import { FederationClient } from './client.ts';
 import { Arrivals, Gate, type HeldRequest, type Matcher } from './gates.ts';
-import { allocateLoopbackAddress, uniqueKeyId } from './identity.ts';
 import { KeyCache, serverKeysDocument } from './keys.ts';
 import { formatRequestLog, queryObject, trimmedJson, type AuthVerdict, type RequestRecord } from './log.ts';
-import { issueServerCert } from './pki.ts';
-import { explainRefusedRemoteCertificate } from './tls-trust.ts';
 import { Room, serverOf, type RoomOptions } from './room.ts';
 import { json, matchRoute, matrixError, responseText, ROUTE_NAMES, type HostedServer, type RouteContext, type RouteHandler, type RouteName, type RouteResponse } from './routing.ts';
 import { backfill, event, eventAuth, getMissingEvents, state, stateIds } from './routes/events.ts';
 import { invite, makeJoin, makeLeave, removedEndpoint, sendJoinHandler, sendLeave } from './routes/membership.ts';
 import { send, type ReceivedEdu } from './routes/send.ts';
 import { queryDirectory, userDevices, userKeysQuery } from './routes/user.ts';
+import { closeListener, corruptSignatures, openListener, readBody, safeParse, writeChunks, type HostedListener, type TlsRefusal } from './listener.ts';
+import type { Bystander, BystanderMode, Fault, InviteRecord, PduOutcome } from './remote-types.ts';
 import { joinRoom, resyncState, type JoinOptions, type JoinResult, type ResyncResult } from './joiner.ts';
 
 /** The server software a remote claims at `/_matrix/federation/v1/version`. */
 const SERVER_VERSION = { server: { name: 'lazyjoin-remote', version: '0.1.0' } };
-
-/** Largest request body accepted (a transaction of 50 PDUs is far smaller). */
-const MAX_BODY_BYTES = 32 * 1024 * 1024;
 
 /** Response bodies above this size are logged trimmed without being parsed. */
 const LOG_PARSE_LIMIT = 64 * 1024;
@@ -43,78 +36,8 @@ const LOG_PARSE_LIMIT = 64 * 1024;
 export interface RemoteOptions {
   /** Clock for events the remote creates; default `Date.now`. */
   now?: () => number;
-}
-
-/**
- * What a bystander server does with federation requests other than its keys and version:
- * `serve` answers like the remote (same rooms, its own identity); `not-found` answers 404
- * M_UNRECOGNIZED; `hang` never answers (until `close()`); `drop` closes the connection.
- */
-export type BystanderMode = 'serve' | 'not-found' | 'hang' | 'drop';
-
-export interface Bystander extends HostedServer {
-  readonly mode: BystanderMode;
-  address: string;
-  port: number;
-  /** `@<localpart>:<serverName>` */
-  userId(localpart: string): string;
-  /** Changes how federation requests are handled from now on. */
-  setMode(mode: BystanderMode): void;
-  /**
-   * Stops listening, so every later connection is refused (keys included: do it after the
-   * candidate has fetched them). Cannot be undone.
-   */
-  goOffline(): Promise<void>;
-}
-
-/** A way to break one route's answer. */
-export type Fault =
-  /** Answer normally, after `ms` milliseconds. */
-  | { kind: 'delay'; ms: number }
-  /** Close the connection without answering. */
-  | { kind: 'drop' }
-  /** Answer with this status (and body, default a Matrix M_UNKNOWN error). */
-  | { kind: 'status'; status: number; body?: unknown }
-  /** Answer 200 with a body that is not JSON. */
-  | { kind: 'malformed' }
-  /** Answer normally but with every signature in the body corrupted. */
-  | { kind: 'bad-signature' };
-
-export interface InviteRecord {
-  event: PDU;
-  eventId: string;
-  roomVersion: string;
-  inviteRoomState: unknown;
-  origin: string;
-}
-
-export interface PduOutcome {
-  eventId?: string;
-  /** Origin of the transaction that carried the PDU. */
-  origin: string;
-  /** Why the PDU was not accepted (absent when accepted). */
-  error?: string;
-}
-
-interface HostedListener {
-  hosted: HostedServer;
-  mode: BystanderMode;
-  server: Server;
-  address: string;
-  port: number;
-  /** Handshakes a connecting server broke off, refusing this listener's certificate. */
-  tlsRefusals: TlsRefusal[];
-  /** Called on each refusal (see `Remote.nextTlsRefusal`). */
-  onTlsRefusal: Set<(refusal: TlsRefusal) => void>;
-}
-
-/** A connecting server refused a remote's certificate (it does not trust the suite CA). */
-export interface TlsRefusal {
-  at: number;
-  /** `address:port` of the connecting side. */
-  peer: string;
-  /** The alert, e.g. `tlsv1 alert unknown ca`. */
-  message: string;
+  /** Version of the rooms `createRoom` makes when not told one (default: the room model's). */
+  roomVersion?: string;
 }
 
 const DEFAULT_HANDLERS: Record<RouteName, RouteHandler> = {
@@ -144,24 +67,6 @@ function checkRouteName(name: string): RouteName {
   return name as RouteName;
 }
 
-function corruptSignatures(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(corruptSignatures);
-  if (typeof value !== 'object' || value === null) return value;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) {
-    if (k === 'signatures' && typeof v === 'object' && v !== null) {
-      out[k] = Object.fromEntries(
-        Object.entries(v as Record<string, Record<string, string>>).map(([server, sigs]) => [
-          server,
-          // Same length, different bytes: flips the first character of each signature.
-          Object.fromEntries(Object.entries(sigs).map(([keyId, sig]) => [keyId, (sig[0] === 'A' ? 'B' : 'A') + sig.slice(1)])),
-        ]),
-      );
-    } else out[k] = corruptSignatures(v);
-  }
-  return out;
-}
-
 export class Remote {
   readonly serverName: string;
   readonly key: SigningKey;
@@ -189,6 +94,7 @@ export class Remote {
   private readonly records: RequestRecord[] = [];
   private readonly startedAt = Date.now();
   private readonly now: () => number;
+  private readonly roomVersion?: string;
   private closed = false;
 
   private constructor(primary: HostedListener, opts: RemoteOptions) {
@@ -197,6 +103,7 @@ export class Remote {
     this.address = primary.address;
     this.port = primary.port;
     this.now = opts.now ?? Date.now;
+    this.roomVersion = opts.roomVersion;
     this.listeners.push(primary);
     this.keys.add(this.serverName, this.key.keyId, this.key.publicKey);
     this.client = new FederationClient(this.serverName, this.key);
@@ -230,7 +137,8 @@ export class Remote {
    * this remote. An alias on this server is registered for `query/directory`.
    */
   createRoom(opts: Partial<RoomOptions> = {}): Room {
-    const room = Room.create({ ...opts, creator: opts.creator ?? this.userId('alice'), now: opts.now ?? this.now }, this.signerFor);
+    const version = opts.version ?? this.roomVersion;
+    const room = Room.create({ ...opts, ...(version ? { version } : {}), creator: opts.creator ?? this.userId('alice'), now: opts.now ?? this.now }, this.signerFor);
     this.rooms.set(room.roomId, room);
     if (opts.alias && this.signerFor(opts.alias.slice(opts.alias.indexOf(':') + 1))) this.aliases.set(opts.alias, room.roomId);
     return room;
@@ -595,116 +503,10 @@ export class Remote {
   }
 }
 
-function safeParse(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
-}
-
-/**
- * Writes a chunked answer piece by piece: waits for the socket to drain when it is full, and
- * otherwise lets the event loop run between pieces (other listeners' key requests above all).
- * Returns the first `keepChars` characters (for the request log), the length in characters and
- * the bytes written; stops early if the peer goes away.
- */
-async function writeChunks(res: ServerResponse, chunks: Iterable<string>, keepChars: number): Promise<{ head: string; chars: number; bytes: number }> {
-  let head = '';
-  let chars = 0;
-  let bytes = 0;
-  for (const chunk of chunks) {
-    if (res.destroyed) break;
-    if (head.length < keepChars) head += chunk.slice(0, keepChars - head.length);
-    chars += chunk.length;
-    bytes += Buffer.byteLength(chunk);
-    if (!res.write(chunk)) {
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          res.off('drain', done);
-          res.off('close', done);
-          resolve();
-        };
-        res.on('drain', done);
-        res.on('close', done);
-      });
-    } else {
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-  }
-  if (!res.destroyed) res.end();
-  return { head, chars, bytes };
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new Error(`request body over ${MAX_BODY_BYTES} bytes`));
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
-
-function closeListener(listener: HostedListener): Promise<void> {
-  if (!listener.server.listening) return Promise.resolve();
-  return new Promise<void>((resolve) => {
-    listener.server.close(() => resolve());
-    listener.server.closeAllConnections();
-  });
-}
-
-/** Opens an HTTPS listener on a fresh loopback address with a fresh key; its server name is `<address>:<port>`. */
-async function openListener(
-  mode: BystanderMode,
-  handler: (listener: HostedListener, req: IncomingMessage, res: ServerResponse) => Promise<void>,
-): Promise<HostedListener> {
-  const address = allocateLoopbackAddress();
-  const cert = await issueServerCert([address]);
-  const server = createServer({ cert: cert.certPem, key: cert.keyPem });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err) => reject(new Error(`cannot listen on ${address}: ${err.message}`)));
-    server.listen(0, address, () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
-  const listener: HostedListener = {
-    hosted: { serverName: `${address}:${port}`, key: generateSigningKey(uniqueKeyId()) },
-    mode,
-    server,
-    address,
-    port,
-    tlsRefusals: [],
-    onTlsRefusal: new Set(),
-  };
-  server.on('tlsClientError', (err, socket) => {
-    // Only an alert from the peer means it refused the certificate; a dropped connection is not news.
-    if (!/alert/i.test(err.message)) return;
-    const peer = `${socket.remoteAddress}:${socket.remotePort}`;
-    const refusal = { at: Date.now(), peer, message: err.message.trim() };
-    listener.tlsRefusals.push(refusal);
-    explainRefusedRemoteCertificate(listener.hosted.serverName, peer, err);
-    for (const notify of listener.onTlsRefusal) notify(refusal);
-  });
-  server.on('request', (req, res) => {
-    handler(listener, req, res).catch((err) => {
-      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ errcode: 'M_UNKNOWN', error: `remote failed: ${(err as Error).message}` }));
-    });
-  });
-  return listener;
-}
-
 /** Starts a remote homeserver (see `Remote`). */
 export function startRemote(opts: RemoteOptions = {}): Promise<Remote> {
   return Remote.start(opts);
 }
 
 export { serverOf };
+export type { Bystander, BystanderMode, Fault, InviteRecord, PduOutcome } from './remote-types.ts';

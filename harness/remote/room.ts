@@ -12,71 +12,22 @@
  */
 import {
   eventId as computeEventId,
+  eventRefIds,
+  eventReference,
+  opaqueEventId,
   roomVersion,
   selectAuthEvents,
   signEvent,
   stateKey as stateMapKey,
   type PDU,
   type RoomVersion,
-  type SigningKey,
   type StateMap,
 } from '../matrix/index.ts';
 
-/** Finds the key a server signs with; the remote answers for itself and its bystanders. */
-export type SignerLookup = (serverName: string) => SigningKey | undefined;
+import { serverOf, type EventSpec, type Membership, type RoomOptions, type SignerLookup } from './room-types.ts';
+import { createContent, stateAfterCreate } from './room-creation.ts';
 
-export type Membership = 'join' | 'leave' | 'invite' | 'ban' | 'knock';
-export type JoinRule = 'public' | 'invite' | 'restricted' | 'knock' | 'knock_restricted' | 'private';
-
-export interface RoomOptions {
-  /** Room version ID: '10' (default), '11' or '12'. */
-  version?: string;
-  /** User ID of the creator; must be on a server whose key the signer lookup knows. */
-  creator: string;
-  /** Room ID for versions before 12 (default: random on the creator's server). */
-  roomId?: string;
-  joinRule?: JoinRule;
-  /** Rooms whose members may join a restricted room (`allow` of `m.room.join_rules`). */
-  allowRooms?: string[];
-  /** `m.room.name`; no name event when absent (heroes then matter). */
-  name?: string;
-  /** `m.room.canonical_alias` alias; no alias event when absent. */
-  alias?: string;
-  /** Merged over the default power levels content (creator 100, everyone 0, state 50). */
-  powerLevels?: Record<string, unknown>;
-  historyVisibility?: 'shared' | 'joined' | 'invited' | 'world_readable';
-  /** Extra state events appended after the standard ones, sent by the creator unless given. */
-  state?: Array<{ type: string; stateKey?: string; content: Record<string, unknown>; sender?: string }>;
-  /** Clock for `origin_server_ts`; default `Date.now`. */
-  now?: () => number;
-}
-
-/** An event to append (prev/auth events chosen by the model) or to forge (given explicitly). */
-export interface EventSpec {
-  type: string;
-  sender: string;
-  content: Record<string, unknown>;
-  /** Present for state events (use '' for the empty state key). */
-  stateKey?: string;
-  /** Explicit prev_events (default: the forward extremities). */
-  prevEvents?: string[];
-  /** Explicit auth_events (default: chosen by the auth rules from the state before the event). */
-  authEvents?: string[];
-  /** Explicit depth (default: 1 + the greatest depth among prev_events). */
-  depth?: number;
-  originServerTs?: number;
-  /** Top-level `redacts` for rooms before v11 (v11+ keeps it in content). */
-  redacts?: string;
-  /** Extra top-level fields merged into the event before signing (e.g. malformed fields for negative tests). */
-  extra?: Record<string, unknown>;
-  /**
-   * An outlier is stored and served (event, event_auth) but is not part of the DAG: it changes
-   * neither the forward extremities nor anybody's state.
-   */
-  outlier?: boolean;
-  /** Sign as this server instead of the sender's (for signature tests); must be a known signer. */
-  signAs?: string;
-}
+export { serverOf, type SignerLookup, type Membership, type JoinRule, type RoomOptions, type EventSpec } from './room-types.ts';
 
 interface StoredEvent {
   id: string;
@@ -86,12 +37,6 @@ interface StoredEvent {
   outlier: boolean;
   /** Cached `JSON.stringify(pdu)`, so big responses are concatenated rather than re-serialised. */
   json?: string;
-}
-
-export function serverOf(userId: string): string {
-  const colon = userId.indexOf(':');
-  if (!userId.startsWith('@') || colon < 0) throw new Error(`not a user ID: ${JSON.stringify(userId)}`);
-  return userId.slice(colon + 1);
 }
 
 /** States kept for `stateBefore` (each may hold a big room's whole state). */
@@ -132,56 +77,17 @@ export class Room {
     this.now = now ?? Date.now;
   }
 
-  /** A new room resident on this remote, with the standard creation events. */
+  /** A new room resident on this remote, with the standard creation events of its version. */
   static create(opts: RoomOptions, signerFor: SignerLookup): Room {
-    const version = opts.version ?? '10';
+    const v = roomVersion(opts.version ?? '10');
     const creatorServer = serverOf(opts.creator);
     if (!signerFor(creatorServer)) throw new Error(`cannot create a room as ${opts.creator}: no signing key for ${creatorServer}`);
-    const v = roomVersion(version);
     const roomId = v.roomIdFromCreateEvent ? '' : (opts.roomId ?? `!${randomLocalpart()}:${creatorServer}`);
-    const room = new Room(version, roomId, signerFor, opts.now);
-    const createContent: Record<string, unknown> = { room_version: version };
-    if (v.createHasCreator) createContent.creator = opts.creator;
-    const create = room.append({ type: 'm.room.create', stateKey: '', sender: opts.creator, content: createContent });
+    const room = new Room(v.id, roomId, signerFor, opts.now);
+    const create = room.append({ type: 'm.room.create', stateKey: '', sender: opts.creator, content: createContent(opts, v) });
+    // v12: the room ID is the create event's reference hash under the room sigil.
     if (v.roomIdFromCreateEvent) room.roomId = `!${create.slice(1)}`;
-    room.append({ type: 'm.room.member', stateKey: opts.creator, sender: opts.creator, content: { membership: 'join' } });
-    const users: Record<string, number> = v.roomIdFromCreateEvent ? {} : { [opts.creator]: 100 };
-    room.append({
-      type: 'm.room.power_levels',
-      stateKey: '',
-      sender: opts.creator,
-      content: {
-        users,
-        users_default: 0,
-        events: {},
-        events_default: 0,
-        state_default: 50,
-        ban: 50,
-        kick: 50,
-        redact: 50,
-        invite: 0,
-        ...opts.powerLevels,
-      },
-    });
-    const joinRule = opts.joinRule ?? 'public';
-    const joinRulesContent: Record<string, unknown> = { join_rule: joinRule };
-    if (joinRule === 'restricted' || joinRule === 'knock_restricted') {
-      joinRulesContent.allow = (opts.allowRooms ?? []).map((room_id) => ({ type: 'm.room_membership', room_id }));
-    }
-    room.append({ type: 'm.room.join_rules', stateKey: '', sender: opts.creator, content: joinRulesContent });
-    room.append({
-      type: 'm.room.history_visibility',
-      stateKey: '',
-      sender: opts.creator,
-      content: { history_visibility: opts.historyVisibility ?? 'shared' },
-    });
-    if (opts.name !== undefined) room.append({ type: 'm.room.name', stateKey: '', sender: opts.creator, content: { name: opts.name } });
-    if (opts.alias !== undefined) {
-      room.append({ type: 'm.room.canonical_alias', stateKey: '', sender: opts.creator, content: { alias: opts.alias } });
-    }
-    for (const s of opts.state ?? []) {
-      room.append({ type: s.type, stateKey: s.stateKey ?? '', sender: s.sender ?? opts.creator, content: s.content });
-    }
+    for (const spec of stateAfterCreate(opts, v)) room.append(spec);
     return room;
   }
 
@@ -227,6 +133,7 @@ export class Room {
    * make_leave template is a draft that the joining server signs).
    */
   draft(spec: EventSpec): PDU {
+    const v = this.version;
     const prevEvents = spec.prevEvents ?? [...this.extremities];
     const depth =
       spec.depth ??
@@ -238,21 +145,41 @@ export class Room {
       content: spec.content,
       origin_server_ts: spec.originServerTs ?? this.now(),
       depth,
-      prev_events: prevEvents,
+      prev_events: this.references(prevEvents),
       auth_events: [] as string[],
     };
-    if (this.version.roomIdFromCreateEvent && spec.type === 'm.room.create') delete event.room_id;
+    // v1/v2: the creating server names the event; the ID's server is the one that signs it.
+    if (v.eventIdFormat === 'v1') event.event_id = opaqueEventId(spec.signAs ?? serverOf(spec.sender));
+    if (v.roomIdFromCreateEvent && spec.type === 'm.room.create') delete event.room_id;
     if (spec.stateKey !== undefined) event.state_key = spec.stateKey;
     if (spec.redacts !== undefined) {
-      if (this.version.redactsInContent) event.content = { ...spec.content, redacts: spec.redacts };
+      if (v.redactsInContent) event.content = { ...spec.content, redacts: spec.redacts };
       else event.redacts = spec.redacts;
     }
     Object.assign(event, spec.extra);
     const pdu = event as unknown as PDU;
-    pdu.auth_events =
-      spec.authEvents ??
-      selectAuthEvents(pdu, this.stateBeforePrevs(prevEvents), (id: string) => this.events.get(id)?.pdu, this.version);
+    pdu.auth_events = this.references(
+      spec.authEvents ?? selectAuthEvents(pdu, this.stateBeforePrevs(prevEvents), (id: string) => this.events.get(id)?.pdu, v),
+    );
     return pdu;
+  }
+
+  /**
+   * `prev_events` / `auth_events` naming `ids` as this version does: the IDs, or in v1/v2
+   * `[id, hashes]` pairs (an ID unknown here, a deliberate gap, gets an empty hash).
+   */
+  /** The IDs an event's `prev_events` or `auth_events` name, whatever the version's form. */
+  private refs(pdu: PDU, field: 'prev_events' | 'auth_events'): string[] {
+    const list = pduField<unknown>(pdu, field);
+    return this.version.eventReferencesWithHashes ? eventRefIds(list) : ((list as string[] | undefined) ?? []);
+  }
+
+  private references(ids: string[]): string[] {
+    if (!this.version.eventReferencesWithHashes) return ids;
+    return ids.map((id) => {
+      const known = this.events.get(id)?.pdu;
+      return known ? eventReference(id, known, this.version) : [id, { sha256: '' }];
+    }) as unknown as string[];
   }
 
   /**
@@ -286,7 +213,7 @@ export class Room {
   }
 
   private linkIntoDag(stored: StoredEvent): void {
-    const prevs = pduField<string[]>(stored.pdu, 'prev_events') ?? [];
+    const prevs = this.refs(stored.pdu, 'prev_events');
     const linear =
       this.currentValid &&
       prevs.length === this.extremities.size &&
@@ -331,6 +258,16 @@ export class Room {
     const e = this.events.get(id)?.pdu;
     if (!e) throw new Error(`event ${id} is not in room ${this.roomId}`);
     return e;
+  }
+
+  /** The IDs of the stored event's `prev_events` (in v1/v2 the IDs of its `[id, hashes]` pairs). */
+  prevEventIds(id: string): string[] {
+    return this.refs(this.mustEvent(id), 'prev_events');
+  }
+
+  /** The IDs of the stored event's `auth_events` (in v1/v2 the IDs of its `[id, hashes]` pairs). */
+  authEventIds(id: string): string[] {
+    return this.refs(this.mustEvent(id), 'auth_events');
   }
 
   has(id: string): boolean {
@@ -409,7 +346,7 @@ export class Room {
     const stored = this.events.get(id);
     if (!stored) throw new Error(`event ${id} is not in room ${this.roomId}`);
     if (stored.outlier) throw new Error(`event ${id} is an outlier: it has no state in room ${this.roomId}`);
-    const state = this.stateBeforeLastLinear(id) ?? this.replay(pduField<string[]>(stored.pdu, 'prev_events') ?? []);
+    const state = this.stateBeforeLastLinear(id) ?? this.replay(this.refs(stored.pdu, 'prev_events'));
     if (this.stateBeforeCache.size >= STATE_CACHE_ENTRIES) this.stateBeforeCache.delete(this.stateBeforeCache.keys().next().value!);
     this.stateBeforeCache.set(id, state);
     return state;
@@ -451,7 +388,7 @@ export class Room {
         bases.push(stored);
         continue;
       }
-      for (const p of pduField<string[]>(stored.pdu, 'prev_events') ?? []) stack.push(p);
+      for (const p of this.refs(stored.pdu, 'prev_events')) stack.push(p);
     }
     const state: StateMap = new Map();
     for (const base of bases.sort((a, b) => a.order - b.order)) {
@@ -555,7 +492,7 @@ export class Room {
     const stack: string[] = [];
     for (const id of ids) {
       const pdu = this.events.get(id)?.pdu;
-      if (pdu) for (const a of pduField<string[]>(pdu, 'auth_events') ?? []) stack.push(a);
+      if (pdu) for (const a of this.refs(pdu, 'auth_events')) stack.push(a);
     }
     while (stack.length) {
       const id = stack.pop()!;
@@ -563,7 +500,7 @@ export class Room {
       const stored = this.events.get(id);
       if (!stored) continue; // not held here: the chain is as complete as this model
       seen.add(id);
-      for (const a of pduField<string[]>(stored.pdu, 'auth_events') ?? []) if (!seen.has(a)) stack.push(a);
+      for (const a of this.refs(stored.pdu, 'auth_events')) if (!seen.has(a)) stack.push(a);
     }
     return [...seen].sort((a, b) => this.events.get(a)!.order - this.events.get(b)!.order);
   }

@@ -271,7 +271,7 @@ export function aggregate(results: RunResults, options: AggregateOptions): Compl
   }
   for (const c of candidates) {
     for (const e of c.unexpectedlyPassing) {
-      reasons.push(`${c.name}: baseline ${c.baseline} lists ${e.requirement}${e.test ? ` (${e.test})` : ''} as failing, but it passed: update the baseline`);
+      reasons.push(`${c.name}: baseline ${c.baseline} lists ${e.requirement} ${e.check}${e.test ? ` in "${e.test}"` : ' in every test'} as failing, but it passed: update the baseline`);
     }
   }
 

@@ -4,7 +4,7 @@
  */
 import type { TestInfo } from '@playwright/test';
 import { fileURLToPath } from 'node:url';
-import { encodeBase64, type PDU } from '../matrix/index.ts';
+import { encodeBase64, STABLE_ROOM_VERSIONS, type PDU } from '../matrix/index.ts';
 import { FederationClient } from '../remote/client.ts';
 import type { Remote } from '../remote/remote.ts';
 import { trimmedJson } from '../remote/log.ts';
@@ -13,8 +13,8 @@ import { UNSTABLE_PARTIAL_STATE } from '../checks/send-join-observation.ts';
 import type { FixtureExpectation } from '../checks/fixtures.ts';
 import { signJoinTemplate, type ResidentRoom, type SuiteServer } from './room.ts';
 
-/** Room versions the suite's joiner offers in `ver` (those harness/matrix implements). */
-export const OFFERED_VERSIONS = ['10', '11'];
+/** Room versions the suite's joiner offers in `ver`: every stable version the room model builds. */
+export const OFFERED_VERSIONS: string[] = [...STABLE_ROOM_VERSIONS];
 
 /** What the opt-in looks like on the wire. */
 export type OptIn =

@@ -6,7 +6,7 @@
  * Candidate users act through the client API; users of scripted remotes (and of their bystander
  * server names) join through make_join and send_join, as a real remote server would.
  */
-import { signEvent, type PDU, type SigningKey } from '../matrix/index.ts';
+import { signEvent, templateForSigning, type PDU, type SigningKey } from '../matrix/index.ts';
 import type { CandidateClient } from '../client/client.ts';
 import type { ClientEvent, CreateRoomRequest } from '../client/types.ts';
 import { FederationClient, type SendJoinMode } from '../remote/client.ts';
@@ -164,7 +164,6 @@ export async function joinOverFederation(candidateServer: string, server: SuiteS
 
 /** Signs a make_join (or make_leave) template as `server`, with a fresh origin_server_ts. */
 export function signJoinTemplate(template: PDU, server: SuiteServer, roomVersion: string, change?: (draft: PDU) => PDU): { event: PDU; eventId: string } {
-  const { hashes: _h, signatures: _s, ...draft } = template;
-  const ready = { ...draft, origin_server_ts: Date.now() } as PDU;
+  const ready = templateForSigning(template, server.serverName, roomVersion);
   return signEvent((change ? change(ready) : ready) as PDU, server.serverName, server.key, roomVersion);
 }

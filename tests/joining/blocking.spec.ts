@@ -5,6 +5,7 @@
  * membership answer at once. All of it is MSC-only: verdicts are informational.
  */
 import { test, expect } from '../../harness/fixtures.ts';
+import { inCoreRoomVersions } from '../../harness/joining/room-versions.ts';
 import { recordInformational } from '../../harness/checks/judge.ts';
 import type { ApiResult, CandidateClient } from '../../harness/client/client.ts';
 import type { ClientEvent } from '../../harness/client/types.ts';
@@ -27,7 +28,7 @@ const blockingRequests: Array<{ name: string; call: (c: CandidateClient, roomId:
   { name: 'GET /state', call: (c, roomId) => c.state(roomId, { timeoutMs: RESYNC_WITHIN_MS + 10_000 }), joined: (b) => joinedIn(b as ClientEvent[]) },
 ];
 
-test.describe('joining: client requests during the resync', () => {
+inCoreRoomVersions(() => test.describe('joining: client requests during the resync', () => {
   for (const request of blockingRequests) {
     test(`${request.name} waits for the resync, then lists every joined member`, { tag: ['@JS-08', '@C-7', '@msc-only'] }, async ({ candidate, client, remote }, testInfo) => {
       const join = await partialJoin({ candidate, remote, joiner: client }, { members: 6, servers: 2 });
@@ -103,4 +104,4 @@ test.describe('joining: client requests during the resync', () => {
     testInfo.annotations.push({ type: 'lazyjoin-observed', description: `backfill requests while partial: ${remote.requests('backfill').length}` });
     join.releaseResync();
   });
-});
+}));

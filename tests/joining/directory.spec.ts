@@ -19,7 +19,7 @@ async function listedMembers(client: CandidateClient, roomId: string): Promise<n
 
 /** User IDs the candidate's user directory returns for `term`. */
 async function directoryHits(client: CandidateClient, term: string): Promise<string[]> {
-  const res = await client.call<{ results?: Array<{ user_id: string }> }>('POST', '/_matrix/client/v3/user_directory/search', { body: { search_term: term, limit: 50 } });
+  const res = await client.searchUserDirectory(term, 50);
   return (res.ok().results ?? []).map((r) => r.user_id);
 }
 
@@ -41,7 +41,7 @@ test.describe('joining: directories once the resync completes', () => {
     const join = await partialJoin({ candidate, remote, joiner: admin }, { members: 5, servers: 1, name: 'listed room' });
     if (join.notPartial(testInfo, ['C-10'])) return;
     await join.awaitResyncStarted();
-    const published = await admin.call('PUT', `/_matrix/client/v3/directory/list/room/${encodeURIComponent(join.roomId)}`, { body: { visibility: 'public' } });
+    const published = await admin.setRoomVisibility(join.roomId, 'public');
     if (published.status !== 200) {
       join.releaseResync();
       testInfo.annotations.push({ type: 'lazyjoin-observed', description: `publishing the room was refused: HTTP ${published.status} ${published.errcode ?? ''}` });

@@ -5,6 +5,7 @@
  * room's servers while its state is partial.
  */
 import { test, expect } from '../../harness/fixtures.ts';
+import { inCoreRoomVersions } from '../../harness/joining/room-versions.ts';
 import { judge, recordInformational } from '../../harness/checks/judge.ts';
 import {
   eventsReachServersInRoom,
@@ -14,7 +15,7 @@ import {
 } from '../../harness/checks/joining-resync.ts';
 import { breakStateAt, FEDERATION_WITHIN_MS, fixtureExpectation, partialJoin, recordObservationFixture, receivedBy } from '../../harness/joining/partial-join.ts';
 
-test.describe('joining: the partial join and the resync', () => {
+inCoreRoomVersions((copy) => test.describe('joining: the partial join and the resync', () => {
   test('asks for partial state, returns /join while the resync is held, then fetches the state at the join from the send_join server', { tag: ['@JS-03', '@msc-only'] }, async ({ candidate, client, remote }, testInfo) => {
     const join = await partialJoin({ candidate, remote, joiner: client }, { members: 6, servers: 2 });
     await test.step('what the candidate asked send_join for', async () => {
@@ -58,7 +59,8 @@ test.describe('joining: the partial join and the resync', () => {
     });
   }
 
-  test('the resync resumes after the candidate restarts in the middle of it', { tag: ['@JS-17', '@msc-only'] }, async ({ candidate, client, remote }, testInfo) => {
+  // A restart costs seconds; it runs in the candidate's default room version only.
+  if (!copy) test('the resync resumes after the candidate restarts in the middle of it', { tag: ['@JS-17', '@msc-only'] }, async ({ candidate, client, remote }, testInfo) => {
     test.skip(!candidate.capabilities.restart, `${candidate.info.name} cannot be restarted by the suite`);
     const join = await partialJoin({ candidate, remote, joiner: client }, { members: 4, servers: 1, hold: ['state_ids'] });
     if (join.notPartial(testInfo, ['JS-17'])) return;
@@ -100,4 +102,4 @@ test.describe('joining: the partial join and the resync', () => {
     join.releaseResync();
     judge(testInfo, eventsReachServersInRoom, observation);
   });
-});
+}));

@@ -31,7 +31,7 @@ test.describe('joining: a bad make_join template', () => {
   for (const { fault, what, tamper } of FAULTS) {
     test(`a template that ${what} is neither signed nor used`, { tag: ['@MJ-01', '@MJ-02', '@MJ-07', '@must'] }, async ({ client, remote }, testInfo) => {
       const other = await remote.addServer({ mode: 'serve' });
-      const room = remote.createRoom({ version: '10', joinRule: 'public', name: `bad template: ${fault}` });
+      const room = remote.createRoom({ joinRule: 'public', name: `bad template: ${fault}` });
       room.join(other.userId('bob'));
       remote.route('make_join', async (ctx) => {
         const response = await makeJoin(ctx);
@@ -64,7 +64,7 @@ test.describe('joining: a bad make_join template', () => {
 test.describe('joining: a send_join refused with 400', () => {
   for (const errcode of ['M_UNABLE_TO_AUTHORISE_JOIN', 'M_INVALID_PARAM']) {
     test(`send_join answered 400 ${errcode}: the client's /join ${errcode === 'M_INVALID_PARAM' ? 'fails with a 5xx' : 'gets the same 400'}`, { tag: ['@SJ-25', '@should'] }, async ({ client, remote }, testInfo) => {
-      const room = remote.createRoom({ version: '10', joinRule: 'public', name: `send_join refused: ${errcode}` });
+      const room = remote.createRoom({ joinRule: 'public', name: `send_join refused: ${errcode}` });
       remote.route('send_join', () => matrixError(400, errcode, 'refused by the suite'));
       const joined = await client.join(room.roomId, { via: [remote.serverName] });
       const body = joined.body as { errcode?: unknown } | undefined;
@@ -77,7 +77,7 @@ test.describe('joining: a send_join refused with 400', () => {
 });
 
 test('a template with a stale origin and origin_server_ts: the join carries the candidate\'s own', { tag: ['@MJ-06', '@must'] }, async ({ candidate, client, remote }, testInfo) => {
-  const room = remote.createRoom({ version: '10', joinRule: 'public', name: 'stale template fields' });
+  const room = remote.createRoom({ joinRule: 'public', name: 'stale template fields' });
   const template = { origin: 'stale.example', origin_server_ts: 1 };
   remote.route('make_join', async (ctx) => {
     const response = await makeJoin(ctx);

@@ -92,6 +92,7 @@ async function keysQueryWithin(client: CandidateClient, users: readonly string[]
   try {
     return await client.call<{ device_keys?: Record<string, Record<string, JsonObject>>; failures?: JsonObject }>('POST', '/_matrix/client/v3/keys/query', {
       body: { device_keys: Object.fromEntries(users.map((u) => [u, []])), timeout: withinMs },
+      kind: 'keys-query',
       timeoutMs: withinMs,
     });
   } catch (err) {

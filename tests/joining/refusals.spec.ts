@@ -6,6 +6,7 @@
  * candidate to let one of its users in, through each membership endpoint.
  */
 import { test } from '../../harness/fixtures.ts';
+import { inCoreRoomVersions } from '../../harness/joining/room-versions.ts';
 import { recordInformational } from '../../harness/checks/judge.ts';
 import { eventId as computeEventId } from '../../harness/matrix/index.ts';
 import { FederationClient, errcodeOf, type FederationResponse } from '../../harness/remote/client.ts';
@@ -46,7 +47,7 @@ const requests: Array<{ name: string; ask: Ask }> = [
   },
 ];
 
-test.describe('joining: resident duties refused while partial', () => {
+inCoreRoomVersions(() => test.describe('joining: resident duties refused while partial', () => {
   for (const { name, ask } of requests) {
     test(`${name} from another server is refused while the state is partial`, { tag: ['@JS-07', '@msc-only'] }, async ({ candidate, client, remote }, testInfo) => {
       const join = await partialJoin({ candidate, remote, joiner: client }, { members: 3, servers: 1 });
@@ -82,5 +83,5 @@ test.describe('joining: resident duties refused while partial', () => {
     recordInformational(testInfo, 'JS-15', missing.status === 200 && Array.isArray(events), observed, '/get_missing_events answered while partial');
     join.releaseResync();
   });
-});
+}));
 

@@ -31,7 +31,7 @@ test.afterAll(() => {
 });
 
 test('a failure listed for this test is recorded as known-failure and does not fail the test', async ({}, testInfo) => {
-  activateBaseline('cand', '1.0', baselineDir([{ requirement: 'SJ-13', test: testInfo.title, reason: 'flag sent as a string' }]));
+  activateBaseline('cand', '1.0', baselineDir([{ requirement: 'SJ-13', check: membersOmittedIsBoolean.id, test: testInfo.title, reason: 'flag sent as a string', evidence: 'true' }]));
   const outcome = judge(testInfo, membersOmittedIsBoolean, failing);
   expect(outcome.verdict).toBe('known-failure');
   expect(outcome.reason).toContain('known failure listed in expectations/cand-1.0.json: flag sent as a string');
@@ -40,29 +40,29 @@ test('a failure listed for this test is recorded as known-failure and does not f
   expect(unexpectedlyPassing(testInfo, [outcome])).toEqual([]);
 });
 
-test('an unlisted failure, or one listed for another test, stays a failure', async ({}, testInfo) => {
-  activateBaseline('cand', '1.0', baselineDir([{ requirement: 'SJ-13', test: 'some other test', reason: 'elsewhere' }, { requirement: 'SJ-12', reason: 'another requirement' }]));
+test('an unlisted failure, or one listed for another test or another check, stays a failure', async ({}, testInfo) => {
+  activateBaseline('cand', '1.0', baselineDir([{ requirement: 'SJ-13', check: membersOmittedIsBoolean.id, test: 'some other test', reason: 'elsewhere', evidence: 'true' }, { requirement: 'SJ-13', check: 'send-join/another-check', test: testInfo.title, reason: 'another check', evidence: 'true' }, { requirement: 'SJ-12', check: membersOmittedIsBoolean.id, scope: 'all', scopeReason: 'x', reason: 'another requirement', evidence: 'true' }]));
   expect(knownFailureFor(testInfo, outcomeOf(membersOmittedIsBoolean, failing))).toBeUndefined();
 });
 
-test('an entry without a test covers every test', async ({}, testInfo) => {
-  activateBaseline('cand', '1.0', baselineDir([{ requirement: 'SJ-13', reason: 'everywhere' }]));
+test('an entry scoped to all tests covers every test', async ({}, testInfo) => {
+  activateBaseline('cand', '1.0', baselineDir([{ requirement: 'SJ-13', check: membersOmittedIsBoolean.id, scope: 'all', scopeReason: 'every answer has it', reason: 'everywhere', evidence: 'true' }]));
   expect(knownFailureFor(testInfo, outcomeOf(membersOmittedIsBoolean, failing))?.entry.reason).toBe('everywhere');
   // Whether it still fails somewhere is only known over the whole run: never unexpectedly passing per test.
   expect(unexpectedlyPassing(testInfo, [outcomeOf(membersOmittedIsBoolean, passing)])).toEqual([]);
 });
 
 test('a listed failure that passes is unexpectedly passing, naming the file to edit', async ({}, testInfo) => {
-  activateBaseline('cand', '1.0', baselineDir([{ requirement: 'SJ-13', test: testInfo.title, reason: 'flag sent as a string' }]));
+  activateBaseline('cand', '1.0', baselineDir([{ requirement: 'SJ-13', check: membersOmittedIsBoolean.id, test: testInfo.title, reason: 'flag sent as a string', evidence: 'true' }]));
   const outcome = judge(testInfo, membersOmittedIsBoolean, passing);
   expect(outcome.verdict).toBe('pass');
   expect(unexpectedlyPassing(testInfo, [outcome])).toEqual([
-    `SJ-13 in "${testInfo.title}" is unexpectedly passing: remove it from expectations/cand-1.0.json (it said: flag sent as a string)`,
+    `SJ-13 (${membersOmittedIsBoolean.id}) in "${testInfo.title}" is unexpectedly passing: remove it from expectations/cand-1.0.json (it said: flag sent as a string)`,
   ]);
 });
 
 test('an intermittent entry excuses the failure when it happens and is never unexpectedly passing', async ({}, testInfo) => {
-  activateBaseline('cand', '1.0', baselineDir([{ requirement: 'SJ-13', test: testInfo.title, reason: 'string flag in one run of three', intermittent: true }]));
+  activateBaseline('cand', '1.0', baselineDir([{ requirement: 'SJ-13', check: membersOmittedIsBoolean.id, test: testInfo.title, reason: 'string flag in one run of three', evidence: 'true', intermittent: true }]));
   const failed = judge(testInfo, membersOmittedIsBoolean, failing);
   expect(failed.verdict).toBe('known-failure');
   expect(testInfo.errors).toEqual([]);

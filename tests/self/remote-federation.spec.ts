@@ -1,12 +1,12 @@
 import { expect } from '@playwright/test';
 import { request } from 'undici';
-import { eventId, signRequest, stateKey, type PDU } from '../../harness/matrix/index.ts';
+import { eventId, signRequest, STABLE_ROOM_VERSIONS, stateKey, type PDU } from '../../harness/matrix/index.ts';
 import { baseUrlFor, federationAgent } from '../../harness/remote/discovery.ts';
 import { remoteTest as test } from '../../harness/remote/fixture.ts';
 import type { Remote, Room } from '../../harness/remote/index.ts';
 
 /** A room on `resident` with members from the resident, a bystander and a leaver, in a chosen order. */
-async function populatedRoom(resident: Remote, opts: { name?: string; alias?: string } = {}) {
+async function populatedRoom(resident: Remote, opts: { name?: string; alias?: string; version?: string } = {}) {
   const other = await resident.addServer();
   const room = resident.createRoom({ version: '10', ...opts });
   const alice = resident.userId('alice');
@@ -115,6 +115,21 @@ test.describe('two remotes over real HTTPS', () => {
     expect(a.requests('state_ids')[0].auth).toMatchObject({ kind: 'ok', origin: b.serverName });
     expect(room.membership(b.userId('joiner'))).toBe('join');
   });
+
+  for (const version of STABLE_ROOM_VERSIONS) {
+    test(`room version ${version}: a partial join and its resync verify every event and end with the resident's state`, { tag: [`@v${version}`] }, async ({ makeRemote }) => {
+      const a = await makeRemote();
+      const b = await makeRemote();
+      const { room } = await populatedRoom(a, { version });
+      const join = await b.joinRoom(a.serverName, room.roomId, b.userId('joiner'), { mode: 'partial' });
+      expect(join.invalidEvents).toEqual([]);
+      expect(join.sendJoin.body?.members_omitted).toBe(true);
+      const resync = await b.resyncState(a.serverName, room.roomId, join.joinEventId);
+      expect(resync.invalidEvents).toEqual([]);
+      expect(join.room.currentState()).toEqual(room.currentState());
+      expect(room.membership(b.userId('joiner'))).toBe('join');
+    });
+  }
 
   test('unstable partial_state flag gets both stable and unstable response fields', async ({ makeRemote }) => {
     const a = await makeRemote();

@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { eventId, generateSigningKey, stateKey, verifyEvent, type KeyLookup, type SigningKey } from '../../harness/matrix/index.ts';
+import { encodeBase64, eventId, eventRefIds, generateSigningKey, referenceHash, roomVersion, STABLE_ROOM_VERSIONS, stateKey, verifyEvent, type KeyLookup, type SigningKey } from '../../harness/matrix/index.ts';
 import { addMembers, type MemberSpec } from '../../harness/remote/bulk.ts';
 import { sendJoinContent } from '../../harness/remote/join-response.ts';
 import { Room } from '../../harness/remote/room.ts';
@@ -102,27 +102,59 @@ test.describe('room model', () => {
     expect(room.forwardExtremities()).toContain(gap.eventId);
   });
 
-  for (const version of ['11', '12']) {
-    test(`room version ${version}: creation events verify and follow the version's rules`, () => {
-      const { signer, lookup } = keyring(A);
-      const room = Room.create({ creator: alice, version }, signer);
-      const create = room.mustEvent(room.stateEventId('m.room.create', '')!);
-      expect(create.content.creator).toBeUndefined();
+  /** Event ID forms by the table's eventIdFormat, written out here rather than derived. */
+  const ID_FORMS: Record<string, RegExp> = { v1: /^\$[A-Za-z0-9_-]+:[ab]\.example$/, v3: /^\$[A-Za-z0-9+/]{43}$/, v4: /^\$[A-Za-z0-9_-]{43}$/ };
+
+  for (const version of STABLE_ROOM_VERSIONS) {
+    test(`room version ${version}: events verify, IDs and references take the version's form, auth events follow its rules`, { tag: [`@v${version}`] }, () => {
+      const v = roomVersion(version);
+      const { signer, lookup } = keyring(A, B);
+      const bob = `@bob:${B}`;
+      const room = Room.create({ creator: alice, version, ...(v.privilegedCreators ? { additionalCreators: [bob] } : {}) }, signer);
+      const createId = room.stateEventId('m.room.create', '')!;
+      const create = room.mustEvent(createId);
+      expect(create.content.creator).toBe(Number(version) <= 10 ? alice : undefined);
+      room.join(bob);
+      const message = room.mustEvent(room.sendMessage(bob, 'hello'));
       for (const id of room.eventIds()) {
-        const check = verifyEvent(room.mustEvent(id), version, lookup);
+        const pdu = room.mustEvent(id);
+        const check = verifyEvent(pdu, version, lookup);
         expect(check.errors).toEqual([]);
         expect(check.eventId).toBe(id);
+        expect(id).toMatch(ID_FORMS[v.eventIdFormat]);
+        // References: bare IDs from v3 on; [id, {sha256: reference hash}] pairs in v1 and v2.
+        for (const ref of [...(pdu.prev_events as unknown[]), ...(pdu.auth_events as unknown[])]) {
+          if (Number(version) >= 3) {
+            expect(typeof ref).toBe('string');
+          } else {
+            const [refId, hashes] = ref as [string, { sha256: string }];
+            expect(hashes.sha256).toBe(encodeBase64(referenceHash(room.mustEvent(refId), version)));
+          }
+        }
       }
-      const join = room.mustEvent(room.join(`@bob:${A}`));
+      expect(eventRefIds(message.auth_events).sort()).toEqual(
+        [room.stateEventId('m.room.power_levels', ''), room.stateEventId('m.room.member', bob), ...(version === '12' ? [] : [createId])].sort(),
+      );
+      const powerLevels = room.stateContent('m.room.power_levels', '')!;
       if (version === '12') {
-        expect(room.roomId).toBe(`!${eventId(create, '12').slice(1)}`);
+        expect(room.roomId).toBe(`!${createId.slice(1)}`);
         expect(create.room_id).toBeUndefined();
-        expect(join.auth_events).not.toContain(room.stateEventId('m.room.create', ''));
+        expect(create.content.additional_creators).toEqual([bob]);
+        expect(powerLevels.users).toEqual({});
       } else {
-        expect(join.auth_events).toContain(room.stateEventId('m.room.create', ''));
+        expect(room.roomId).toMatch(/^![A-Za-z0-9]+:a\.example$/);
+        expect(powerLevels.users).toEqual({ [alice]: 100 });
       }
     });
   }
+
+  test('join rules and creators a version does not have are refused with the reason', () => {
+    const { signer } = keyring(A);
+    expect(() => Room.create({ creator: alice, version: '6', joinRule: 'knock' }, signer)).toThrow('room version 6 has no "knock" join rule');
+    expect(() => Room.create({ creator: alice, version: '7', joinRule: 'restricted' }, signer)).toThrow('room version 7 has no "restricted" join rule');
+    expect(() => Room.create({ creator: alice, version: '11', additionalCreators: ['@b:b.example'] }, signer)).toThrow('room version 11 has no additional_creators');
+    expect(Room.create({ creator: alice, version: '7', joinRule: 'knock' }, signer).stateContent('m.room.join_rules', '')).toEqual({ join_rule: 'knock' });
+  });
 
   test('bulk members signed in worker threads give the same memberships and valid events', async () => {
     const { keys, signer, lookup } = keyring(A, B);

@@ -47,15 +47,15 @@ test('report rebuilds from results.json; the baseline decides the exit status', 
   for (const f of ['compliance.json', 'summary.md', 'index.html', 'results.json']) expect(existsSync(join(dir, 'rebuilt', f)), f).toBe(true);
 
   const baseline = join(dir, 'alpha-1.0.json');
-  writeFileSync(baseline, JSON.stringify({ candidate: 'alpha', version: '1.0', knownFailures: [{ requirement: 'SJ-12', reason: 'not implemented yet' }] }));
+  writeFileSync(baseline, JSON.stringify({ candidate: 'alpha', version: '1.0', knownFailures: [{ requirement: 'SJ-12', check: 'check/SJ-12', test: 'members omitted', reason: 'not implemented yet', evidence: false }] }));
   const known = await lazyjoin('report', '--from', join(dir, 'run'), '--out', join(dir, 'known'), '--requirements', SAMPLE_CATALOGUE, '--baseline', baseline);
   expect([known.code, known.stdout.includes('alpha 1.0: 1 pass, 5 not-run, 1 known-failure')], known.stdout + known.stderr).toEqual([0, true]);
   expect(JSON.parse(readFileSync(join(dir, 'known', 'compliance.json'), 'utf8')).candidates[0].baseline).toBe(baseline);
 
-  writeFileSync(baseline, JSON.stringify({ candidate: 'alpha', version: '1.0', knownFailures: [{ requirement: 'SJ-11', reason: 'was broken' }] }));
+  writeFileSync(baseline, JSON.stringify({ candidate: 'alpha', version: '1.0', knownFailures: [{ requirement: 'SJ-11', check: 'check/SJ-11', test: 'state', reason: 'was broken', evidence: 'unescaped' }] }));
   const stale = await lazyjoin('report', '--from', join(dir, 'run'), '--out', join(dir, 'stale'), '--requirements', SAMPLE_CATALOGUE, '--baseline', baseline);
   expect(stale.code).toBe(1);
-  expect(stale.stdout).toContain('lists SJ-11 as failing, but it passed: update the baseline');
+  expect(stale.stdout).toContain('lists SJ-11 check/SJ-11 in "state" as failing, but it passed: update the baseline');
 
   writeFileSync(baseline, '{"candidate":"alpha"}');
   const malformed = await lazyjoin('report', '--from', join(dir, 'run'), '--baseline', baseline);
@@ -83,8 +83,8 @@ test('run: progress per test, verdict totals, report path; baseline, errors and 
       candidate: 'beta',
       version: '2.0.0',
       knownFailures: [
-        { requirement: 'SJ-11', reason: 'state answer is not escaped' },
-        { requirement: 'SJ-12', reason: 'members_omitted never set' },
+        { requirement: 'SJ-11', check: 'send-join.state', scope: 'all', scopeReason: 'every state answer is built the same way', reason: 'state answer is not escaped', evidence: '</script>' },
+        { requirement: 'SJ-12', check: 'send-join.members-omitted', test: 'send_join with omit_members sets members_omitted', reason: 'members_omitted never set', evidence: { members_omitted: false } },
       ],
     }),
   );

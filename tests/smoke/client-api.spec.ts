@@ -4,6 +4,7 @@
  */
 import { candidateTest as test, expect } from '../../harness/candidates/fixture.ts';
 import { lazyLoadMembersFilter, membershipIn, timelineOf } from '../../harness/client/types.ts';
+import { signedDeviceKeys } from '../../harness/client/device-keys.ts';
 
 test.describe('client-server API basics', () => {
   test('membership: invite, join, kick, ban, leave; members, joined members, state', async ({ client: alice, newClient }) => {
@@ -96,13 +97,7 @@ test.describe('client-server API basics', () => {
     });
     expect(lazy.rooms?.join?.[roomId], 'the room in the lazy-loading sync').toBeDefined();
 
-    const deviceKeys = {
-      user_id: bob.userId,
-      device_id: bob.user.deviceId,
-      algorithms: ['m.olm.v1.curve25519-aes-sha2'],
-      keys: { [`curve25519:${bob.user.deviceId}`]: 'dGVzdGtleXRlc3RrZXl0ZXN0a2V5dGVzdGtleXRlc3Q' },
-    };
-    (await bob.keysUpload({ device_keys: deviceKeys })).ok();
+    (await bob.keysUpload({ device_keys: signedDeviceKeys(bob.user) })).ok();
     const queried = (await alice.keysQuery([bob.userId])).ok();
     expect(queried.device_keys?.[bob.userId]?.[bob.user.deviceId]).toMatchObject({ device_id: bob.user.deviceId });
 

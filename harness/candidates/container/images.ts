@@ -12,7 +12,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ContainerRuntimeClient } from 'testcontainers';
 import { DEFAULT_DENDRITE_VERSION, checkDendriteVersion } from '../dendrite/install.ts';
-import { DEFAULT_SYNAPSE_VERSION, checkSynapseVersion } from '../synapse/install.ts';
+import { SYNAPSE_CONTAINER_VERSION, checkSynapseVersion } from '../synapse/install.ts';
 import { CandidateError } from '../types.ts';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -75,7 +75,7 @@ export function basesFor(cacheDir: string, env: NodeJS.ProcessEnv = process.env)
   };
 }
 
-export function synapseImage(version = DEFAULT_SYNAPSE_VERSION, bases: BaseImages = UPSTREAM_BASES): ImageDefinition {
+export function synapseImage(version = SYNAPSE_CONTAINER_VERSION, bases: BaseImages = UPSTREAM_BASES): ImageDefinition {
   checkSynapseVersion(version);
   const [major, minor] = version.split('.');
   const constraints = `constraints-${major}.${minor}.txt`;

@@ -11,14 +11,14 @@
  * All take LAZYJOIN_CONTAINER_NETWORK (host or bridge; see driver.ts).
  */
 import { DEFAULT_DENDRITE_VERSION } from '../dendrite/install.ts';
-import { DEFAULT_SYNAPSE_VERSION } from '../synapse/install.ts';
+import { SYNAPSE_CONTAINER_VERSION } from '../synapse/install.ts';
 import { CandidateError, type Candidate, type DriverOptions } from '../types.ts';
 import { ContainerCandidate } from './driver.ts';
 import { basesFor, dendriteImage, synapseImage } from './images.ts';
 import { containerKind, containerKinds } from './kinds.ts';
 
 export function createSynapseContainer(opts: DriverOptions): Candidate {
-  const version = opts.version ?? process.env.LAZYJOIN_SYNAPSE_VERSION ?? DEFAULT_SYNAPSE_VERSION;
+  const version = opts.version ?? process.env.LAZYJOIN_SYNAPSE_VERSION ?? SYNAPSE_CONTAINER_VERSION;
   const definition = synapseImage(version, basesFor(opts.cacheDir));
   const image = process.env.LAZYJOIN_SYNAPSE_IMAGE;
   return new ContainerCandidate({

@@ -1,6 +1,6 @@
 /**
- * The Synapse configuration for one candidate instance: local SQLite, a plain client listener and
- * a TLS federation listener on loopback, cheap hashing, and the settings lazyjoin needs of every
+ * The Synapse configuration for one candidate instance: local SQLite (or a given database), a
+ * plain client listener and a TLS federation listener on loopback, cheap hashing, and the settings lazyjoin needs of every
  * Synapse (synapseLazyjoinSettings: outbound federation trusting only the suite CA and allowed to
  * reach loopback, no key servers, no rate limits), which the operator's recipe prints too.
  */
@@ -21,6 +21,8 @@ export interface SynapseConfigInput {
   registrationSharedSecret: string;
   /** Address both listeners bind (default `127.0.0.1`; `0.0.0.0` inside a bridged container). */
   bindAddress?: string;
+  /** The `database` section (default: SQLite in the instance folder). */
+  database?: Record<string, unknown>;
 }
 
 /** Synapse 1.98's default outbound IP block list (`DEFAULT_IP_RANGE_BLOCKLIST`) less 127.0.0.0/8 and ::1. */
@@ -127,7 +129,7 @@ export function synapseConfig(c: SynapseConfigInput): Record<string, unknown> {
     public_baseurl: `http://127.0.0.1:${c.clientPort}/`,
     report_stats: false,
     listeners: synapseListeners(c),
-    database: { name: 'sqlite3', args: { database: `${c.workDir}/homeserver.db` } },
+    database: c.database ?? { name: 'sqlite3', args: { database: `${c.workDir}/homeserver.db` } },
     media_store_path: `${c.workDir}/media_store`,
     signing_key_path: c.signingKeyPath,
     log_config: c.logConfigPath,
@@ -190,6 +192,8 @@ export interface SynapseInstanceInput {
   bindAddress?: string;
   /** Root log level (default INFO). */
   logLevel?: SynapseLogLevel;
+  /** The `database` section (default: SQLite in the instance folder). */
+  database?: Record<string, unknown>;
 }
 
 /** The instance folder's file names, fixed so that a restart finds the same files. */
@@ -221,6 +225,7 @@ export function synapseInstanceFiles(i: SynapseInstanceInput): InstanceFile[] {
     logConfigPath: paths.logConfig,
     registrationSharedSecret: i.registrationSharedSecret,
     bindAddress: i.bindAddress,
+    database: i.database,
   });
   return [
     { path: paths.tlsCert, content: i.tls.certPem, mode: 0o644 },

@@ -13,7 +13,20 @@ import { withFileLock } from '../file-lock.ts';
 import { SpawnFailure, runToCompletion } from '../process.ts';
 import { CandidateError } from '../types.ts';
 
-export const DEFAULT_SYNAPSE_VERSION = '1.98.0';
+/**
+ * The Synapse release tested by default: the current release on PyPI when it was last raised.
+ * Raise it deliberately, together with its baseline `expectations/synapse-<version>.json`.
+ */
+export const DEFAULT_SYNAPSE_VERSION = '1.163.2';
+
+/** The last Apache-2.0 release, kept as the second Synapse project (`synapse-1.98`). */
+export const SYNAPSE_1_98_VERSION = '1.98.0';
+
+/**
+ * The Synapse image the container driver builds by default: 1.98.0, whose image lazyjoin's CI
+ * builds and checks; `LAZYJOIN_SYNAPSE_VERSION` builds and runs any other release.
+ */
+export const SYNAPSE_CONTAINER_VERSION = SYNAPSE_1_98_VERSION;
 
 /** pip needs minutes on a cold cache; ten is far beyond what a healthy install takes here. */
 const INSTALL_TIMEOUT_MS = 10 * 60_000;
@@ -39,6 +52,12 @@ function constraintsFileFor(version: string): string | undefined {
   const [major, minor] = version.split('.');
   const path = join(here, `constraints-${major}.${minor}.txt`);
   return existsSync(path) ? path : undefined;
+}
+
+/** Whether this Synapse release imports `pkg_resources` at start (every release before 1.139). */
+function importsPkgResources(version: string): boolean {
+  const [major, minor] = version.split('.').map(Number);
+  return major < 1 || (major === 1 && minor < 139);
 }
 
 export function checkSynapseVersion(version: string): string {
@@ -94,13 +113,15 @@ export async function installSynapse(opts: SynapseInstallOptions): Promise<Synap
       throw err;
     }
     const constraints = constraintsFileFor(version);
-    // Even without a constraints file for this release line, keep pkg_resources (setuptools < 81),
-    // which every Synapse before 1.139 imports at start.
+    // A release line with a committed constraints file installs on the dependency set it was
+    // released with; any other release installs with its own declared dependency ranges, except
+    // that a Synapse before 1.139 imports pkg_resources at start, which setuptools 81 removed.
     const pins = constraints ? ['-c', constraints] : [];
+    const extra = importsPkgResources(version) ? ['setuptools<81'] : [];
     await runToCompletion({
       ...step,
       command: paths.python,
-      args: ['-m', 'pip', 'install', '--disable-pip-version-check', '--no-input', ...pins, 'setuptools<81', `matrix-synapse==${version}`],
+      args: ['-m', 'pip', 'install', '--disable-pip-version-check', '--no-input', ...pins, ...extra, `matrix-synapse==${version}`],
       env: { ...process.env, PIP_NO_INPUT: '1' },
     });
     await runToCompletion({

@@ -57,7 +57,7 @@ export const eventAuth: RouteHandler = (ctx) => {
 function walkBack(room: Room, from: string[], stop: Set<string>, limit: number, minDepth = 0, includeFrom = false): string[] {
   const found: string[] = [];
   const seen = new Set<string>(stop);
-  let frontier = includeFrom ? from.filter((id) => room.has(id)) : from.flatMap((id) => (room.event(id)?.prev_events ?? []) as string[]);
+  let frontier = includeFrom ? from.filter((id) => room.has(id)) : from.flatMap((id) => (room.has(id) ? room.prevEventIds(id) : []));
   while (frontier.length && found.length < limit) {
     const next: string[] = [];
     for (const id of frontier) {
@@ -66,7 +66,7 @@ function walkBack(room: Room, from: string[], stop: Set<string>, limit: number, 
       const pdu = room.event(id);
       if (!pdu || pdu.depth < minDepth) continue;
       found.push(id);
-      next.push(...pdu.prev_events);
+      next.push(...room.prevEventIds(id));
     }
     frontier = next;
   }
