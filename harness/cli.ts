@@ -230,7 +230,10 @@ function baselineFiles(value: unknown): string[] {
 
 async function runCommand(values: Record<string, unknown>, passThrough: string[]): Promise<number> {
   const candidates = list(values.candidate).length ? list(values.candidate) : list(process.env.LAZYJOIN_CANDIDATES ?? 'synapse');
-  for (const c of candidates) {
+  // With a config of its own (-c after --), the candidates are that config's projects, which the
+  // --list below checks; otherwise they are the drivers'.
+  const ownConfig = passThrough.some((a) => a === '-c' || a === '--config' || a.startsWith('--config='));
+  for (const c of ownConfig ? [] : candidates) {
     if (!knownCandidates.includes(c)) throw new UsageError(`--candidate ${c}: no such candidate (known: ${knownCandidates.join(', ')})`);
   }
   let external: ExternalDescription | undefined;
