@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { accessSync, chmodSync, constants, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { externalRecipe, RECIPE_IMPLEMENTATIONS, splitServerName, type RecipeImplementation } from './candidates/external-recipes.ts';
@@ -309,7 +309,10 @@ async function runCommand(values: Record<string, unknown>, passThrough: string[]
 function writableDir(option: string, dir: string): string {
   const path = resolve(dir);
   try {
-    mkdirSync(path, { recursive: true });
+    // One level at a time: a recursive mkdir under /proc never returns (Node loops on ENOENT there).
+    const missing: string[] = [];
+    for (let p = path; !existsSync(p); p = dirname(p)) missing.unshift(p);
+    for (const p of missing) mkdirSync(p);
     accessSync(path, constants.W_OK);
   } catch (e) {
     throw new UsageError(`${option} ${path}: cannot write there (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);

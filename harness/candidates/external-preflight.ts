@@ -102,7 +102,7 @@ async function explainTls(url: string, code: string, serverName: string): Promis
   const cert = presented ? describeCertificate(presented) : undefined;
   const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
   return {
-    detail: `${code}: the server presents ${cert ? `"${cert.subject}" issued by "${cert.issuer}" (${cert.names}, valid to ${cert.validTo})` : 'a certificate that could not be read'}; remotes trust ${suiteCA().certPath}${process.env[EXTERNAL_CA_ENV] ? ` and ${process.env[EXTERNAL_CA_ENV]}` : ''}`,
+    detail: `${code}: the server presents ${cert ? `"${cert.subject}" issued by "${cert.issuer}" (${cert.names}, valid to ${cert.validTo})` : 'a certificate that could not be read'}; remotes trust ${suiteCA().certPath} ("${describeCertificate(suiteCA().certPem).subject}")${process.env[EXTERNAL_CA_ENV] ? ` and ${process.env[EXTERNAL_CA_ENV]}` : ''}`,
     fix:
       code === 'ERR_TLS_CERT_ALTNAME_INVALID'
         ? `the certificate must name ${host} (${serverName}): issue one with "npx lazyjoin ca issue ${host} --out DIR"`

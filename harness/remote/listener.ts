@@ -148,9 +148,11 @@ export async function openListener(
     // Only an alert from the peer means it refused the certificate; a dropped connection is not news.
     if (!/alert/i.test(err.message)) return;
     const peer = `${socket.remoteAddress}:${socket.remotePort}`;
-    const refusal = { at: Date.now(), peer, message: err.message.trim() };
+    // OpenSSL's text ends in the alert's name: "...:tlsv1 alert unknown ca:...". Keep that part.
+    const alert = /(tlsv1 alert [a-z ]+|sslv3 alert [a-z ]+)/i.exec(err.message)?.[1] ?? err.message.trim();
+    const refusal = { at: Date.now(), peer, message: alert };
     listener.tlsRefusals.push(refusal);
-    explainRefusedRemoteCertificate(listener.hosted.serverName, peer, err);
+    explainRefusedRemoteCertificate(listener.hosted.serverName, peer, alert);
     for (const notify of listener.onTlsRefusal) notify(refusal);
   });
   server.on('request', (req, res) => {

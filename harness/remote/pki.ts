@@ -91,7 +91,8 @@ export async function createSuiteCA(dir: string, opts: { validityDays?: number; 
   const now = opts.now ?? Date.now();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serial(),
-    name: `CN=lazyjoin suite CA ${new Date(now).toISOString().slice(0, 10)}`,
+    // Date and a random tag: two CAs (this machine's, another's) never read alike in a message.
+    name: `CN=lazyjoin suite CA ${new Date(now).toISOString().slice(0, 10)} ${serial().slice(0, 8)}`,
     notBefore: new Date(now - 3600_000),
     notAfter: new Date(now + (opts.validityDays ?? CA_VALIDITY_DAYS) * DAY_MS),
     keys,

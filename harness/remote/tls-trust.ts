@@ -5,8 +5,8 @@
  * ends, the certificate's subject and issuer, what to set) is written once per run to the console
  * and to `<run folder>/tls-trust.txt`; the errors of the tests that meet it again point there.
  */
-import { X509Certificate } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash, X509Certificate } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
@@ -83,24 +83,30 @@ export function fetchPresentedCertificate(url: string, timeoutMs = 5_000): Promi
   });
 }
 
-/** Writes `text` the first time `key` is met in this run; returns where the explanation is. */
-function explainOncePerRun(key: string, text: string): string {
+/**
+ * Writes `text` the first time `key` is met in this run (by any worker: an exclusive marker file
+ * decides) to the console and `<run folder>/tls-trust.txt`; returns that file's path. Outside a
+ * run (the preflight) returns undefined: the caller reports the whole text itself.
+ */
+function explainOncePerRun(key: string, text: string): string | undefined {
   const dir = process.env.LAZYJOIN_RUN_DIR;
-  const file = dir ? join(dir, 'tls-trust.txt') : undefined;
-  if (file) {
-    const seen = existsSync(file) ? readFileSync(file, 'utf8') : '';
-    if (seen.includes(`[${key}]`)) return file;
-    try {
-      writeFileSync(file, `[${key}] ${text}\n`, { flag: 'a' });
-    } catch {
-      // The console line below still tells.
-    }
-  } else if (explainedInProcess.has(key)) return 'the console';
-  explainedInProcess.add(key);
+  if (!dir) return undefined;
+  const file = join(dir, 'tls-trust.txt');
+  const markers = join(dir, 'tls-trust.d');
+  try {
+    mkdirSync(markers, { recursive: true });
+    writeFileSync(join(markers, createHash('sha256').update(key).digest('hex').slice(0, 16)), key, { flag: 'wx' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return file;
+  }
+  try {
+    writeFileSync(file, `${text}\n`, { flag: 'a' });
+  } catch {
+    // The console line still tells.
+  }
   console.error(`[lazyjoin] TLS: ${text}`);
-  return file ?? 'the console';
+  return file;
 }
-const explainedInProcess = new Set<string>();
 
 /**
  * A remote could not verify the certificate a server presented: says which remote, which server
@@ -114,21 +120,21 @@ export async function explainUntrustedCertificate(origin: string, destination: s
   const cert = what ? `certificate "${what.subject}" issued by "${what.issuer}" (names: ${what.names}; valid to ${what.validTo})` : 'its certificate (could not be read)';
   const text =
     `remote ${origin} could not verify ${destination} at ${base} (${code}): it presented ${cert}. ` +
-    `Remotes trust the suite CA ${suiteCA().certPath}` +
+    `Remotes trust the suite CA ${suiteCA().certPath} ("${describeCertificate(suiteCA().certPem).subject}")` +
     (process.env[EXTERNAL_CA_ENV] ? ` and ${EXTERNAL_CA_ENV}=${process.env[EXTERNAL_CA_ENV]}` : '') +
     `. Give the server a certificate for its name from "npx lazyjoin ca issue <host> --out DIR", or set ${EXTERNAL_CA_ENV} to the PEM of the CA that issued its certificate.`;
   const where = explainOncePerRun(`untrusted ${base} ${code}`, text);
-  return `TLS: remote ${origin} does not trust the certificate of ${destination} at ${base} (${code}; explained in ${where})`;
+  return where ? `TLS: remote ${origin} does not trust the certificate of ${destination} at ${base} (${code}; explained in ${where})` : `TLS: ${text}`;
 }
 
 /**
  * A server refused a remote's certificate during the handshake (a TLS alert such as "unknown ca"):
  * it does not trust the suite CA. Explained once per run.
  */
-export function explainRefusedRemoteCertificate(remote: string, peer: string, err: Error): string {
+export function explainRefusedRemoteCertificate(remote: string, peer: string, alert: string): string {
   const text =
-    `a server connecting from ${peer} refused the certificate of remote ${remote} (${err.message.trim()}): ` +
+    `a server connecting from ${peer} refused the certificate of remote ${remote} (${alert}): ` +
     `that server (the candidate) does not trust the suite CA. Configure it to trust ${suiteCA().certPath} for outbound ` +
     `federation ("npx lazyjoin external-config --implementation <name>" prints how).`;
-  return explainOncePerRun(`refused by ${peer.replace(/:\d+$/, '')}`, text);
+  return explainOncePerRun(`refused by ${peer.replace(/:\d+$/, '')}`, text) ?? text;
 }

@@ -4,7 +4,7 @@
  * anything starts. Every CA here lives in a scratch folder (LAZYJOIN_CA_DIR), never the cache.
  */
 import { X509Certificate } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -15,6 +15,7 @@ import { preflightExternal, formatPreflight } from '../../harness/candidates/ext
 import { RECIPE_IMPLEMENTATIONS } from '../../harness/candidates/external-recipes.ts';
 import { synapseLazyjoinSettings } from '../../harness/candidates/synapse/config.ts';
 import { createSuiteCA, ensureSuiteCA, issueServerCert } from '../../harness/remote/pki.ts';
+import { explainUntrustedCertificate } from '../../harness/remote/tls-trust.ts';
 import { runChild } from './fixtures/report/run-playwright.ts';
 
 const scratch = () => mkdtempSync(join(tmpdir(), 'lazyjoin-external-setup-'));
@@ -72,11 +73,13 @@ test('ca issue: a certificate and key for DNS names and IP literals, chaining to
 test('bad input stops at once: one line naming the problem and the choices, exit 2, nothing started', async () => {
   test.setTimeout(300_000); // seven commands, one listing the tests: slow only on a loaded machine
   const root = scratch();
+  writeFileSync(join(root, 'file'), '');
   const noExternal = Object.fromEntries(Object.keys(process.env).filter((k) => k.startsWith('LAZYJOIN_EXTERNAL_')).map((k) => [k, '']));
   const cases: [string[], RegExp][] = [
     [['run', '--candidate', 'nosuch', '--out', join(root, 'a')], /^lazyjoin: --candidate nosuch: no such candidate \(known: synapse, .*external.*\)$/],
     [['run', '--candidate', 'external', '--out', join(root, 'b')], /^lazyjoin: external candidate: missing environment variable\(s\): LAZYJOIN_EXTERNAL_CLIENT_URL, LAZYJOIN_EXTERNAL_SERVER_NAME, LAZYJOIN_EXTERNAL_SHARED_SECRET or LAZYJOIN_EXTERNAL_REGISTRATION_TOKEN/],
     [['run', '--candidate', 'synapse', '--out', '/proc/lazyjoin-cannot-write'], /^lazyjoin: --out \/proc\/lazyjoin-cannot-write: cannot write there \(ENOENT\)$/],
+    [['run', '--candidate', 'synapse', '--out', join(root, 'file', 'out')], /^lazyjoin: --out .*\/file\/out: cannot write there \(ENOTDIR\)$/],
     [['run', '--candidate', 'synapse', '--out', join(root, 'c'), '--grep', 'SJ-999'], /^lazyjoin: --grep SJ-999: selects no test of synapse/],
     [['ca', 'issue', '127.0.0.1:8448', '--out', join(root, 'd')], /^lazyjoin: ca issue: "127.0.0.1:8448" is not a DNS name or an IP address/],
     [['ca', 'issue', '127.0.0.1'], /^lazyjoin: ca issue: --out DIR is required/],
@@ -141,6 +144,30 @@ test('preflight: every failing item at once, with its fix, in seconds', async ()
     expect(text.split('\n').filter((l) => l.includes('fix:')).length).toBeGreaterThanOrEqual(3);
     expect(text).toContain('preflight failed (5 of 5 items); no test was run');
   } finally {
+    server.close();
+  }
+});
+
+test('a TLS failure met by many tests is explained once per run, naming both ends, the certificate and the variable', async () => {
+  const foreignCA = await createSuiteCA(join(scratch(), 'foreign'));
+  const cert = await issueServerCert(['127.0.0.1'], foreignCA);
+  const server = createServer({ cert: cert.certPem, key: cert.keyPem }, (_req, res) => res.end('{}'));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  const runDirBefore = process.env.LAZYJOIN_RUN_DIR;
+  process.env.LAZYJOIN_RUN_DIR = scratch();
+  try {
+    const url = `https://127.0.0.1:${port}/_matrix/key/v2/server`;
+    const first = await explainUntrustedCertificate('127.1.0.9:1234', `127.0.0.1:${port}`, url, 'UNABLE_TO_VERIFY_LEAF_SIGNATURE');
+    const second = await explainUntrustedCertificate('127.1.0.10:1234', `127.0.0.1:${port}`, url, 'UNABLE_TO_VERIFY_LEAF_SIGNATURE');
+    const file = join(process.env.LAZYJOIN_RUN_DIR, 'tls-trust.txt');
+    expect(first).toContain(`explained in ${file}`);
+    expect(second).toContain(`explained in ${file}`);
+    const explained = readFileSync(file, 'utf8').trim().split('\n');
+    expect(explained).toHaveLength(1);
+    expect(explained[0]).toMatch(/remote 127\.1\.0\.9:1234 could not verify 127\.0\.0\.1:\d+ .* presented certificate "CN=127\.0\.0\.1" issued by "CN=lazyjoin suite CA .*LAZYJOIN_EXTERNAL_CA/);
+  } finally {
+    process.env.LAZYJOIN_RUN_DIR = runDirBefore;
     server.close();
   }
 });
