@@ -7,8 +7,10 @@
  * still working) is recorded as informational under the MSC-only requirement it rests on.
  */
 import { test, expect } from '../../harness/fixtures.ts';
+import { citedAuthEvents } from '../../harness/joining/room-versions.ts';
 import type { TestInfo } from '@playwright/test';
-import { recordInformational, recordNotSupported } from '../../harness/checks/judge.ts';
+import { judge, recordNotSupported } from '../../harness/checks/judge.ts';
+import { clientOperationsWorkWhilePartial } from '../../harness/checks/partial-state.ts';
 import { timelineOf } from '../../harness/client/types.ts';
 import { eventId as computeEventId, stateKey as stateMapKey, type PDU } from '../../harness/matrix/index.ts';
 import { judgeAdversarialOutcome, rewrittenSendJoin, stateKeyOf, type SendJoinBody } from '../../harness/joining/adversarial-resident.ts';
@@ -273,16 +275,13 @@ test.describe('joining: adversarial residents', () => {
     let invented: { join: string; powerLevels: string } | undefined;
     const inventedState = (room: Room) => {
       if (!invented) {
-        const create = room.stateEventId('m.room.create', '')!;
-        const pl = room.stateEventId('m.room.power_levels', '')!;
-        const rules = room.stateEventId('m.room.join_rules', '')!;
-        const malloryJoin = room.forge({ type: 'm.room.member', stateKey: mallory, sender: mallory, content: { membership: 'join' }, authEvents: [create, pl, rules], outlier: true }).eventId;
+        const malloryJoin = room.forge({ type: 'm.room.member', stateKey: mallory, sender: mallory, content: { membership: 'join' }, authEvents: citedAuthEvents(room, ['m.room.create', 'm.room.power_levels', 'm.room.join_rules']), outlier: true }).eventId;
         const powerLevels = room.forge({
           type: 'm.room.power_levels',
           stateKey: '',
           sender: mallory,
           content: { ...room.stateContent('m.room.power_levels', '')!, users: { [mallory]: 100 } },
-          authEvents: [create, pl, malloryJoin],
+          authEvents: [...citedAuthEvents(room, ['m.room.create', 'm.room.power_levels']), malloryJoin],
           outlier: true,
         }).eventId;
         invented = { join: malloryJoin, powerLevels };
@@ -347,7 +346,7 @@ test.describe('joining: adversarial residents', () => {
           stateKey: mallory,
           sender: mallory,
           content: { membership: 'join' },
-          authEvents: ['m.room.create', 'm.room.power_levels', 'm.room.join_rules'].map((t) => room.stateEventId(t, '')!),
+          authEvents: citedAuthEvents(room, ['m.room.create', 'm.room.power_levels', 'm.room.join_rules']),
           outlier: true,
         }).eventId;
       }
@@ -434,7 +433,14 @@ test.describe('joining: adversarial residents', () => {
     const localSeen = await client
       .waitForSync((s) => timelineOf(s, local).some((e) => e.event_id === localMessage), { timeoutMs: 10_000, description: `${localMessage} in the local room ${local}` })
       .then(() => true, () => false);
-    const observed = { partialRoomSeesNewEvents: seen, userCanSend: sent.status, sendReachedResident: reached, localRoomWorks: localSeen };
-    recordInformational(testInfo, 'JS-08', seen && reached && localSeen, observed, 'safe behaviour: the partial room and the other rooms keep working while the resync is withheld');
+    judge(testInfo, clientOperationsWorkWhilePartial, {
+      request: { scenario: 'the resync withheld by the resident' },
+      facts: [
+        { fact: 'a lazy-loading /sync shows a new event of the partial room', expected: true, observed: seen },
+        { fact: 'the user sends in the partial room (HTTP status)', expected: 200, observed: sent.status },
+        { fact: 'the sent event reaches the resident', expected: true, observed: reached },
+        { fact: 'a local room keeps working', expected: true, observed: localSeen },
+      ],
+    });
   });
 });

@@ -8,9 +8,11 @@
  * but not part of its room state, so the remote's state stays the ground truth.
  */
 import { test, expect } from '../../harness/fixtures.ts';
-import { recordInformational } from '../../harness/checks/judge.ts';
+import { judge } from '../../harness/checks/judge.ts';
+import { resyncReauthorisesEvents } from '../../harness/checks/partial-state.ts';
 import { judgeNotServed, observeStateAtEvent, pushAndJudge, seenInLazySync, servedToClient } from '../../harness/joining/resync-observe.ts';
 import { UncheckedJoin } from '../../harness/joining/unchecked-join.ts';
+import { citedAuthEvents } from '../../harness/joining/room-versions.ts';
 import { recordNotSupported } from '../../harness/checks/judge.ts';
 
 const RESYNC_WITHIN_MS = 30_000;
@@ -49,10 +51,9 @@ test.describe('joining: authorisation across the resync', () => {
     });
     join.joinAnswer.ok();
     if (join.partial) await join.resyncArrived(RESYNC_WITHIN_MS);
-    const create = join.room.stateEventId('m.room.create', '')!;
-    const powerLevels = join.room.stateEventId('m.room.power_levels', '')!;
     // Stale auth: cites derek's old join as his membership.
-    const stale = join.room.forge({ type: 'org.lazyjoin.test', stateKey: '', sender: join.derek, content: { stale: true }, authEvents: [create, powerLevels, derekJoin], outlier: true }).eventId;
+    const auth = citedAuthEvents(join.room, ['m.room.create', 'm.room.power_levels']);
+    const stale = join.room.forge({ type: 'org.lazyjoin.test', stateKey: '', sender: join.derek, content: { stale: true }, authEvents: [...auth, derekJoin], outlier: true }).eventId;
     const sentinel = join.room.sendMessage(join.charlie, 'sentinel after the stale-auth event');
     await pushAndJudge(testInfo, candidate.serverName, join, [stale, sentinel]);
     expect(await seenInLazySync(client, join.roomId, sentinel), `the sentinel ${sentinel} in a lazy-loading /sync`).toBe(true);
@@ -63,7 +64,7 @@ test.describe('joining: authorisation across the resync', () => {
     join.releaseResync();
     await join.awaitResyncComplete(RESYNC_WITHIN_MS);
     const after = await servedToClient(join, stale);
-    if (join.partial) recordInformational(testInfo, 'JS-04', !after.served, { stale, after }, 'the stale-auth state event accepted while partial is rejected once the full state is known');
+    if (join.partial) judge(testInfo, resyncReauthorisesEvents, { request: { scenario: 'a stale-auth state event accepted while partial' }, facts: [{ fact: `${stale} served to the client once resynced`, expected: false, observed: after.served }] });
     await judgeNotServed(testInfo, join, stale, 'complete', 'fails the auth rules against the full state before it: its sender had left the room');
   });
 
@@ -86,11 +87,10 @@ test.describe('joining: authorisation across the resync', () => {
     join.joinAnswer.ok();
     if (join.partial) await join.resyncArrived(RESYNC_WITHIN_MS);
     const room = join.room;
-    const create = room.stateEventId('m.room.create', '')!;
-    const powerLevels = room.stateEventId('m.room.power_levels', '')!;
+    const auth = citedAuthEvents(room, ['m.room.create', 'm.room.power_levels']);
     const elsieJoin = room.stateEventId('m.room.member', elsie)!;
     const before = room.forwardExtremities();
-    const kick = room.forge({ type: 'm.room.member', stateKey: elsie, sender: join.derek, content: { membership: 'leave' }, authEvents: [create, powerLevels, derekJoin, elsieJoin], outlier: true }).eventId;
+    const kick = room.forge({ type: 'm.room.member', stateKey: elsie, sender: join.derek, content: { membership: 'leave' }, authEvents: [...auth, derekJoin, elsieJoin], outlier: true }).eventId;
     // Elsie's event follows the kick and the last valid event: with the kick rejected, she is joined before it.
     const elsieState = room.forge({ type: 'org.lazyjoin.test', stateKey: 'elsie', sender: elsie, content: { by: 'elsie' }, prevEvents: [kick, ...before] }).eventId;
     const sentinel = room.sendMessage(join.charlie, 'sentinel after elsie');
@@ -103,7 +103,15 @@ test.describe('joining: authorisation across the resync', () => {
     join.releaseResync();
     await join.awaitResyncComplete(RESYNC_WITHIN_MS);
     const after = { kick: await servedToClient(join, kick), elsieState: await servedToClient(join, elsieState) };
-    if (join.partial) recordInformational(testInfo, 'JS-04', !after.kick.served && after.elsieState.served, after, 'once resynced, the stale-auth kick is rejected and the state event it wrongly blocked is accepted');
+    if (join.partial) {
+      judge(testInfo, resyncReauthorisesEvents, {
+        request: { scenario: 'a stale-auth kick accepted while partial, and the state event it wrongly blocked' },
+        facts: [
+          { fact: `the kick ${kick} served once resynced`, expected: false, observed: after.kick.served },
+          { fact: `the blocked state event ${elsieState} served once resynced`, expected: true, observed: after.elsieState.served },
+        ],
+      });
+    }
     await judgeNotServed(testInfo, join, kick, 'complete', 'fails the auth rules against the full state before it: its sender had left the room');
     await observeStateAtEvent(testInfo, candidate.serverName, join, sentinel, 'complete');
   });
