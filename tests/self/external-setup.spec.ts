@@ -19,7 +19,8 @@ import { explainUntrustedCertificate } from '../../harness/remote/tls-trust.ts';
 import { runChild } from './fixtures/report/run-playwright.ts';
 
 const scratch = () => mkdtempSync(join(tmpdir(), 'lazyjoin-external-setup-'));
-const lazyjoin = (env: Record<string, string>, ...args: string[]) => runChild(process.execPath, ['bin/lazyjoin.mjs', ...args], env, 60_000);
+// Bounds for a loaded machine, where one command (loading the suite, listing its tests) can take a minute.
+const lazyjoin = (env: Record<string, string>, ...args: string[]) => runChild(process.execPath, ['bin/lazyjoin.mjs', ...args], env, 180_000);
 
 test('lazyjoin ca: made on first use with a private key, then the same CA for every later call', async () => {
   const dir = join(scratch(), 'ca');
@@ -71,7 +72,7 @@ test('ca issue: a certificate and key for DNS names and IP literals, chaining to
 });
 
 test('bad input stops at once: one line naming the problem and the choices, exit 2, nothing started', async () => {
-  test.setTimeout(300_000); // seven commands, one listing the tests: slow only on a loaded machine
+  test.setTimeout(600_000); // eight commands, one listing the tests: slow only on a loaded machine
   const root = scratch();
   writeFileSync(join(root, 'file'), '');
   const noExternal = Object.fromEntries(Object.keys(process.env).filter((k) => k.startsWith('LAZYJOIN_EXTERNAL_')).map((k) => [k, '']));
