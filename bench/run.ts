@@ -17,6 +17,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
+import { acquirePostgres, type PostgresService } from '../harness/candidates/postgres.ts';
 import { ensureSuiteCA } from '../harness/remote/pki.ts';
 import { measureJoin, type JoinMeasurement } from './joiner-bench.ts';
 import { parseBenchArgs, type BenchOptions } from './options.ts';
@@ -84,7 +85,14 @@ export async function runBench(opts: BenchOptions, log: (line: string) => void =
   const results = emptyResults(opts);
   const outDir = resolve(opts.outDir);
   const workRoot = mkdtempSync(join(tmpdir(), 'lazyjoin-bench-candidates-'));
+  // One PostgreSQL server for the whole benchmark, started before any candidate (so that a
+  // candidate's start adds only its own process), each candidate with a fresh database.
+  let postgres: PostgresService | undefined;
   try {
+    if (opts.candidates.includes('synapse-postgres')) {
+      postgres = await acquirePostgres(workRoot);
+      log(`PostgreSQL ${postgres.version} (pid ${postgres.pid}) on ${postgres.socketDir}`);
+    }
     if (opts.synthesisMembers > 0) {
       log(`synthesis of ${opts.synthesisMembers} members (load ${load()})`);
       try {
@@ -119,6 +127,7 @@ export async function runBench(opts: BenchOptions, log: (line: string) => void =
                   boundMs: joinBoundMs(members),
                   log: (line) => log(`  ${line}`),
                   profileDir: opts.profile ? outDir : undefined,
+                  postgres: candidateName === 'synapse-postgres' ? postgres : undefined,
                   afterJoin:
                     mode === 'full'
                       ? async ({ candidate, pid, bench }) => {
@@ -151,6 +160,7 @@ export async function runBench(opts: BenchOptions, log: (line: string) => void =
       }
     }
   } finally {
+    await postgres?.stop();
     rmSync(workRoot, { recursive: true, force: true });
   }
   writeOutputs(results, outDir);
