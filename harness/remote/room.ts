@@ -8,7 +8,8 @@
  * linear history this is exact. For forks it is a documented simplification, not state
  * resolution v2: the state after a merge is the union of the branches' state where, for a key set
  * on several branches, the event that entered the model last wins (no auth or power ordering).
- * Tests that need a particular resolved state forge the merge event's auth events explicitly.
+ * Tests that need a particular resolved state forge the merge event's auth events explicitly, or
+ * ask `resolvedStateBeforePrevs`, which resolves every merge by the room version's algorithm.
  */
 import {
   eventId as computeEventId,
@@ -23,6 +24,7 @@ import {
   type RoomVersion,
   type StateMap,
 } from '../matrix/index.ts';
+import { resolveState } from '../matrix/state-res.ts';
 
 import { serverOf, type EventSpec, type Membership, type RoomOptions, type SignerLookup } from './room-types.ts';
 import { createContent, stateAfterCreate } from './room-creation.ts';
@@ -381,6 +383,39 @@ export class Room {
     const after = new Map(before);
     after.set(stateMapKey(pduField<string>(pdu, 'type'), sk), id);
     return after;
+  }
+
+  /**
+   * The state an event with these prev_events sees under the room version's state resolution
+   * (v2, v2.1; harness/matrix/state-res.ts): every merge among their ancestors resolved as the
+   * spec says, rather than by the model's union (`stateBeforePrevs`). It walks the ancestors once,
+   * keeping a state per event, so it is meant for forked test rooms, not big linear ones. Room
+   * version 1 (state resolution v1) keeps the union.
+   */
+  resolvedStateBeforePrevs(prevEvents: string[]): StateMap {
+    if (this.version.stateResolution === 'v1') return this.stateBeforePrevs(prevEvents);
+    const ancestors = new Set<string>();
+    const stack = [...prevEvents];
+    while (stack.length) {
+      const id = stack.pop()!;
+      const stored = this.events.get(id);
+      if (ancestors.has(id) || !stored || stored.outlier) continue;
+      ancestors.add(id);
+      if (!this.stateBeforeSnapshots.has(id)) stack.push(...eventRefIds(pduField<unknown>(stored.pdu, 'prev_events')));
+    }
+    const createEventId = this.stateEventId('m.room.create', '');
+    const resolve = (sets: StateMap[]): StateMap =>
+      sets.length === 1 ? sets[0] : resolveState({ version: this.version, stateSets: sets, event: (id) => this.event(id), createEventId });
+    const after = new Map<string, StateMap>();
+    for (const stored of this.stream) {
+      if (!ancestors.has(stored.id)) continue;
+      const prevs = eventRefIds(pduField<unknown>(stored.pdu, 'prev_events')).filter((p) => after.has(p));
+      const before = this.stateBeforeSnapshots.get(stored.id) ?? (prevs.length === 0 ? new Map<string, string>() : resolve(prevs.map((p) => after.get(p)!)));
+      const sk = pduField<string | undefined>(stored.pdu, 'state_key');
+      after.set(stored.id, sk === undefined ? before : new Map(before).set(stateMapKey(pduField<string>(stored.pdu, 'type'), sk), stored.id));
+    }
+    const heads = prevEvents.filter((p) => after.has(p));
+    return heads.length === 0 ? new Map() : new Map(resolve(heads.map((p) => after.get(p)!)));
   }
 
   /** Records the state before an event whose history this model lacks (a replica's join event). */

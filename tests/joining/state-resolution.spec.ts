@@ -11,7 +11,6 @@ import { stateChecks, type StateObservation } from '../../harness/checks/index.t
 import { matrixFunctions } from '../../harness/checks/index.ts';
 import { judgeApplicable } from '../../harness/resident/observe.ts';
 import { parseStateKey, selectAuthEvents, type StateMap } from '../../harness/matrix/index.ts';
-import { resolveState } from '../../harness/matrix/state-res.ts';
 import type { Remote } from '../../harness/remote/index.ts';
 import type { EventSpec, Room } from '../../harness/remote/room.ts';
 import { sendJoinHandler } from '../../harness/remote/routes/membership.ts';
@@ -94,8 +93,7 @@ test.describe('joining: state resolution of concurrent branches', () => {
       });
       const tips = branchEvents.map((ids) => ids[ids.length - 1]);
 
-      const stateSets = tips.map((tip) => room.stateAfter(tip));
-      const resolved = resolveState({ version: room.version, stateSets, event: (id) => room.event(id), createEventId: room.stateEventId('m.room.create', '') });
+      const resolved = room.resolvedStateBeforePrevs(tips);
       // The merge cites the auth events the resolved state gives it.
       const mergeSpec = { type: 'm.room.message', sender: u.alice, content: { msgtype: 'm.text', body: `merge: ${scenario.name}` } };
       const authEvents = selectAuthEvents(mergeSpec, resolved, (id) => room.event(id), room.version);
