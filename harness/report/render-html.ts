@@ -1,4 +1,5 @@
 import type { ComplianceReport } from './aggregate.ts';
+import { VERDICTS } from './model.ts';
 
 /** Escapes text for HTML element content and double- or single-quoted attribute values. */
 export function escapeHtml(text: string): string {
@@ -56,6 +57,7 @@ export function renderHtml(report: ComplianceReport): string {
       <p id="profile-intro" class="muted"></p>
       <table id="profile-matrix"><thead></thead><tbody></tbody></table>
     </section>
+${roomVersionSection(report)}
   </div>
   <aside id="details" hidden></aside>
 </main>
@@ -64,6 +66,22 @@ export function renderHtml(report: ComplianceReport): string {
 </body>
 </html>
 `;
+}
+
+/** Outcomes by room version and candidate: one row per (candidate, version), verdict counts as columns. */
+function roomVersionSection(report: ComplianceReport): string {
+  const rows = report.candidates.flatMap((c) => (report.roomVersions?.[c.name] ?? []).map((line) => ({ c, line })));
+  if (rows.length === 0) return '';
+  const verdicts = VERDICTS.filter((v) => rows.some(({ line }) => line.counts[v] > 0));
+  const head = `<tr><th>candidate</th><th>room version</th><th>tests</th>${verdicts.map((v) => `<th>${escapeHtml(v)}</th>`).join('')}</tr>`;
+  const body = rows
+    .map(({ c, line }) => `<tr><td>${escapeHtml(`${c.name} ${c.version}`)}</td><td>v${escapeHtml(line.roomVersion)}</td><td>${line.tests}</td>${verdicts.map((v) => `<td>${line.counts[v] || ''}</td>`).join('')}</tr>`)
+    .join('\n');
+  return `    <section id="room-versions">
+      <h2>Room versions</h2>
+      <p class="muted">Check outcomes of the tests judged in each room version (baseline applied).</p>
+      <table id="room-version-matrix"><thead>${head}</thead><tbody>${body}</tbody></table>
+    </section>`;
 }
 
 const CSS = `
