@@ -18,7 +18,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { acquirePostgres, type PostgresService } from '../harness/candidates/postgres.ts';
-import { createSuiteCA } from '../harness/remote/pki.ts';
+import { ensureSuiteCA } from '../harness/remote/pki.ts';
 import { measureJoin, type JoinMeasurement } from './joiner-bench.ts';
 import { parseBenchArgs, type BenchOptions } from './options.ts';
 import { renderHtml, renderMarkdown, renderPlotSvg } from './render.ts';
@@ -77,8 +77,8 @@ export function writeOutputs(results: BenchResults, outDir: string): void {
 }
 
 /**
- * Runs the benchmark. Needs the run's CA (env `LAZYJOIN_RUN_DIR`, as the Playwright global setup
- * makes); `main` makes one when run from the command line. A measurement that fails is recorded
+ * Runs the benchmark. Needs the run folder (env `LAZYJOIN_RUN_DIR`, as the Playwright global setup
+ * makes) and the suite CA; `main` makes them when run from the command line. A measurement that fails is recorded
  * in `failures`; for a candidate that fails at some N, larger N are not attempted.
  */
 export async function runBench(opts: BenchOptions, log: (line: string) => void = console.log): Promise<BenchResults> {
@@ -203,7 +203,7 @@ async function main(): Promise<void> {
   if (!process.env.LAZYJOIN_RUN_DIR) {
     const runDir = mkdtempSync(join(tmpdir(), 'lazyjoin-bench-run-'));
     process.env.LAZYJOIN_RUN_DIR = runDir;
-    await createSuiteCA(join(runDir, 'ca'));
+    await ensureSuiteCA();
   }
   const results = await runBench(opts);
   process.exitCode = results.failures.some((f) => !f.what.endsWith('partial joins')) ? 1 : 0;
