@@ -15,6 +15,8 @@ import { joinerMakeJoinChecks } from './joiner-make-join.ts';
 import { joinerKeyValidityChecks } from './joiner-key-validity.ts';
 import { joinerReceivedEventChecks } from './joiner-received-events.ts';
 import { clientLazyLoadingChecks } from './client-lazy-loading.ts';
+import { requestObjectChecks } from './request-object.ts';
+import { joinRelayChecks } from './join-relay.ts';
 import type { Check } from './types.ts';
 
 export { defineCheck } from './define.ts';
@@ -25,7 +27,7 @@ export { loadCatalogue, requirement } from './catalogue.ts';
 type AnyCheck = Check<never>;
 
 /** Which observation type a check judges: SendJoinObservation, MakeJoinObservation, StateObservation. */
-export type ObservationKind = 'send-join' | 'make-join' | 'state' | keyof typeof joinerResyncIntegrityChecks | keyof typeof auditChecks | keyof typeof joiningResyncChecks | keyof typeof joiningSyncChecks | keyof typeof federationApiChecks | keyof typeof joinerMakeJoinChecks | keyof typeof joinerKeyValidityChecks | keyof typeof joinerReceivedEventChecks | keyof typeof clientLazyLoadingChecks;
+export type ObservationKind = 'send-join' | 'make-join' | 'state' | keyof typeof joinerResyncIntegrityChecks | keyof typeof auditChecks | keyof typeof joiningResyncChecks | keyof typeof joiningSyncChecks | keyof typeof federationApiChecks | keyof typeof joinerMakeJoinChecks | keyof typeof joinerKeyValidityChecks | keyof typeof joinerReceivedEventChecks | keyof typeof clientLazyLoadingChecks | keyof typeof requestObjectChecks | keyof typeof joinRelayChecks;
 
 const CHECKS_BY_KIND: ReadonlyArray<[ObservationKind, ReadonlyArray<AnyCheck>]> = [
   ['send-join', sendJoinChecks as ReadonlyArray<AnyCheck>],
@@ -40,6 +42,8 @@ const CHECKS_BY_KIND: ReadonlyArray<[ObservationKind, ReadonlyArray<AnyCheck>]> 
   ...(Object.entries(joinerKeyValidityChecks) as unknown as Array<[keyof typeof joinerKeyValidityChecks, ReadonlyArray<AnyCheck>]>),
   ...(Object.entries(joinerReceivedEventChecks) as unknown as Array<[keyof typeof joinerReceivedEventChecks, ReadonlyArray<AnyCheck>]>),
   ...(Object.entries(clientLazyLoadingChecks) as unknown as Array<[keyof typeof clientLazyLoadingChecks, ReadonlyArray<AnyCheck>]>),
+  ...(Object.entries(requestObjectChecks) as unknown as Array<[keyof typeof requestObjectChecks, ReadonlyArray<AnyCheck>]>),
+  ...(Object.entries(joinRelayChecks) as unknown as Array<[keyof typeof joinRelayChecks, ReadonlyArray<AnyCheck>]>),
 ];
 
 let registered: ReadonlyMap<string, AnyCheck> | undefined;

@@ -13,6 +13,7 @@ import type { TestInfo } from '@playwright/test';
 import { test } from '@playwright/test';
 import { recordNotSupported } from '../checks/judge.ts';
 import { requirementTags } from '../report/aggregate.ts';
+import type { Room } from '../remote/room.ts';
 
 /** The versions every core joining scenario runs in, whatever the candidate's default. */
 export const CORE_ROOM_VERSIONS = ['10', '11', '12'] as const;
@@ -74,4 +75,20 @@ export function inCoreRoomVersions(body: (copy: string | undefined) => void): vo
   for (const version of CORE_ROOM_VERSIONS) {
     test.describe(`room version ${version}`, { tag: `@v${version}`, annotation: { type: CORE_COPY_ANNOTATION, description: version } }, () => body(version));
   }
+}
+
+/**
+ * The IDs of the current state events of `types` (state key ''), as a forged event cites them in
+ * its `auth_events`: the create event is left out where the room version implies it (v12+, whose
+ * room ID is the create event's), since citing it there makes the event invalid for another reason
+ * than the one a scenario is about.
+ */
+export function citedAuthEvents(room: Room, types: readonly string[]): string[] {
+  return types
+    .filter((t) => t !== 'm.room.create' || room.version.createInAuthEvents)
+    .map((t) => {
+      const id = room.stateEventId(t, '');
+      if (!id) throw new Error(`${room.roomId} has no ${t} to cite as an auth event`);
+      return id;
+    });
 }

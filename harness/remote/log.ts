@@ -17,6 +17,8 @@ export interface RequestRecord {
   method: string;
   path: string;
   query: Record<string, string | string[]>;
+  /** Path and query exactly as received (what an X-Matrix signature covers as `uri`). */
+  uri: string;
   /** Parsed JSON body, or the raw text if it was not JSON, or undefined if empty. */
   body: unknown;
   auth: AuthVerdict;

@@ -340,6 +340,7 @@ export class Remote {
       method,
       path: url.pathname,
       query: queryObject(url.searchParams),
+      uri: req.url ?? url.pathname,
       body: undefined,
       auth: { kind: 'none' },
       authorization: req.headers.authorization,

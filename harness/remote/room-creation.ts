@@ -24,6 +24,17 @@ function checkJoinRule(joinRule: string, v: RoomVersion): void {
   if (feature && !v[feature]) throw new Error(`room version ${v.id} has no ${JSON.stringify(joinRule)} join rule (${feature} is a later version's)`);
 }
 
+/**
+ * Power-level overrides with the creators left out of `users` where creators are privileged (v12+):
+ * a scenario that gives its creator 100 means "the most powerful", which a v12 creator already is,
+ * and a v12 power-levels event listing a creator is invalid.
+ */
+function withoutCreators(powerLevels: Record<string, unknown> | undefined, creators: string[]): Record<string, unknown> {
+  const users = powerLevels?.users as Record<string, unknown> | undefined;
+  if (!powerLevels || !users || creators.length === 0) return { ...powerLevels };
+  return { ...powerLevels, users: Object.fromEntries(Object.entries(users).filter(([u]) => !creators.includes(u))) };
+}
+
 /** The events after the create event: the creator's join, power levels, join rules, history visibility, then name, alias and extra state. */
 export function stateAfterCreate(opts: RoomOptions, v: RoomVersion): EventSpec[] {
   const creator = opts.creator;
@@ -48,7 +59,7 @@ export function stateAfterCreate(opts: RoomOptions, v: RoomVersion): EventSpec[]
       kick: 50,
       redact: 50,
       invite: 0,
-      ...opts.powerLevels,
+      ...withoutCreators(opts.powerLevels, v.privilegedCreators ? [creator, ...(opts.additionalCreators ?? [])] : []),
     }),
     state('m.room.join_rules', joinRulesContent),
     state('m.room.history_visibility', { history_visibility: opts.historyVisibility ?? 'shared' }),

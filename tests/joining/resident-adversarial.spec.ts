@@ -7,6 +7,7 @@
  * still working) is recorded as informational under the MSC-only requirement it rests on.
  */
 import { test, expect } from '../../harness/fixtures.ts';
+import { citedAuthEvents } from '../../harness/joining/room-versions.ts';
 import type { TestInfo } from '@playwright/test';
 import { recordInformational, recordNotSupported } from '../../harness/checks/judge.ts';
 import { timelineOf } from '../../harness/client/types.ts';
@@ -273,16 +274,13 @@ test.describe('joining: adversarial residents', () => {
     let invented: { join: string; powerLevels: string } | undefined;
     const inventedState = (room: Room) => {
       if (!invented) {
-        const create = room.stateEventId('m.room.create', '')!;
-        const pl = room.stateEventId('m.room.power_levels', '')!;
-        const rules = room.stateEventId('m.room.join_rules', '')!;
-        const malloryJoin = room.forge({ type: 'm.room.member', stateKey: mallory, sender: mallory, content: { membership: 'join' }, authEvents: [create, pl, rules], outlier: true }).eventId;
+        const malloryJoin = room.forge({ type: 'm.room.member', stateKey: mallory, sender: mallory, content: { membership: 'join' }, authEvents: citedAuthEvents(room, ['m.room.create', 'm.room.power_levels', 'm.room.join_rules']), outlier: true }).eventId;
         const powerLevels = room.forge({
           type: 'm.room.power_levels',
           stateKey: '',
           sender: mallory,
           content: { ...room.stateContent('m.room.power_levels', '')!, users: { [mallory]: 100 } },
-          authEvents: [create, pl, malloryJoin],
+          authEvents: [...citedAuthEvents(room, ['m.room.create', 'm.room.power_levels']), malloryJoin],
           outlier: true,
         }).eventId;
         invented = { join: malloryJoin, powerLevels };
@@ -347,7 +345,7 @@ test.describe('joining: adversarial residents', () => {
           stateKey: mallory,
           sender: mallory,
           content: { membership: 'join' },
-          authEvents: ['m.room.create', 'm.room.power_levels', 'm.room.join_rules'].map((t) => room.stateEventId(t, '')!),
+          authEvents: citedAuthEvents(room, ['m.room.create', 'm.room.power_levels', 'm.room.join_rules']),
           outlier: true,
         }).eventId;
       }

@@ -11,6 +11,7 @@ import { test, expect } from '../../harness/fixtures.ts';
 import { recordInformational } from '../../harness/checks/judge.ts';
 import { judgeNotServed, observeStateAtEvent, pushAndJudge, seenInLazySync, servedToClient } from '../../harness/joining/resync-observe.ts';
 import { UncheckedJoin } from '../../harness/joining/unchecked-join.ts';
+import { citedAuthEvents } from '../../harness/joining/room-versions.ts';
 import { recordNotSupported } from '../../harness/checks/judge.ts';
 
 const RESYNC_WITHIN_MS = 30_000;
@@ -49,10 +50,9 @@ test.describe('joining: authorisation across the resync', () => {
     });
     join.joinAnswer.ok();
     if (join.partial) await join.resyncArrived(RESYNC_WITHIN_MS);
-    const create = join.room.stateEventId('m.room.create', '')!;
-    const powerLevels = join.room.stateEventId('m.room.power_levels', '')!;
     // Stale auth: cites derek's old join as his membership.
-    const stale = join.room.forge({ type: 'org.lazyjoin.test', stateKey: '', sender: join.derek, content: { stale: true }, authEvents: [create, powerLevels, derekJoin], outlier: true }).eventId;
+    const auth = citedAuthEvents(join.room, ['m.room.create', 'm.room.power_levels']);
+    const stale = join.room.forge({ type: 'org.lazyjoin.test', stateKey: '', sender: join.derek, content: { stale: true }, authEvents: [...auth, derekJoin], outlier: true }).eventId;
     const sentinel = join.room.sendMessage(join.charlie, 'sentinel after the stale-auth event');
     await pushAndJudge(testInfo, candidate.serverName, join, [stale, sentinel]);
     expect(await seenInLazySync(client, join.roomId, sentinel), `the sentinel ${sentinel} in a lazy-loading /sync`).toBe(true);
@@ -86,11 +86,10 @@ test.describe('joining: authorisation across the resync', () => {
     join.joinAnswer.ok();
     if (join.partial) await join.resyncArrived(RESYNC_WITHIN_MS);
     const room = join.room;
-    const create = room.stateEventId('m.room.create', '')!;
-    const powerLevels = room.stateEventId('m.room.power_levels', '')!;
+    const auth = citedAuthEvents(room, ['m.room.create', 'm.room.power_levels']);
     const elsieJoin = room.stateEventId('m.room.member', elsie)!;
     const before = room.forwardExtremities();
-    const kick = room.forge({ type: 'm.room.member', stateKey: elsie, sender: join.derek, content: { membership: 'leave' }, authEvents: [create, powerLevels, derekJoin, elsieJoin], outlier: true }).eventId;
+    const kick = room.forge({ type: 'm.room.member', stateKey: elsie, sender: join.derek, content: { membership: 'leave' }, authEvents: [...auth, derekJoin, elsieJoin], outlier: true }).eventId;
     // Elsie's event follows the kick and the last valid event: with the kick rejected, she is joined before it.
     const elsieState = room.forge({ type: 'org.lazyjoin.test', stateKey: 'elsie', sender: elsie, content: { by: 'elsie' }, prevEvents: [kick, ...before] }).eventId;
     const sentinel = room.sendMessage(join.charlie, 'sentinel after elsie');

@@ -10,6 +10,7 @@
  * server1 is the remote (resident); server2 is a bystander serving federation, home of @elsie.
  */
 import { test, expect } from '../../harness/fixtures.ts';
+import { citedAuthEvents } from '../../harness/joining/room-versions.ts';
 import type { TestInfo } from '@playwright/test';
 import { recordInformational, recordNotSupported } from '../../harness/checks/judge.ts';
 import type { SyncResponse } from '../../harness/client/types.ts';
@@ -135,7 +136,7 @@ test.describe('joining: outgoing device-list updates', () => {
     server2Ref = server2;
     partialNote(testInfo, join, ['JS-12']);
     const room = join.room;
-    const auth = ['m.room.create', 'm.room.power_levels'].map((t) => room.stateEventId(t, '')!);
+    const auth = citedAuthEvents(room, ['m.room.create', 'm.room.power_levels']);
     const kick = room.forge({ type: 'm.room.member', stateKey: elsieId(server2Ref), sender: join.derek, content: { membership: 'leave' }, authEvents: [...auth, derekJoin, room.stateEventId('m.room.member', elsie)!], outlier: true }).eventId;
     await pushAndJudge(testInfo, candidate.serverName, join, [kick]);
     const missedMark = join.deliveredEdus.mark();
@@ -188,7 +189,7 @@ test.describe('joining: outgoing device-list updates', () => {
       partialNote(testInfo, join, ['JS-12']);
       const room = join.room;
       if (variant.lie === 'kick') {
-        const auth = ['m.room.create', 'm.room.power_levels'].map((t) => room.stateEventId(t, '')!);
+        const auth = citedAuthEvents(room, ['m.room.create', 'm.room.power_levels']);
         const kick = room.forge({ type: 'm.room.member', stateKey: elsie, sender: join.derek, content: { membership: 'leave' }, authEvents: [...auth, derekJoin, room.stateEventId('m.room.member', elsie)!], outlier: true }).eventId;
         await pushAndJudge(testInfo, candidate.serverName, join, [kick]);
       }
@@ -238,7 +239,7 @@ async function wronglyBelievedPresent(fx: Pick<UncheckedJoinOptions, 'candidate'
   const { join } = scenario;
   partialNote(testInfo, join, ['JS-12']);
   const room = join.room;
-  const auth = ['m.room.create', 'm.room.power_levels'].map((t) => room.stateEventId(t, '')!);
+  const auth = citedAuthEvents(room, ['m.room.create', 'm.room.power_levels']);
   const before = room.forwardExtremities();
   const ban = room.forge({ type: 'm.room.member', stateKey: join.derek, sender: fred, content: { membership: 'ban' }, authEvents: [...auth, fredJoin, room.stateEventId('m.room.member', join.derek)!], outlier: true }).eventId;
   const kick = room.forge({ type: 'm.room.member', stateKey: elsie, sender: join.derek, content: { membership: 'leave' }, prevEvents: [ban, ...before] }).eventId;

@@ -12,6 +12,7 @@ import type { SyncResponse } from '../../harness/client/types.ts';
 import { partialJoin, type PartialJoin } from '../../harness/joining/partial-join.ts';
 import { lazySyncShows, pushAndJudge } from '../../harness/joining/resync-observe.ts';
 import { serverOf } from '../../harness/remote/room.ts';
+import { generateSigningKey } from '../../harness/matrix/keys.ts';
 import type { TestInfo } from '@playwright/test';
 
 function localMember(join: PartialJoin): string {
@@ -124,7 +125,10 @@ test.describe('joining: EDUs received during the resync', () => {
     const join = await joinAndHold({ candidate, client, remote }, testInfo, ['JS-13']);
     const owner = localMember(join);
     const since = (await client.sync({ filter: JSON.stringify({}) })).ok().next_batch;
-    const masterKey = { user_id: owner, usage: ['master'], keys: { 'ed25519:bWFzdGVya2V5bWFzdGVya2V5bWFzdGVya2V5bWFzdGVy': 'bWFzdGVya2V5bWFzdGVya2V5bWFzdGVya2V5bWFzdGVy' } };
+    // A CrossSigningKey as the spec has it: a real Ed25519 public key, named by itself (a key that
+    // is not 32 bytes is refused by a server parsing it, which would be the suite's fault).
+    const master = generateSigningKey().publicKeyBase64;
+    const masterKey = { user_id: owner, usage: ['master'], keys: { [`ed25519:${master}`]: master } };
     await pushAndJudge(testInfo, candidate.serverName, join, [], [{ edu_type: 'm.signing_key_update', content: { user_id: owner, master_key: masterKey } }]);
     join.releaseResync();
     await join.awaitResyncComplete();

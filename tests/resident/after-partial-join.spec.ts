@@ -7,10 +7,12 @@
  */
 import { test, expect } from '../../harness/fixtures.ts';
 import { stateChecks, type StateObservation } from '../../harness/checks/index.ts';
-import { timelineOf } from '../../harness/client/types.ts';
+import { membershipIn, timelineOf } from '../../harness/client/types.ts';
 import { matrixFunctions } from '../../harness/checks/index.ts';
 import { judgeApplicable } from '../../harness/resident/observe.ts';
 import { ResidentRoom } from '../../harness/resident/room.ts';
+import { judge } from '../../harness/checks/judge.ts';
+import { joinRelayedToRoom } from '../../harness/checks/join-relay.ts';
 
 /** Federation on loopback takes milliseconds; this bounds a candidate's outbound queue delays. */
 const FEDERATION_WITHIN_MS = 20_000;
@@ -40,8 +42,22 @@ test('after a partial join, /state_ids and /state give the full state and the re
     }
   });
 
-  await test.step('the join reaches the other remote in the room', async () => {
-    await other.expectPdu({ type: 'm.room.member', state_key: zed, room_id: room.roomId }, { within: FEDERATION_WITHIN_MS });
+  await test.step('the join reaches the other remote in the room and the candidate\'s user sees it', async () => {
+    const [received, shown] = await Promise.all([
+      other.expectPdu({ type: 'm.room.member', state_key: zed, room_id: room.roomId }, { within: FEDERATION_WITHIN_MS }).then(() => true, () => false),
+      client
+        .waitForSync((s) => membershipIn(s, room.roomId, zed) === 'join', {
+          timeoutMs: FEDERATION_WITHIN_MS,
+          description: `the join of ${zed} in ${room.roomId} as seen by ${client.userId}`,
+        })
+        .then(() => true, () => false),
+    ]);
+    judge(testInfo, joinRelayedToRoom, {
+      joinEventId: join.joinEventId,
+      joiningServer: remote.serverName,
+      otherServers: [{ server: other.serverName, received, withinMs: FEDERATION_WITHIN_MS }],
+      shownToLocalUsers: shown,
+    });
   });
 
   await test.step('a message of the remote user sent by /send reaches the candidate\'s user', async () => {

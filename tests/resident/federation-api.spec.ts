@@ -9,6 +9,8 @@ import { request } from 'undici';
 import { test } from '../../harness/fixtures.ts';
 import { federationApiChecks, type ContentTypeObservation, type EventReadObservation, type HeaderVariant, type InboundHeaderObservation, type RefusalCase, type RefusalObservation } from '../../harness/checks/federation-api.ts';
 import { keyDocumentVerifier } from '../../harness/checks/matrix-binding.ts';
+import { requestSignatureObject, signedRequestObservation } from '../../harness/checks/request-object.ts';
+import { judge } from '../../harness/checks/judge.ts';
 import { eventId, parseXMatrixHeader, signEvent, signRequest, type PDU } from '../../harness/matrix/index.ts';
 import type { CandidateClient } from '../../harness/client/client.ts';
 import type { FederationResponse } from '../../harness/remote/client.ts';
@@ -55,7 +57,7 @@ async function linearMessages(client: CandidateClient, room: ResidentRoom, remot
 }
 
 test.describe('federation API of the resident', () => {
-  test('keys: a well-formed document signed by its keys, listing every key the server signs with, valid for an hour; its own requests carry plain, verifiable X-Matrix headers', { tag: ['@KY-01', '@KY-02', '@KY-05', '@AU-01', '@AU-03', '@AU-06', '@SJ-28', '@must'] }, async ({ candidate, client, remote }, testInfo) => {
+  test('keys: a well-formed document signed by its keys, listing every key the server signs with, valid for an hour; its own requests carry plain, verifiable X-Matrix headers', { tag: ['@KY-01', '@KY-02', '@KY-05', '@AU-01', '@AU-02', '@AU-03', '@AU-06', '@SJ-28', '@must'] }, async ({ candidate, client, remote }, testInfo) => {
     // The candidate signs a join answer, events and a transaction for the suite.
     const room = await sharedRoom(candidate.serverName, client, remote);
     const { last: pdu } = await linearMessages(client, room, remote, ['signed for the suite']);
@@ -98,6 +100,7 @@ test.describe('federation API of the resident', () => {
     };
     await testInfo.attach('requests from the candidate', { body: JSON.stringify(outbound, null, 2), contentType: 'application/json' });
     judgeApplicable(testInfo, federationApiChecks['outbound-request-auth'], outbound);
+    judge(testInfo, requestSignatureObject, signedRequestObservation(candidate.serverName, remote.requests(), remote.keys.lookup));
   });
 
   test("the candidate's own events: a matching content hash, its signature over the redacted event, the reference hash as event ID, the selected auth events", { tag: ['@SG-02', '@SG-04', '@SG-06', '@SG-09', '@must'] }, async ({ candidate, client, remote }, testInfo) => {

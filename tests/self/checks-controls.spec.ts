@@ -18,10 +18,12 @@ import { joinerMakeJoinPassingObservations } from '../../harness/checks/joiner-m
 import { joinerKeyValidityPassingObservations } from '../../harness/checks/joiner-key-validity.ts';
 import { joinerReceivedEventPassingObservations } from '../../harness/checks/joiner-received-events.ts';
 import { clientLazyLoadingPassingObservations } from '../../harness/checks/client-lazy-loading.ts';
+import { requestObjectPassingObservations } from '../../harness/checks/request-object.ts';
+import { joinRelayPassingObservations } from '../../harness/checks/join-relay.ts';
 
 const variants = [
-  { name: 'stand-in crypto', observations: [...passingObservations(), ...joinerResyncIntegrityPassingObservations(), ...auditPassingObservations(), ...joiningResyncPassingObservations(), ...joiningSyncPassingObservations(), ...federationApiPassingObservations(), ...joinerMakeJoinPassingObservations(), ...joinerKeyValidityPassingObservations(), ...joinerReceivedEventPassingObservations(), ...clientLazyLoadingPassingObservations()] },
-  { name: 'harness/matrix crypto', observations: [...passingObservations(matrixCrypto), ...joinerResyncIntegrityPassingObservations(), ...auditPassingObservations(), ...joiningResyncPassingObservations(), ...joiningSyncPassingObservations(), ...federationApiPassingObservations(), ...joinerMakeJoinPassingObservations(), ...joinerKeyValidityPassingObservations(), ...joinerReceivedEventPassingObservations(), ...clientLazyLoadingPassingObservations()] },
+  { name: 'stand-in crypto', observations: [...passingObservations(), ...joinerResyncIntegrityPassingObservations(), ...auditPassingObservations(), ...joiningResyncPassingObservations(), ...joiningSyncPassingObservations(), ...federationApiPassingObservations(), ...joinerMakeJoinPassingObservations(), ...joinerKeyValidityPassingObservations(), ...joinerReceivedEventPassingObservations(), ...clientLazyLoadingPassingObservations(), ...requestObjectPassingObservations(), ...joinRelayPassingObservations()] },
+  { name: 'harness/matrix crypto', observations: [...passingObservations(matrixCrypto), ...joinerResyncIntegrityPassingObservations(), ...auditPassingObservations(), ...joiningResyncPassingObservations(), ...joiningSyncPassingObservations(), ...federationApiPassingObservations(), ...joinerMakeJoinPassingObservations(), ...joinerKeyValidityPassingObservations(), ...joinerReceivedEventPassingObservations(), ...clientLazyLoadingPassingObservations(), ...requestObjectPassingObservations(), ...joinRelayPassingObservations()] },
 ];
 
 function evaluate(check: Check<never>, observation: unknown): Evaluation | { threw: string } {
