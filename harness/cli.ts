@@ -1,12 +1,13 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { ComplianceReport } from './report/aggregate.ts';
 import { readBaseline } from './report/baseline.ts';
-import { loadCatalogue, type Requirement } from './report/catalogue.ts';
+import { loadCatalogue } from './checks/catalogue.ts';
+import type { Requirement } from './checks/types.ts';
 import { REQUIREMENT_TAG, VERDICTS } from './report/model.ts';
 import { DEFAULT_REPORT_DIR, readResults, writeReport } from './report/write.ts';
 
@@ -45,13 +46,18 @@ Options:
   --strict           a broken SHOULD fails the run, as a broken MUST does
   --baseline FILE    known failures to accept (repeatable); default: the
                      expectations/<candidate>-<version>.json of each candidate, if present
+  --profile NAME     partial-state (default): a candidate that asked for partial state is
+                     judged against the profile and a broken MUST of it fails the gate;
+                     none: the profile is reported without gating
   --shard I/N        run shard I of N; also writes a blob report to DIR/blob for
-                     "npx playwright merge-reports --reporter ./harness/report/compliance-reporter.ts"
+                     "npx playwright merge-reports --reporter ./harness/report/compliance-reporter.ts";
+                     a shard's gate covers the tests it ran, the whole-suite gate is the merge's
   -h, --help         this help
 
 Exit status: 0 when no MUST requirement fails outside the baseline (nor a SHOULD under
 --strict), none could not be judged because its tests ended in errors, and no baseline entry
-passes unexpectedly; 1 otherwise; 2 on usage errors.`,
+passes unexpectedly; 1 otherwise; 2 on usage errors or when no report was written; 3 when the
+run was interrupted (Ctrl-C, a signal): an unfinished run never passes.`,
   report: `Usage: lazyjoin report [options]
 
 Rebuilds compliance.json, summary.md and index.html from a saved results.json.
@@ -60,6 +66,7 @@ Options:
   --from DIR         folder holding results.json (default: ${DEFAULT_REPORT_DIR})
   --out DIR          where to write the report (default: the --from folder)
   --strict           a broken SHOULD fails the gate
+  --profile NAME     partial-state (default) or none, as for "run"
   --baseline FILE    known failures to accept (repeatable); default as for "run"
   --requirements F   requirement catalogue (default: schemas/requirements.json)
   -h, --help         this help
@@ -87,6 +94,7 @@ const OPTIONS: Record<string, Options> = {
     out: { type: 'string' },
     strict: { type: 'boolean' },
     baseline: { type: 'string', multiple: true },
+    profile: { type: 'string' },
     shard: { type: 'string' },
   },
   report: {
@@ -95,6 +103,7 @@ const OPTIONS: Record<string, Options> = {
     out: { type: 'string' },
     strict: { type: 'boolean' },
     baseline: { type: 'string', multiple: true },
+    profile: { type: 'string' },
     requirements: { type: 'string' },
   },
   list: { ...COMMON, candidate: { type: 'string' }, grep: { type: 'string', multiple: true }, uncovered: { type: 'boolean' }, json: { type: 'boolean' } },
@@ -173,7 +182,15 @@ function baselineFiles(value: unknown): string[] {
   return files;
 }
 
+/** `--profile`: whether the partial-state profile gates (partial-state, the default) or is only reported (none). */
+function profileGating(value: unknown): boolean {
+  if (value === undefined || value === 'partial-state') return true;
+  if (value === 'none') return false;
+  throw new UsageError(`--profile ${String(value)}: expected partial-state or none`);
+}
+
 async function runCommand(values: Record<string, unknown>, passThrough: string[]): Promise<number> {
+  const gating = profileGating(values.profile);
   const candidates = list(values.candidate).length ? list(values.candidate) : list(process.env.LAZYJOIN_CANDIDATES ?? 'synapse');
   for (const c of candidates) if (!/^[a-z0-9][a-z0-9._-]*$/.test(c)) throw new UsageError(`--candidate ${c}: not a candidate name`);
   const outDir = resolve(String(values.out ?? DEFAULT_REPORT_DIR));
@@ -190,7 +207,9 @@ async function runCommand(values: Record<string, unknown>, passThrough: string[]
   if (shard) args.push(`--shard=${shard}`);
   args.push(...passThrough);
 
-  rmSync(join(outDir, 'compliance.json'), { force: true }); // never read a previous run's report
+  // A run that executes no candidate test writes no report: a previous one in DIR stays as it was
+  // and is never read as this run's (its files are older than this run).
+  const runStartedMs = Date.now() - 1_000;
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     LAZYJOIN_CANDIDATES: candidates.join(','),
@@ -199,21 +218,30 @@ async function runCommand(values: Record<string, unknown>, passThrough: string[]
     PLAYWRIGHT_JUNIT_OUTPUT_FILE: join(outDir, 'junit.xml'),
     ...(shard ? { PLAYWRIGHT_BLOB_OUTPUT_DIR: join(outDir, 'blob') } : {}),
     ...(values.strict ? { LAZYJOIN_STRICT: '1' } : {}),
+    ...(gating ? {} : { LAZYJOIN_PROFILE: 'none' }),
     ...(baselines.length ? { LAZYJOIN_BASELINE: baselines.join(',') } : {}),
   };
   process.stdout.write(`lazyjoin: testing ${candidates.join(', ')}${terms.length ? ` (${terms.join(', ')})` : ''}${shard ? `, shard ${shard}` : ''}\n`);
+  // Ctrl-C reaches Playwright too (same process group): it stops the tests and its reporter writes
+  // an interrupted report, which this process then reads. A signal sent to this process alone is
+  // passed on. Either way this process stays to print the outcome.
+  let child: ReturnType<typeof spawn> | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (signal !== 'SIGINT') child?.kill('SIGINT');
+  };
+  process.on('SIGINT', onSignal).on('SIGTERM', onSignal).on('SIGHUP', onSignal);
   const code = await new Promise<number | null>((done, fail) => {
-    const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env, stdio: 'inherit' });
+    child = spawn(process.execPath, args, { cwd: REPO_ROOT, env, stdio: 'inherit' });
     child.on('error', fail);
     child.on('close', done);
-  });
+  }).finally(() => process.off('SIGINT', onSignal).off('SIGTERM', onSignal).off('SIGHUP', onSignal));
   const reportPath = join(outDir, 'compliance.json');
-  if (!existsSync(reportPath)) {
+  if (!existsSync(reportPath) || statSync(reportPath).mtimeMs < runStartedMs) {
     process.stderr.write(`lazyjoin: no compliance report was written (playwright exited ${code}); see the output above\n`);
     return 2;
   }
   const outcome = printOutcome(JSON.parse(readFileSync(reportPath, 'utf8')) as ComplianceReport, outDir);
-  if (readResults(join(outDir, 'results.json')).tests.length === 0) {
+  if (outcome !== 3 && readResults(join(outDir, 'results.json')).tests.length === 0) {
     process.stderr.write('lazyjoin: no conformance test ran (nothing matched, or the run broke before any test)\n');
     return 2;
   }
@@ -228,6 +256,7 @@ function reportCommand(values: Record<string, unknown>): number {
   const written = writeReport(readResults(resultsPath), {
     outputDir: outDir,
     strict: Boolean(values.strict),
+    profileGating: profileGating(values.profile),
     ...(values.requirements ? { catalogue: resolve(String(values.requirements)) } : {}),
     ...(values.baseline ? { baselineFiles: baselineFiles(values.baseline) } : {}),
   });
@@ -242,11 +271,17 @@ function printOutcome(report: ComplianceReport, dir: string): number {
     lines.push(`  ${c.name} ${c.version}: ${VERDICTS.filter((v) => t[v] > 0).map((v) => `${t[v]} ${v}`).join(', ') || 'nothing'}`);
   }
   for (const w of report.warnings) lines.push(`warning: ${w}`);
-  lines.push(report.gate.passed ? 'Gate: passed' : 'Gate: FAILED');
+  const profile = report.profiles?.find((p) => p.name === 'partial-state');
+  if (profile?.requirements.length) {
+    const who = report.candidates.map((c) => `${c.name} ${profile.candidates[c.name]?.requested ? 'asked for it' : 'never asked (not supported)'}`).join('; ');
+    lines.push(`Profile partial-state (${profile.requirements.length} requirements, ${profile.gating ? 'gating' : 'reported without gating'}): ${who}`);
+  }
+  if (report.run?.shard) lines.push(`Shard ${report.run.shard.current} of ${report.run.shard.total}: this gate covers the tests it ran; the whole-suite gate is decided when shards are merged.`);
+  lines.push({ passed: 'Gate: passed', failed: 'Gate: FAILED', incomplete: 'Gate: INCOMPLETE (the run was interrupted; an unfinished run never passes)' }[report.gate.status ?? (report.gate.passed ? 'passed' : 'failed')]);
   for (const reason of report.gate.reasons) lines.push(`  - ${reason}`);
   lines.push(`Report: ${join(dir, 'index.html')} (also compliance.json, summary.md)`);
   process.stdout.write(lines.join('\n') + '\n');
-  return report.gate.passed ? 0 : 1;
+  return report.gate.status === 'incomplete' ? 3 : report.gate.passed ? 0 : 1;
 }
 
 interface ListedTest {
@@ -291,7 +326,7 @@ async function listCommand(values: Record<string, unknown>): Promise<number> {
   const uncatalogued = [...byRequirement.keys()].filter((id) => !known.has(id)).sort();
 
   if (values.json) {
-    process.stdout.write(JSON.stringify({ candidate, requirements: rows, uncatalogued, warnings: catalogue.warnings }, null, 2) + '\n');
+    process.stdout.write(JSON.stringify({ candidate, requirements: rows, uncatalogued, warnings: [] }, null, 2) + '\n');
     return 0;
   }
   const out: string[] = [];
@@ -302,7 +337,6 @@ async function listCommand(values: Record<string, unknown>): Promise<number> {
   const covered = rows.filter((r) => r.tests.length > 0).length;
   out.push('', `${rows.length} requirement(s), ${covered} covered by ${tests.length} test(s) of project ${candidate}.`);
   if (uncatalogued.length) out.push(`Tagged but not in the catalogue: ${uncatalogued.join(', ')}`);
-  for (const w of catalogue.warnings) out.push(`warning: ${w}`);
   process.stdout.write(out.join('\n') + '\n');
   return 0;
 }

@@ -1,7 +1,8 @@
 /**
  * The fixtures every conformance test uses, in one import: a running candidate (worker-scoped, per
  * Playwright project), fresh users and clients on it, and fresh scripted remotes per test.
- * Around each test, the candidate version's baseline is active (see harness/checks/test-baseline.ts).
+ * Around each test, the candidate version's baseline is active (see harness/checks/test-baseline.ts)
+ * and the wire journal is open (harness/checks/wire.ts).
  * After each test, every joined room whose resync completed is audited against the truth
  * (harness/audit/fixture.ts), while the baseline is still active and the remotes still run.
  *
@@ -12,6 +13,7 @@ import { candidateTest } from './candidates/fixture.ts';
 import { remoteTest } from './remote/fixture.ts';
 import { recordedOutcomes } from './checks/judge.ts';
 import { activateBaseline, deactivateBaseline, unexpectedlyPassing } from './checks/test-baseline.ts';
+import { closeWireJournal, openWireJournal } from './checks/wire.ts';
 import { auditFixture, AUDIT_FIXTURE_TIMEOUT_MS } from './audit/fixture.ts';
 import { CandidateClient } from './client/client.ts';
 import { roomVersionForTest, roomVersionsFromCapabilities, type CandidateRoomVersions } from './joining/room-versions.ts';
@@ -41,12 +43,15 @@ export const test = mergeTests(candidateTest, remoteTest)
   candidateBaseline: [
     async ({ candidate }, use, testInfo) => {
       activateBaseline(candidate.info.implementation, candidate.info.version);
+      // The wire journal feeds the exchanges a failing outcome carries (harness/checks/wire.ts).
+      openWireJournal();
       try {
         await use();
         const stale = unexpectedlyPassing(testInfo, recordedOutcomes(testInfo));
         if (stale.length) throw new Error(stale.join('\n'));
       } finally {
         deactivateBaseline();
+        closeWireJournal();
       }
     },
     { auto: true },

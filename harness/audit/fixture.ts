@@ -14,11 +14,10 @@
  * the room, how many checks, which differed, and whether the audit completed the resync.
  */
 import type { TestInfo } from '@playwright/test';
-import { CHECK_ANNOTATION } from '../checks/judge.ts';
-import { requirement } from '../checks/catalogue.ts';
+import { recordCheckNotRun } from '../checks/judge.ts';
 import { auditChecks } from '../checks/audit-checks.ts';
 import { stateIdsAfterResyncIsFullState } from '../checks/joiner-resync-integrity.ts';
-import type { CheckOutcome } from '../checks/types.ts';
+import type { Check } from '../checks/types.ts';
 import type { AuditTarget } from './gather.ts';
 import { runAudit } from './run.ts';
 
@@ -69,19 +68,15 @@ export function registerForAudit(target: AuditTarget): AuditRegistration {
   };
 }
 
-/** Requirements the audit judges, for not-run outcomes of a skipped audit. */
-function auditRequirements(): string[] {
-  return [...new Set([...auditChecks.audit, stateIdsAfterResyncIsFullState].map((c) => c.requirement))];
+/** The checks the audit runs, for not-run outcomes of a skipped audit. */
+function auditCheckList(): Check<never>[] {
+  return [...auditChecks.audit, stateIdsAfterResyncIsFullState] as Check<never>[];
 }
 
 function recordSkipped(testInfo: TestInfo, roomId: string, reason: string, asOutcomes: boolean): void {
   testInfo.annotations.push({ type: AUDIT_SKIPPED_ANNOTATION, description: `${roomId}: ${reason}` });
   if (!asOutcomes) return;
-  for (const id of auditRequirements()) {
-    const req = requirement(id);
-    const outcome: CheckOutcome = { checkId: null, requirementId: id, level: req.level, verdict: 'not-run', expected: 'the post-resync audit of the room', observed: null, reason: `audit of ${roomId} skipped: ${reason}` };
-    testInfo.annotations.push({ type: CHECK_ANNOTATION, description: JSON.stringify(outcome) });
-  }
+  for (const check of auditCheckList()) recordCheckNotRun(testInfo, check, `audit of ${roomId} skipped: ${reason}`);
 }
 
 /**
@@ -108,14 +103,14 @@ export async function auditFixture(use: () => Promise<void>, testInfo: TestInfo)
     }
     if (room.membership(joiner.userId) !== 'join') {
       // The audit is of a joined user's view; a user who left sees the room as it was when they left.
-      recordSkipped(testInfo, roomId, `${joiner.userId} is no longer joined (${room.membership(joiner.userId) ?? 'no membership'})`, false);
+      recordSkipped(testInfo, roomId, `${joiner.userId} is no longer joined (${room.membership(joiner.userId) ?? 'no membership'})`, true);
       continue;
     }
     const completedByAudit = !entry.completed;
     if (completedByAudit) {
       const failure = entry.complete ? await entry.complete(COMPLETE_RESYNC_WITHIN_MS).then(() => undefined, (e: Error) => e.message) : 'the scenario cannot complete its resync';
       if (failure !== undefined) {
-        recordSkipped(testInfo, roomId, `the resync did not complete after the test: ${failure.split('\n')[0].slice(0, 300)}`, false);
+        recordSkipped(testInfo, roomId, `the resync did not complete after the test: ${failure.split('\n')[0].slice(0, 300)}`, true);
         continue;
       }
     }

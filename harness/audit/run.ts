@@ -7,10 +7,8 @@
  * news — a /sync long poll of the candidate returning, or a PDU reaching the remote — and looks
  * again, until AUDIT_SETTLE_MS. What still differs then is a finding.
  */
-import { expect, type TestInfo } from '@playwright/test';
-import { CHECK_ANNOTATION, failureMessage, judge, outcomeOf, strictMode } from '../checks/judge.ts';
-import { knownFailureFor } from '../checks/test-baseline.ts';
-import { requirement } from '../checks/catalogue.ts';
+import type { TestInfo } from '@playwright/test';
+import { judge, recordCheckNotRun } from '../checks/judge.ts';
 import { stateIdsAfterResyncIsFullState, type JoinerStateAtEventObservation } from '../checks/joiner-resync-integrity.ts';
 import { auditChecks, heroesChosenFromMembers, heroesMustClauses, summaryCountsEqualTruth, type AuditObservation } from '../checks/audit-checks.ts';
 import type { Check, CheckOutcome } from '../checks/types.ts';
@@ -21,9 +19,6 @@ export const AUDIT_SETTLE_MS = 6_000;
 
 /** A cheap incremental sync: one timeline event, members lazy-loaded. */
 const NEWS_FILTER = { room: { timeline: { limit: 1 }, state: { lazy_load_members: true } } };
-
-/** Checks whose requirement the catalogue files as MUST but whose clauses here are SHOULD (LL-07's choice of heroes). */
-const SHOULD_CLAUSES: ReadonlySet<Check<never>> = new Set([heroesChosenFromMembers as Check<never>]);
 
 export interface AuditResult {
   roomId: string;
@@ -70,11 +65,9 @@ export async function runAudit(testInfo: TestInfo, t: AuditTarget): Promise<Audi
   }
   const settledMs = Date.now() - started;
   const outcomes: CheckOutcome[] = [];
-  for (const check of auditChecks.audit) {
-    outcomes.push(SHOULD_CLAUSES.has(check as Check<never>) ? judgeAsShould(testInfo, check, obs) : judge(testInfo, check, obs));
-  }
+  for (const check of auditChecks.audit) outcomes.push(judge(testInfo, check, obs));
   if (typeof fed !== 'string') outcomes.push(judge(testInfo, stateIdsAfterResyncIsFullState, fed));
-  else outcomes.push(recordNotRun(testInfo, stateIdsAfterResyncIsFullState, `audit of ${t.room.roomId}: ${fed}`));
+  else outcomes.push(recordCheckNotRun(testInfo, stateIdsAfterResyncIsFullState, `audit of ${t.room.roomId}: ${fed}`));
   const differences = outcomes.filter((o) => !['pass', 'informational', 'not-run'].includes(o.verdict));
   return { roomId: t.room.roomId, outcomes, differences, settledMs };
 }
@@ -84,28 +77,6 @@ export async function judgeRoomSummary(testInfo: TestInfo, t: AuditTarget): Prom
   const obs = await gatherAudit(t);
   judge(testInfo, summaryCountsEqualTruth, obs);
   judge(testInfo, heroesMustClauses, obs);
-  judgeAsShould(testInfo, heroesChosenFromMembers, obs);
+  judge(testInfo, heroesChosenFromMembers, obs);
   return obs;
-}
-
-/** Records that the audit could not exercise `check` here, and why (shown in the report as not run). */
-function recordNotRun<O>(testInfo: TestInfo, check: Check<O>, reason: string): CheckOutcome {
-  const outcome: CheckOutcome = { checkId: check.id, requirementId: check.requirement, level: requirement(check.requirement).level, verdict: 'not-run', expected: check.title, observed: null, reason };
-  testInfo.annotations.push({ type: CHECK_ANNOTATION, description: JSON.stringify(outcome) });
-  return outcome;
-}
-
-/**
- * `judge` for a check over SHOULD clauses of a requirement filed as MUST: a break is `non-strict`
- * (failing the test only under LAZYJOIN_STRICT=1), the baseline applies as in `judge`.
- */
-function judgeAsShould<O>(testInfo: TestInfo, check: Check<O>, observation: O): CheckOutcome {
-  let outcome = outcomeOf(check, observation);
-  if (outcome.verdict === 'fail') outcome = { ...outcome, level: 'SHOULD', verdict: 'non-strict' };
-  const known = knownFailureFor(testInfo, outcome);
-  if (known) outcome = { ...outcome, verdict: 'known-failure', reason: `known failure listed in ${known.file}: ${known.entry.reason} | observed: ${outcome.reason ?? '-'}` };
-  testInfo.annotations.push({ type: CHECK_ANNOTATION, description: JSON.stringify(outcome) });
-  const failsTest = outcome.verdict === 'error' || (outcome.verdict === 'non-strict' && strictMode());
-  expect.soft(failsTest, failsTest ? failureMessage(outcome, check.title) : `check ${check.id}`).toBe(false);
-  return outcome;
 }

@@ -179,7 +179,7 @@ export const heroesMustClauses: Check<AuditObservation> = defineCheck({
 
 export const heroesChosenFromMembers: Check<AuditObservation> = defineCheck({
   id: 'audit/heroes-chosen-from-members',
-  requirement: 'LL-07',
+  requirement: 'LL-07a',
   title: 'after the resync, m.heroes names joined or invited members (left or banned only when none are), at least five when five are available (SHOULD)',
   evaluate: (o): Evaluation => {
     const joinedOrInvited = otherMembers(o, ['join', 'invite']);

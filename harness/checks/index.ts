@@ -8,7 +8,7 @@
 export type * from './types.ts';
 export { allChecks, checkById, checksFor, catalogueDrift, observationKindOf, defineCheck, type ObservationKind } from './registry.ts';
 export { loadCatalogue, requirement } from './catalogue.ts';
-export { judge, outcomeOf, recordFeature, recordInformational, recordNotSupported, recordedOutcomes, failureMessage, strictMode, CHECK_ANNOTATION } from './judge.ts';
+export { judge, judgeAll, recordCheckNotRun, recordNotRun, presenceCheck, outcomeOf, recordFeature, recordInformational, recordNotSupported, recordedOutcomes, failureMessage, strictMode, recordPartialStateRequested, partialStateRequested, gatedByProfile, CHECK_ANNOTATION, PROFILE_ANNOTATION } from './judge.ts';
 export { activateBaseline, deactivateBaseline, knownFailureFor, unexpectedlyPassing } from './test-baseline.ts';
 export { validate, pduSchemaFor, type SchemaId, type ValidationResult } from './schema.ts';
 export { trimForReport, trimmedJson } from './trim.ts';

@@ -49,6 +49,7 @@ export function joinerResyncIntegrityPassingObservations(): Array<{ name: string
   const refused: JoinerRoomIntegrityObservation = { join: { status: 502, errcode: 'M_UNKNOWN' }, stateAfter: null, forbidden: [] };
   return [
     { name: '/state_ids after the resync', kind: 'joiner-state-at-event', observation: stateAfterResync },
+    { name: '/state_ids answered while still resyncing, with the full state', kind: 'joiner-state-at-event', observation: { ...stateAfterResync, phase: 'partial' } },
     { name: 'transaction with a typing EDU and a message', kind: 'joiner-transaction', observation: transaction },
     { name: 'unauthorised state event during the resync', kind: 'joiner-event-fate', observation: rejected('partial') },
     { name: 'unauthorised state event after the resync', kind: 'joiner-event-fate', observation: rejected('complete') },

@@ -51,6 +51,21 @@ export const stateIdsAfterResyncIsFullState: Check<JoinerStateAtEventObservation
   ],
 });
 
+export const stateIdsWhilePartialIsFullState: Check<JoinerStateAtEventObservation> = defineCheck({
+  id: 'joiner/state-ids-while-partial-is-full-state',
+  requirement: 'ST-01',
+  title: 'a /state_ids answer given while the candidate is still resyncing is, like any other, exactly the resolved state before the event',
+  evaluate: (o): Evaluation => {
+    if (o.phase !== 'partial') return { notApplicable: 'asked once the candidate had resynced (judged by joiner/state-ids-after-resync-is-full-state)' };
+    if (!o.response) return { notApplicable: `no answer within ${o.waitedMs} ms (waiting is the partial-state profile's matter)` };
+    if (o.response.status !== 200) return { notApplicable: `answered HTTP ${o.response.status}, not a state (refusing is the partial-state profile's matter)` };
+    return stateIdsAfterResyncIsFullState.evaluate({ ...o, phase: 'complete' });
+  },
+  controls: [
+    { name: 'answered from the partial state: a member event left out', mutate: (o) => ({ ...o, response: { status: 200, body: { pdu_ids: o.truth.slice(1), auth_chain_ids: [] } } }) },
+  ],
+});
+
 // ------------------------------------------------------------------------------------------------
 // Transactions pushed to the joiner while it resyncs
 
@@ -174,7 +189,12 @@ export const noInvalidEventInState: Check<JoinerRoomIntegrityObservation> = defi
         observed: { join: o.join, tampered },
       };
     }
-    if (o.stateAfter === null) return { ok: true };
+    if (o.forbidden.length === 0 && o.tamperedContentServed === undefined) return { notApplicable: 'the scenario planted no invalid event and probed no tampered content' };
+    if (o.stateAfter === null) {
+      // Only a refused join has no state to judge; a joined room whose state could not be read is not a pass.
+      if (o.join.status >= 400) return { ok: true };
+      return { notApplicable: 'the room state of the joined room could not be read' };
+    }
     const inState = new Set(Object.values(o.stateAfter));
     const adopted = o.forbidden.filter((f) => inState.has(f.eventId));
     if (adopted.length === 0) return { ok: true };
@@ -195,7 +215,7 @@ export const noInvalidEventInState: Check<JoinerRoomIntegrityObservation> = defi
 });
 
 export const joinerResyncIntegrityChecks = {
-  'joiner-state-at-event': [stateIdsAfterResyncIsFullState],
+  'joiner-state-at-event': [stateIdsAfterResyncIsFullState, stateIdsWhilePartialIsFullState],
   'joiner-transaction': [transactionAnsweredDuringResync],
   'joiner-event-fate': [rejectedEventNotServed],
   'joiner-device-list-delivery': [deviceListUpdateReachesRoomServers],

@@ -44,9 +44,17 @@ export interface Requirement {
   source: { document: string; section: string };
   /** What an implementer has to do, in the project's own words. */
   summary: string;
+  /**
+   * The named profile the requirement belongs to, if any: it binds only a candidate that opted
+   * into the profile by its behaviour (`partial-state`: the candidate asked for partial state).
+   */
+  profile?: Profile;
   /** IDs of the checks that judge this requirement (may be empty). */
   checks: string[];
 }
+
+/** Named sets of requirements a candidate opts into by its behaviour (see DESIGN.md "Axes of a run"). */
+export type Profile = 'partial-state';
 
 /** The catalogue file as a whole. */
 export interface RequirementCatalogue {
@@ -75,11 +83,37 @@ export interface CheckOutcome {
   observed: unknown;
   /** Why the verdict is not a plain pass: the failure, or why the check did not apply. */
   reason?: string;
+  /**
+   * For a failing or known-failure outcome: the wire exchanges of the test up to the judgement
+   * (suite to candidate and candidate to the remotes), numbered, bodies trimmed.
+   */
+  exchanges?: WireExchange[];
+}
+
+/** One request and its answer on the wire, as a finding shows it. */
+export interface WireExchange {
+  /** 1-based order within the test. */
+  n: number;
+  /** `to-candidate`: the suite asked the candidate; `from-candidate`: the candidate asked a remote. */
+  direction: 'to-candidate' | 'from-candidate';
+  from: string;
+  to: string;
+  method: string;
+  /** Path with its query string. */
+  path: string;
+  /** HTTP status, absent while unanswered (held by a gate, or no answer came). */
+  status?: number;
+  /** Milliseconds since the test's journal opened. */
+  atMs: number;
+  /** Bodies as JSON text, trimmed. */
+  request?: string;
+  response?: string;
 }
 
 /** The result of a pure check. */
 export type Evaluation =
-  | { ok: true }
+  /** `observed`: what was seen, kept for a recorded (informational) outcome. */
+  | { ok: true; observed?: unknown }
   | { ok: false; reason: string; expected: string; observed?: unknown }
   | { notApplicable: string };
 

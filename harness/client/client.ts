@@ -7,6 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { request } from 'undici';
+import { noteOutbound } from '../checks/wire.ts';
 import type { CandidateUser } from '../candidates/types.ts';
 import type {
   ClientEvent,
@@ -115,6 +116,7 @@ export class CandidateClient {
     const qs = search.toString();
     const timeout = opts.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
     let res;
+    const answered = noteOutbound(this.userId, 'client API', method, `${path}${qs ? `?${qs}` : ''}`, opts.body);
     try {
       res = await request(`${this.baseUrl}${path}${qs ? `?${qs}` : ''}`, {
         method,
@@ -127,6 +129,7 @@ export class CandidateClient {
         bodyTimeout: timeout,
       });
     } catch (err) {
+      answered(undefined, `(no answer: ${(err as Error).message})`);
       throw new Error(`${method} ${path} failed before any answer (as ${this.userId}): ${(err as Error).message}`);
     }
     const text = await res.body.text();
@@ -136,6 +139,7 @@ export class CandidateClient {
     } catch {
       body = { raw: text.slice(0, TRIM) };
     }
+    answered(res.statusCode, body);
     return new ApiResult(method, path, res.statusCode, body as T);
   }
 

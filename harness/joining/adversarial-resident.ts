@@ -8,10 +8,13 @@
  * keep working. Each test states its `safeBehaviour` (shown in the report as an annotation and as
  * the recorded outcome's reason).
  */
-import type { TestInfo } from '@playwright/test';
+import { expect, type TestInfo } from '@playwright/test';
 import type { CandidateClient } from '../client/client.ts';
 import { timelineOf } from '../client/types.ts';
-import { judge, recordInformational } from '../checks/judge.ts';
+import { requirement as requirementOf } from '../checks/catalogue.ts';
+import { adversarialJoinEndsSafe } from '../checks/partial-state.ts';
+import { CHECK_ANNOTATION, judge, recordInformational } from '../checks/judge.ts';
+import type { Check, CheckOutcome } from '../checks/types.ts';
 import { noInvalidEventInState } from '../checks/joiner-resync-integrity.ts';
 import { stateKey as stateMapKey } from '../matrix/index.ts';
 import type { Room } from '../remote/room.ts';
@@ -49,8 +52,11 @@ export function stateKeyOf(event: Record<string, unknown>): string {
 }
 
 export interface AdversarialOutcomeOptions {
-  /** The MSC-only requirement the safe behaviour rests on (recorded as informational). */
-  requirement: 'JS-03' | 'JS-05' | 'JS-08' | 'C-15';
+  /**
+   * The requirement the safe behaviour rests on: JS-03 (the partial-state profile: judged) or
+   * C-15 (MSC2775's trust in the resident: recorded as informational).
+   */
+  requirement: 'JS-03' | 'C-15';
   /** What a safe candidate does, and why (requirement or MSC text). */
   safeBehaviour: string;
   /** Events that must never become state (JS-01), with why. */
@@ -104,25 +110,44 @@ export async function judgeAdversarialOutcome(testInfo: TestInfo, join: Unchecke
       stateDiff = { roomState: { status: state.status, body: state.body } };
     }
   }
-  judge(testInfo, noInvalidEventInState, { join: { status: answer.status, errcode: answer.errcode }, stateAfter, forbidden: opts.forbidden ?? [], tamperedContentServed: refused ? [] : ((await opts.probeTampered?.()) ?? []) });
+  if (!refused && stateAfter === null) {
+    // The candidate joined but its room state cannot be read: JS-01 cannot be judged, and that is an error, never a pass.
+    recordError(testInfo, noInvalidEventInState, `the candidate joined (HTTP ${answer.status}) but its room state could not be read: ${JSON.stringify(stateDiff).slice(0, 300)}`);
+  } else {
+    const tamperedContentServed = refused || !opts.probeTampered ? undefined : await opts.probeTampered();
+    judge(testInfo, noInvalidEventInState, { join: { status: answer.status, errcode: answer.errcode }, stateAfter, forbidden: opts.forbidden ?? [], ...(tamperedContentServed ? { tamperedContentServed } : refused && opts.probeTampered ? { tamperedContentServed: [] } : {}) });
+  }
   const otherRooms = await localRoomWorks(join.client);
   const clearRefusal = refused && answer.errcode !== undefined;
   const safe = otherRooms.ok && (clearRefusal ? opts.refusalIsSafe !== false : resynced && stateMatches === true);
-  recordInformational(
-    testInfo,
-    opts.requirement,
-    safe,
-    {
-      join: { status: answer.status, body: answer.body },
-      resynced,
-      ...(resyncError ? { resyncError } : {}),
-      stateMatches,
-      stateDiff,
-      otherRooms,
-    },
-    `safe behaviour: ${opts.safeBehaviour}`,
-  );
+  const observed = { join: { status: answer.status, body: answer.body }, resynced, ...(resyncError ? { resyncError } : {}), stateMatches, stateDiff, otherRooms };
+  if (opts.requirement === 'C-15') {
+    recordInformational(testInfo, opts.requirement, safe, observed, `safe behaviour: ${opts.safeBehaviour}`);
+  } else {
+    testInfo.annotations.push({ type: 'lazyjoin-observed', description: `adversarial outcome: ${JSON.stringify(observed).slice(0, 1500)}` });
+    judge(testInfo, adversarialJoinEndsSafe, {
+      request: { scenario: opts.safeBehaviour },
+      facts: clearRefusal
+        ? [
+            { fact: 'refusing the join is safe here', expected: true, observed: opts.refusalIsSafe !== false },
+            { fact: 'other rooms keep working', expected: true, observed: otherRooms.ok },
+          ]
+        : [
+            { fact: 'the join was refused with an errcode, or completed', expected: true, observed: !refused },
+            { fact: 'the resync completed', expected: true, observed: resynced },
+            { fact: "the room state equals the resident's", expected: true, observed: stateMatches === true },
+            { fact: 'other rooms keep working', expected: true, observed: otherRooms.ok },
+          ],
+    });
+  }
   return { safe, refused, resynced, stateMatches };
+}
+
+/** Records that `check` could not judge here because of the candidate (an error outcome, which fails the test). */
+function recordError<O>(testInfo: TestInfo, check: Check<O>, reason: string): void {
+  const outcome: CheckOutcome = { checkId: check.id, requirementId: check.requirement, level: requirementOf(check.requirement).level, verdict: 'error', expected: check.title, observed: null, reason };
+  testInfo.annotations.push({ type: CHECK_ANNOTATION, description: JSON.stringify(outcome) });
+  expect.soft(false, `${check.requirement} could not be judged (error): ${reason}`).toBe(true);
 }
 
 /** Whether the candidate still creates a local room and shows a message in it, within a bound. */

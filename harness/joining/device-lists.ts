@@ -6,7 +6,8 @@
  */
 import type { TestInfo } from '@playwright/test';
 import type { CandidateClient } from '../client/client.ts';
-import { judge, recordInformational } from '../checks/judge.ts';
+import { judge } from '../checks/judge.ts';
+import { deviceUpdatesReachServersInRoom } from '../checks/partial-state.ts';
 import { deviceListUpdateReachesRoomServers } from '../checks/joiner-resync-integrity.ts';
 import type { Arrivals } from '../remote/gates.ts';
 import type { Bystander, Remote } from '../remote/remote.ts';
@@ -51,11 +52,10 @@ export function updateReached(delivered: Arrivals<DeliveredEdu>, userId: string,
 
 /**
  * During the resync: an update should reach every server of servers_in_room (MSC3706/MSC3902,
- * JS-02), recorded as informational with every server's outcome.
+ * JS-02), judged at the partial-state profile with every server's outcome.
  */
 export function recordDuringResync(testInfo: TestInfo, deliveries: Map<string, boolean>, shouldReceive: string[], note: string): void {
-  const missed = shouldReceive.filter((s) => !deliveries.get(s));
-  recordInformational(testInfo, 'JS-02', missed.length === 0, Object.fromEntries(deliveries), note);
+  judge(testInfo, deviceUpdatesReachServersInRoom, { request: { scenario: note }, facts: shouldReceive.map((s) => ({ fact: `${s} received the update`, expected: true, observed: deliveries.get(s) ?? false })) });
 }
 
 /** After the resync: every server sharing the room must get the update (JS-16, judged). */

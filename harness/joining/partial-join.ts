@@ -35,7 +35,8 @@ import { join as joinPath } from 'node:path';
 import type { Candidate } from '../candidates/types.ts';
 import type { CandidateClient } from '../client/client.ts';
 import type { ClientEvent, SyncFilter, SyncResponse } from '../client/types.ts';
-import { recordNotSupported } from '../checks/judge.ts';
+import { recordNotSupported, recordPartialStateRequested } from '../checks/judge.ts';
+import { currentTestInfo } from './test-info.ts';
 import { fixtureOf, writeObservationFixture, type FixtureExpectation } from '../checks/fixtures.ts';
 import type { PartialJoinObservation, ResyncRequest } from '../checks/joining-resync.ts';
 import type { CheckOutcome } from '../checks/types.ts';
@@ -198,6 +199,9 @@ export async function partialJoin(fx: PartialJoinFixtures, opts: PartialJoinOpti
   const serversInRoom = Array.isArray(answerBody.servers_in_room) ? (answerBody.servers_in_room as string[]) : [];
   const query = sendJoinRecord.query;
   const single = (v: string | string[] | undefined) => (Array.isArray(v) ? v.join(',') : v);
+  // Asking for partial state is what opts the candidate into the partial-state profile.
+  const testInfo = currentTestInfo();
+  if (testInfo) recordPartialStateRequested(testInfo, single(query.omit_members) === 'true' || single(query['org.matrix.msc3706.partial_state']) === 'true', { query, members_omitted: answerBody.members_omitted ?? null });
 
   const resyncRequests = (): ResyncRequest[] =>
     remote

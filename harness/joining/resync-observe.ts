@@ -2,13 +2,14 @@
  * Observations shared by the joining-side tests of traffic during the resync, auth across it and
  * device lists: the candidate's /state_ids at an event (withheld while partial, exact after),
  * a transaction pushed while it resyncs, an event in a lazy-loading /sync, an event as a client
- * fetches it. Each records its verdict on the test (judge or recordInformational).
+ * fetches it. Each records its verdict on the test (judge).
  */
 import type { TestInfo } from '@playwright/test';
 import type { CandidateClient } from '../client/client.ts';
 import { timelineOf, type SyncFilter, type SyncResponse } from '../client/types.ts';
-import { judge, recordInformational } from '../checks/judge.ts';
-import { rejectedEventNotServed, stateIdsAfterResyncIsFullState, transactionAnsweredDuringResync } from '../checks/joiner-resync-integrity.ts';
+import { judge } from '../checks/judge.ts';
+import { stateNotServedFromPartialState } from '../checks/partial-state.ts';
+import { rejectedEventNotServed, stateIdsAfterResyncIsFullState, stateIdsWhilePartialIsFullState, transactionAnsweredDuringResync } from '../checks/joiner-resync-integrity.ts';
 import type { PDU } from '../matrix/index.ts';
 import type { Remote } from '../remote/remote.ts';
 import type { Room } from '../remote/room.ts';
@@ -30,24 +31,24 @@ export interface JoinUnderTest {
 
 /**
  * Asks the candidate for /state_ids at `eventId`. While partial (MSC3902 via MSC3895, JS-07) it
- * should not answer from partial state: it waits or refuses (403); recorded as informational.
- * Once resynced (ST-01) the answer must be exactly the state before the event on the resident.
+ * should not answer from partial state: it waits or refuses (the partial-state profile). Any
+ * answer it gives, then or once resynced, must be exactly the state before the event on the
+ * resident (ST-01, a MUST).
  */
 export async function observeStateAtEvent(testInfo: TestInfo, candidateServer: string, join: JoinUnderTest, eventId: string, phase: 'partial' | 'complete'): Promise<void> {
   const waitedMs = phase === 'partial' ? PARTIAL_STATE_IDS_WAIT_MS : ANSWER_WITHIN_MS;
   const response = await candidateStateIds(join.remote, candidateServer, join.roomId, eventId, waitedMs);
+  const observation = { phase, eventId, response, waitedMs, truth: [...join.room.stateBefore(eventId).values()] };
   if (phase === 'partial') {
-    const withheld = response === null || response.status === 403;
-    recordInformational(
-      testInfo,
-      'JS-07',
-      withheld,
-      { eventId, response: response ?? `no answer within ${waitedMs} ms` },
-      'while partial, /state_ids at an event must wait or be refused (403), not be answered from partial state',
-    );
+    judge(testInfo, stateNotServedFromPartialState, {
+      request: { scenario: `/state_ids at ${eventId} while partial (waited ${waitedMs} ms)` },
+      facts: [{ fact: 'answered 200 with a state', expected: false, observed: response?.status === 200 }],
+    });
+    // Whatever the profile says about answering, an answer given is judged for correctness (a MUST).
+    judge(testInfo, stateIdsWhilePartialIsFullState, observation);
     return;
   }
-  judge(testInfo, stateIdsAfterResyncIsFullState, { phase, eventId, response, waitedMs, truth: [...join.room.stateBefore(eventId).values()] });
+  judge(testInfo, stateIdsAfterResyncIsFullState, observation);
 }
 
 /** Pushes `eventIds` (and EDUs) in one transaction and judges that it was answered (ST-09). */

@@ -27,6 +27,8 @@ import { state as stateRoute, stateIds as stateIdsRoute } from '../remote/routes
 import { sendJoinHandler, type SendJoinBehaviour } from '../remote/routes/membership.ts';
 import { send as sendRoute } from '../remote/routes/send.ts';
 import type { RouteContext, RouteHandler, RouteResponse } from '../remote/routing.ts';
+import { recordPartialStateRequested } from '../checks/judge.ts';
+import { currentTestInfo } from './test-info.ts';
 
 /** An EDU as received by one of the remote's servers (the remote itself or a bystander). */
 export interface DeliveredEdu {
@@ -139,6 +141,10 @@ export class UncheckedJoin {
     remote.route('state_ids', join.holdingResync('state_ids', opts.resyncAnswer?.stateIds ?? stateIdsRoute));
     remote.route('state', join.holdingResync('state', opts.resyncAnswer?.state ?? stateRoute));
     join.joinAnswer = await opts.client.join(room.roomId, { via: [remote.serverName] });
+    const sendJoin = remote.requests('send_join').find((r) => r.status === 200);
+    const testInfo = currentTestInfo();
+    // Asking for partial state is what opts the candidate into the partial-state profile.
+    if (sendJoin && testInfo) recordPartialStateRequested(testInfo, join.partial, { query: sendJoin.query });
     if (join.joinAnswer.status === 200) {
       // Once the resync completes, the end-of-test audit compares the candidate's view with the room;
       // a test that ends before that has the resync completed by the audit, which then looks.

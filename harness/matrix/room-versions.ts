@@ -49,6 +49,15 @@ export interface RoomVersion {
    * infinite power and are never listed in the power levels' `users` (v12).
    */
   privilegedCreators: boolean;
+  /**
+   * State resolution algorithm: `v1` (v1); `v2` (v2-v11); `v2.1` (v12: the first iterative auth
+   * checks start from an empty state, and the conflicted state subgraph joins the full conflicted set).
+   */
+  stateResolution: 'v1' | 'v2' | 'v2.1';
+  /** Whether `m.room.aliases` is authorised by its own rule (state key = the sender's server; v1-v5). */
+  aliasesAuthRule: boolean;
+  /** Whether the leave-after-ban and power-level checks read `notifications` levels too (v6+). */
+  notificationsPowerLevels: boolean;
 }
 
 function version(id: string, n: number): RoomVersion {
@@ -68,6 +77,9 @@ function version(id: string, n: number): RoomVersion {
     roomIdFromCreateEvent: n >= 12,
     eventReferencesWithHashes: n <= 2,
     privilegedCreators: n >= 12,
+    stateResolution: n === 1 ? 'v1' : n <= 11 ? 'v2' : 'v2.1',
+    aliasesAuthRule: n <= 5,
+    notificationsPowerLevels: n >= 6,
   };
 }
 

@@ -6,6 +6,7 @@
 import { request } from 'undici';
 import { signRequest, STABLE_ROOM_VERSIONS, type PDU, type SigningKey } from '../matrix/index.ts';
 import { baseUrlFor, federationAgent } from './discovery.ts';
+import { noteOutbound } from '../checks/wire.ts';
 
 export interface FederationResponse<T = any> {
   status: number;
@@ -72,6 +73,7 @@ export class FederationClient {
     let status: number;
     let raw: string;
     let responseHeaders: Record<string, string | string[] | undefined>;
+    const answered = noteOutbound(this.origin, destination, method, uri, opts.body);
     try {
       const res = await request(url, {
         method: method as 'GET',
@@ -87,6 +89,7 @@ export class FederationClient {
       raw = await res.body.text();
     } catch (err) {
       const cause = (err as { cause?: { message?: string } }).cause?.message;
+      answered(undefined, `(no answer: ${(err as Error).message}${cause ? `; ${cause}` : ''})`);
       throw new Error(`${method} ${url} from ${this.origin} failed: ${(err as Error).message}${cause ? ` (${cause})` : ''}`);
     }
     let body: T | undefined;
@@ -97,6 +100,7 @@ export class FederationClient {
         body = undefined;
       }
     }
+    answered(status, body ?? (raw.length ? raw : undefined));
     return { status, body, raw, headers: responseHeaders };
   }
 

@@ -17,6 +17,7 @@ import { FederationClient } from './client.ts';
 import { Arrivals, Gate, type HeldRequest, type Matcher } from './gates.ts';
 import { KeyCache, serverKeysDocument } from './keys.ts';
 import { formatRequestLog, queryObject, trimmedJson, type AuthVerdict, type RequestRecord } from './log.ts';
+import { noteInbound } from '../checks/wire.ts';
 import { Room, serverOf, type RoomOptions } from './room.ts';
 import { json, matchRoute, matrixError, responseText, ROUTE_NAMES, type HostedServer, type RouteContext, type RouteHandler, type RouteName, type RouteResponse } from './routing.ts';
 import { backfill, event, eventAuth, getMissingEvents, state, stateIds } from './routes/events.ts';
@@ -347,6 +348,7 @@ export class Remote {
       receivedAt: started - this.startedAt,
     };
     this.records.push(record);
+    noteInbound(record);
     const respond = async (response: RouteResponse): Promise<void> => {
       if (res.writableEnded || res.destroyed) return;
       record.status = response.status;

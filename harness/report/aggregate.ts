@@ -1,5 +1,7 @@
 import { applyBaseline, type Baseline, type KnownFailure } from './baseline.ts';
-import type { Requirement } from './catalogue.ts';
+import { mscsOf, sourceText } from '../checks/catalogue.ts';
+import type { Profile, ProfileRequest } from '../checks/annotations.ts';
+import type { Requirement, WireExchange } from '../checks/types.ts';
 import {
   LEVEL_TAGS,
   LEVELS,
@@ -15,25 +17,33 @@ import {
 } from './model.ts';
 
 /**
- * Turns per-test records into per-requirement verdicts per candidate.
+ * Turns per-test records into per-requirement verdicts per candidate. One verdict path: every
+ * verdict comes from check outcomes that `judge()` recorded; a tag only says what a test covers.
  *
- * 1. Outcomes. Every `lazyjoin-check` outcome of a test is one outcome for its requirement. A
- *    requirement the test is tagged with but did not judge gets one outcome from the test's status:
- *    passed -> `pass`; skipped -> `not-run`; failed, timed out or interrupted -> `error` (the test
- *    ended before judging it: the harness threw or the candidate broke). A test that ended
+ * 1. Outcomes. Every `lazyjoin-check` outcome of a test is one outcome for its requirement (a
+ *    check that did not apply is a `not-run` outcome with its reason). A requirement the test is
+ *    tagged with but none of whose checks ran there gets one outcome from the test's status:
+ *    passed -> `not-run` ("tagged, but none of its checks ran"); skipped -> `not-run`; failed,
+ *    timed out or interrupted -> `error` (the test ended before judging it). A test that ended
  *    failed/timedOut/interrupted although none of its checks failed or erred also adds an `error`
  *    to each requirement it judged, so that an unexplained test failure is never lost.
- * 2. The candidate's baseline turns listed `fail`/`non-strict` outcomes into `known-failure`.
- * 3. The requirement's verdict for the candidate is the first verdict of VERDICT_PRECEDENCE
+ * 2. The candidate's baseline turns listed `fail`/`non-strict` outcomes of the listed check into
+ *    `known-failure`.
+ * 3. Informational means recorded, not passed: a MAY or MSC-ONLY requirement never passes; its cell
+ *    counts how many of its observations saw the behaviour present ("present 3 of 4").
+ * 4. Profiles: a requirement of the `partial-state` profile binds a candidate that asked for
+ *    partial state somewhere in the run (a `lazyjoin-profile` record with `requested: true`); for a
+ *    candidate that never asked, every outcome of it is `not-supported`.
+ * 5. The requirement's verdict for the candidate is the first verdict of VERDICT_PRECEDENCE
  *    present among its outcomes: any fail gives `fail`; an `error` wins only when nothing was
- *    judged (no pass, fail, non-strict, known failure, informational or not-supported outcome),
- *    and the cell then still counts the errors (`counts.error`); no outcome at all is `not-run`.
- *    So an error is never shown as a fail, nor a fail as an error.
- * 4. The run's gate fails when a MUST requirement is `fail` for some candidate, when (under
+ *    judged, and the cell then still counts the errors; no outcome at all is `not-run`. So an
+ *    error is never shown as a fail, nor a fail as an error.
+ * 6. The gate: `incomplete` when the run was interrupted or timed out (an unfinished run never
+ *    passes); else `failed` when a MUST requirement is `fail` for some candidate, when (under
  *    strict) a MUST or SHOULD requirement is `fail` or `non-strict`, when a MUST requirement is
- *    `error` (its tests ran and none could judge it: a candidate that crashes or never answers
- *    must not pass the gate), or when a baseline entry is unexpectedly passing. Other errors and
- *    not-run do not fail the gate; they are counted and shown.
+ *    `error`, or when a baseline entry is unexpectedly passing (not decided by one shard: an entry
+ *    may fail in another); profile requirements gate only with profile gating on
+ *    (`--profile none` reports them without gating).
  */
 export const VERDICT_PRECEDENCE: readonly Verdict[] = [
   'fail',
@@ -65,10 +75,10 @@ export interface TestSummary {
   candidateLogTail?: string;
 }
 
-/** A non-passing outcome worth showing: what was expected against what came. */
+/** A non-passing outcome worth showing: what was expected against what came, and the wire behind it. */
 export interface Finding {
   verdict: Verdict;
-  /** Absent for an outcome recorded for the requirement directly, without a check. */
+  /** Absent for an outcome without a check (a tag no check ran for, a test that ended in an error). */
   checkId?: string;
   /** For `informational`: whether the optional behaviour was observed. */
   present?: boolean;
@@ -76,6 +86,17 @@ export interface Finding {
   observed?: unknown;
   reason: string;
   knownFailureReason?: string;
+  /** The requests and answers of the test up to the judgement, numbered, bodies trimmed. */
+  exchanges?: WireExchange[];
+  /** Index into the cell's `tests`. */
+  test: number;
+}
+
+/** One outcome behind a cell's verdict (compliance.json lists them all, passes included). */
+export interface CellOutcome {
+  checkId: string | null;
+  verdict: Verdict;
+  present?: boolean;
   /** Index into the cell's `tests`. */
   test: number;
 }
@@ -84,12 +105,26 @@ export interface Cell {
   verdict: Verdict;
   counts: VerdictCounts;
   tests: TestSummary[];
+  outcomes: CellOutcome[];
   findings: Finding[];
-  /** The baseline lists this requirement as failing, but it passed. */
+  /** For an informational verdict: of the observations recorded, how many saw the behaviour. */
+  presence?: { present: number; observed: number };
+  /** The baseline lists a check of this requirement as failing, but it passed. */
   unexpectedlyPassing: boolean;
 }
 
-export interface RequirementRow extends Requirement {
+/** A requirement as the report shows it: the catalogue's entry, flattened, with its verdicts. */
+export interface RequirementRow {
+  id: string;
+  level: Level;
+  direction: string;
+  area: string;
+  /** Where the requirement comes from, as one line. */
+  source: string;
+  summary: string;
+  /** The proposals the requirement comes from (`MSC3706`, ...), found in its source. */
+  mscs: string[];
+  profile?: Profile;
   /** False for a requirement named by a test tag but absent from the catalogue. */
   inCatalogue: boolean;
   results: Record<string, Cell>;
@@ -107,17 +142,32 @@ export interface Totals {
   byArea: Record<string, VerdictCounts>;
 }
 
+/** A profile as the report shows it, apart from the base requirements. */
+export interface ProfileSection {
+  name: Profile;
+  /** Whether the profile's broken requirements fail the gate (`--profile none` turns it off). */
+  gating: boolean;
+  requirements: string[];
+  candidates: Record<string, { requested: boolean; evidence?: unknown; totals: VerdictCounts }>;
+}
+
+export type GateStatus = 'passed' | 'failed' | 'incomplete';
+
 export interface ComplianceReport {
   format: 'lazyjoin-compliance/1';
   lazyjoinVersion: string;
   runStartedAt: string;
   generatedAt: string;
+  /** How the run ended: `complete`, or `interrupted` (Ctrl-C, global timeout) with what it had seen. */
+  run: { status: 'complete' | 'interrupted'; shard?: { current: number; total: number } };
   spec: typeof SPEC_COVERAGE;
   strict: boolean;
   candidates: CandidateEntry[];
   requirements: RequirementRow[];
+  /** Per candidate, over the base requirements (profile requirements are counted in `profiles`). */
   totals: Record<string, Totals>;
-  gate: { passed: boolean; reasons: string[] };
+  profiles: ProfileSection[];
+  gate: { passed: boolean; status: GateStatus; reasons: string[] };
   warnings: string[];
 }
 
@@ -126,6 +176,8 @@ export interface AggregateOptions {
   /** Baseline per candidate name, with the file it came from. */
   baselines?: Record<string, { path: string; baseline: Baseline }>;
   strict?: boolean;
+  /** Whether profile requirements gate (default true; `--profile none` sets false). */
+  profileGating?: boolean;
   now?: Date;
   warnings?: string[];
 }
@@ -144,10 +196,12 @@ interface Outcome {
   expected?: unknown;
   observed?: unknown;
   reason: string;
+  exchanges?: WireExchange[];
 }
 
 const ENDED_BADLY: ReadonlySet<TestStatus> = new Set(['failed', 'timedOut', 'interrupted']);
 const EXPLAINS_FAILURE: ReadonlySet<Verdict> = new Set(['fail', 'non-strict', 'error', 'known-failure']);
+const OPTIONAL: ReadonlySet<Level> = new Set(['MAY', 'MSC-ONLY']);
 
 export function requirementTags(tags: string[]): string[] {
   return tags.flatMap((t) => {
@@ -166,12 +220,13 @@ export function outcomesOf(record: TestRecord): Omit<Outcome, 'record' | 'testTi
     expected: c.expected,
     observed: c.observed,
     reason: c.reason ?? `${c.checkId ?? c.requirementId}: ${c.verdict}`,
+    ...(c.exchanges?.length ? { exchanges: c.exchanges } : {}),
   }));
   const judged = new Set(record.checks.map((c) => c.requirementId));
   const firstError = record.errors[0] ?? `test ${record.status}`;
   for (const id of requirementTags(record.tags)) {
     if (judged.has(id)) continue;
-    if (record.status === 'passed') out.push({ requirementId: id, verdict: 'pass', reason: 'the test passed' });
+    if (record.status === 'passed') out.push({ requirementId: id, verdict: 'not-run', reason: `the test is tagged @${id}, but none of ${id}'s checks ran in it` });
     else if (record.status === 'skipped') out.push({ requirementId: id, verdict: 'not-run', reason: record.skipReason ?? 'the test was skipped' });
     else out.push({ requirementId: id, verdict: 'error', reason: `the test ended ${record.status} before judging ${id}: ${firstError}` });
   }
@@ -187,18 +242,44 @@ export function emptyCounts(): VerdictCounts {
   return Object.fromEntries(VERDICTS.map((v) => [v, 0])) as VerdictCounts;
 }
 
+export function rowOf(req: Requirement): RequirementRow {
+  return {
+    id: req.id,
+    level: req.level,
+    direction: req.direction,
+    area: req.area,
+    source: sourceText(req),
+    summary: req.summary,
+    mscs: mscsOf(req),
+    ...(req.profile ? { profile: req.profile } : {}),
+    inCatalogue: true,
+    results: {},
+  };
+}
+
+/** Whether a candidate opted into `profile` anywhere in the run, with the first evidence of it. */
+function profileRequest(records: TestRecord[], profile: Profile): { requested: boolean; evidence?: unknown } {
+  const requests = records.flatMap((r) => (r.profiles ?? []).filter((p) => p.profile === profile).map((p) => ({ p, r })));
+  const asked = requests.find(({ p }) => p.requested);
+  if (asked) return { requested: true, evidence: { test: asked.r.title, observed: asked.p.observed ?? null } };
+  return { requested: false, ...(requests.length ? { evidence: { test: requests[0].r.title, observed: requests[0].p.observed ?? null } } : {}) };
+}
+
 export function aggregate(results: RunResults, options: AggregateOptions): ComplianceReport {
   const warnings = [...(options.warnings ?? []), ...(results.globalErrors ?? []).map((e) => `error outside any test: ${e}`)];
   const strict = options.strict ?? false;
+  const profileGating = options.profileGating ?? true;
   const candidateNames = results.projects;
 
   const rows = new Map<string, RequirementRow>();
-  for (const req of options.catalogue) rows.set(req.id, { ...req, inCatalogue: true, results: {} });
+  for (const req of options.catalogue) rows.set(req.id, rowOf(req));
 
   const candidates: CandidateEntry[] = [];
+  const requested: Record<string, Partial<Record<Profile, { requested: boolean; evidence?: unknown }>>> = {};
   for (const name of candidateNames) {
     const info = results.candidates[name] ?? { name, version: 'unknown', driver: 'unknown' };
     const records = results.tests.filter((t) => t.candidate === name);
+    requested[name] = { 'partial-state': profileRequest(records, 'partial-state') };
     // A test that names no requirement (a smoke test) has no cell; its failure must still show.
     for (const r of records) {
       if (ENDED_BADLY.has(r.status) && r.checks.length === 0 && requirementTags(r.tags).length === 0) {
@@ -234,7 +315,9 @@ export function aggregate(results: RunResults, options: AggregateOptions): Compl
         if (options.catalogue.length > 0) warnings.push(`requirement ${id} (tagged on "${list[0].record.title}") is not in the catalogue`);
         rows.set(id, row);
       }
-      row.results[name] = cellOf(list, applied.unexpectedlyPassing.some((e) => e.requirement === id));
+      const optedIn = row.profile === undefined || requested[name][row.profile]?.requested === true;
+      const judged = optedIn ? list : list.map((o) => notSupported(o, row.profile!));
+      row.results[name] = cellOf(row.level, judged, applied.unexpectedlyPassing.some((e) => e.requirement === id));
     }
   }
 
@@ -244,7 +327,7 @@ export function aggregate(results: RunResults, options: AggregateOptions): Compl
     ...[...rows.values()].filter((r) => !r.inCatalogue).sort((a, b) => compareIds(a.id, b.id)),
   ];
   for (const row of requirements) {
-    for (const name of candidateNames) row.results[name] ??= cellOf([], false);
+    for (const name of candidateNames) row.results[name] ??= cellOf(row.level, [], false);
   }
 
   const totals: Record<string, Totals> = {};
@@ -252,6 +335,7 @@ export function aggregate(results: RunResults, options: AggregateOptions): Compl
     const t: Totals = { all: emptyCounts(), byLevel: {}, byArea: {} };
     for (const level of LEVELS) t.byLevel[level] = emptyCounts();
     for (const row of requirements) {
+      if (row.profile) continue;
       const v = row.results[name].verdict;
       t.all[v]++;
       t.byLevel[row.level][v]++;
@@ -259,38 +343,77 @@ export function aggregate(results: RunResults, options: AggregateOptions): Compl
     }
     totals[name] = t;
   }
+  const profileRows = requirements.filter((r) => r.profile === 'partial-state');
+  const profiles: ProfileSection[] = [
+    {
+      name: 'partial-state',
+      gating: profileGating,
+      requirements: profileRows.map((r) => r.id),
+      candidates: Object.fromEntries(
+        candidateNames.map((name) => {
+          const counts = emptyCounts();
+          for (const row of profileRows) counts[row.results[name].verdict]++;
+          const req = requested[name]['partial-state']!;
+          return [name, { requested: req.requested, ...(req.evidence !== undefined ? { evidence: req.evidence } : {}), totals: counts }];
+        }),
+      ),
+    },
+  ];
 
+  const shard = results.shard;
+  const interrupted = results.status === 'interrupted';
   const reasons: string[] = [];
+  if (interrupted) reasons.push(`the run did not finish (${results.endedBecause ?? 'interrupted'}): ${results.tests.length} test(s) ended before it stopped; an unfinished run never passes`);
   for (const row of requirements) {
+    if (row.profile && !profileGating) continue;
     for (const name of candidateNames) {
       const v = row.results[name].verdict;
       const gating = row.level === 'MUST' ? (strict ? ['fail', 'non-strict'] : ['fail']) : row.level === 'SHOULD' && strict ? ['fail', 'non-strict'] : [];
-      if (gating.includes(v)) reasons.push(`${name}: ${row.level} requirement ${row.id} is ${v}`);
-      else if (row.level === 'MUST' && v === 'error') reasons.push(`${name}: MUST requirement ${row.id} could not be judged (its tests ended in errors)`);
+      const what = row.profile ? `${row.level} requirement ${row.id} of the ${row.profile} profile` : `${row.level} requirement ${row.id}`;
+      if (gating.includes(v)) reasons.push(`${name}: ${what} is ${v}`);
+      else if (row.level === 'MUST' && v === 'error') reasons.push(`${name}: ${what} could not be judged (its tests ended in errors)`);
     }
   }
-  for (const c of candidates) {
-    for (const e of c.unexpectedlyPassing) {
-      reasons.push(`${c.name}: baseline ${c.baseline} lists ${e.requirement} ${e.check}${e.test ? ` in "${e.test}"` : ' in every test'} as failing, but it passed: update the baseline`);
+  if (!shard) {
+    for (const c of candidates) {
+      for (const e of c.unexpectedlyPassing) {
+        reasons.push(`${c.name}: baseline ${c.baseline} lists ${e.requirement} ${e.check}${e.test ? ` in "${e.test}"` : ' in every test'} as failing, but it passed: update the baseline`);
+      }
     }
   }
+  const status: GateStatus = interrupted ? 'incomplete' : reasons.length === 0 ? 'passed' : 'failed';
 
   return {
     format: 'lazyjoin-compliance/1',
     lazyjoinVersion: results.lazyjoinVersion,
     runStartedAt: results.startedAt,
     generatedAt: (options.now ?? new Date()).toISOString(),
+    run: { status: interrupted ? 'interrupted' : 'complete', ...(shard ? { shard } : {}) },
     spec: SPEC_COVERAGE,
     strict,
     candidates,
     requirements,
     totals,
-    gate: { passed: reasons.length === 0, reasons },
+    profiles,
+    gate: { passed: status === 'passed', status, reasons },
     warnings,
   };
 }
 
-function cellOf(outcomes: (Outcome & { knownFailureReason?: string })[], unexpectedlyPassing: boolean): Cell {
+/** An outcome of a profile requirement for a candidate that never opted into the profile. */
+function notSupported<T extends Outcome>(o: T, profile: Profile): T {
+  if (o.verdict === 'not-run' || o.verdict === 'error') return o;
+  const { present: _present, ...rest } = o;
+  return {
+    ...rest,
+    verdict: 'not-supported',
+    reason: `the candidate never asked for partial state (no send_join with omit_members=true in the run), so the ${profile} profile does not bind it | ${o.reason}`,
+  } as T;
+}
+
+function cellOf(level: Level, given: (Outcome & { knownFailureReason?: string })[], unexpectedlyPassing: boolean): Cell {
+  // Informational means recorded, not passed: an optional requirement's outcome is never a pass.
+  const outcomes = OPTIONAL.has(level) ? given.map((o) => (o.verdict === 'pass' ? { ...o, verdict: 'informational' as const, present: true } : o)) : given;
   const counts = emptyCounts();
   for (const o of outcomes) counts[o.verdict]++;
   const tests: TestSummary[] = [];
@@ -311,6 +434,12 @@ function cellOf(outcomes: (Outcome & { knownFailureReason?: string })[], unexpec
       ...(r.candidateLogTail !== undefined ? { candidateLogTail: r.candidateLogTail } : {}),
     });
   }
+  const cellOutcomes: CellOutcome[] = outcomes.map((o) => ({
+    checkId: o.checkId ?? null,
+    verdict: o.verdict,
+    ...(o.present !== undefined ? { present: o.present } : {}),
+    test: testIndex.get(o.record)!,
+  }));
   const findings: Finding[] = outcomes
     .filter((o) => o.verdict !== 'pass')
     .map((o) => ({
@@ -320,17 +449,21 @@ function cellOf(outcomes: (Outcome & { knownFailureReason?: string })[], unexpec
       ...(o.recorded ? { expected: o.expected ?? null, observed: o.observed ?? null } : {}),
       reason: o.reason,
       ...(o.knownFailureReason !== undefined ? { knownFailureReason: o.knownFailureReason } : {}),
+      ...(o.exchanges?.length ? { exchanges: o.exchanges } : {}),
       test: testIndex.get(o.record)!,
     }));
   // The wire exchange and the log tail serve to explain findings; a test without one drops them
   // (they stay in results.json), which keeps the report small for a mostly passing run.
-  const explained = new Set(findings.map((f) => f.test));
+  const explained = new Set(findings.filter((f) => f.verdict !== 'not-run' && f.verdict !== 'informational').map((f) => f.test));
   for (const [i, t] of tests.entries()) {
     if (explained.has(i)) continue;
     delete t.wireExchange;
     delete t.candidateLogTail;
   }
-  return { verdict: aggregateVerdict(outcomes.map((o) => o.verdict)), counts, tests, findings, unexpectedlyPassing };
+  const verdict = aggregateVerdict(outcomes.map((o) => o.verdict));
+  const informational = outcomes.filter((o) => o.verdict === 'informational');
+  const presence = verdict === 'informational' ? { present: informational.filter((o) => o.present === true).length, observed: informational.length } : undefined;
+  return { verdict, counts, tests, outcomes: cellOutcomes, findings, ...(presence ? { presence } : {}), unexpectedlyPassing };
 }
 
 /** A requirement seen only in tags: its level comes from the test's level tag when unambiguous. */
@@ -344,4 +477,20 @@ function uncataloguedRow(id: string, records: TestRecord[]): RequirementRow {
 /** SJ-2 before SJ-10, SJ-15 before SJ-15a. */
 export function compareIds(a: string, b: string): number {
   return a.localeCompare(b, 'en', { numeric: true });
+}
+
+/**
+ * The verdict-integrity rule, as one line per breach: a `pass` with no passing check outcome
+ * behind it, or an informational requirement shown as a pass. Empty for a sound report.
+ */
+export function integrityBreaches(report: Pick<ComplianceReport, 'requirements'>): string[] {
+  const out: string[] = [];
+  for (const row of report.requirements) {
+    for (const [name, cell] of Object.entries(row.results)) {
+      if (cell.verdict !== 'pass') continue;
+      if (OPTIONAL.has(row.level)) out.push(`${name}: ${row.id} is ${row.level} but shown as pass`);
+      if (!cell.outcomes.some((o) => o.verdict === 'pass' && o.checkId !== null)) out.push(`${name}: ${row.id} passes with no passing check outcome behind it`);
+    }
+  }
+  return out;
 }

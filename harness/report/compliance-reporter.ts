@@ -1,16 +1,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, relative } from 'node:path';
 import type { FullConfig, FullResult, Reporter, Suite, TestCase, TestError, TestResult } from '@playwright/test/reporter';
-import { VERDICTS, type CandidateInfo, type CheckOutcome, type RunResults, type TestRecord } from './model.ts';
+import { VERDICTS, type CandidateInfo, type CheckOutcome, type ProfileRequest, type RunResults, type TestRecord } from './model.ts';
 import { emptyCounts, requirementTags } from './aggregate.ts';
-import { normaliseLevel } from './catalogue.ts';
+import { CHECK_ANNOTATION, PROFILE_ANNOTATION, parseCheckAnnotation, parseProfileAnnotation } from '../checks/annotations.ts';
 import { lazyjoinVersion, settingsFromEnv, writeReport, type ReportSettings } from './write.ts';
 
-/**
- * The annotation `judge()` writes (harness/checks/judge.ts CHECK_ANNOTATION). Not imported from
- * there: judge.ts pulls the test runner's `expect` and the catalogue into the reporter process.
- */
-export const CHECK_ANNOTATION = 'lazyjoin-check';
+export { CHECK_ANNOTATION };
+/** Kept for readers of the reporter's API: the one parser lives in harness/checks/annotations.ts. */
+export const parseCheck = parseCheckAnnotation;
 export const CANDIDATE_ANNOTATION = 'lazyjoin-candidate';
 export const WIRE_ATTACHMENT = 'remote-requests';
 export const LOG_ATTACHMENT = 'candidate-log';
@@ -40,6 +38,7 @@ export default class ComplianceReporter implements Reporter {
   private readonly candidates: Record<string, CandidateInfo> = {};
   private readonly globalErrors: string[] = [];
   private projects: string[] = [];
+  private shard: { current: number; total: number } | undefined;
   private startedAt = new Date();
   private total = 0;
   private done = 0;
@@ -56,6 +55,7 @@ export default class ComplianceReporter implements Reporter {
 
   onBegin(config: FullConfig, suite: Suite): void {
     this.startedAt = new Date();
+    this.shard = config.shard ? { current: config.shard.current, total: config.shard.total } : undefined;
     const candidateSuites = suite.suites.filter((s) => !this.excluded.has(s.project()?.name ?? ''));
     this.projects = candidateSuites.map((s) => s.project()!.name);
     // A requested candidate whose tests were all filtered out still gets its (not-run) column.
@@ -64,7 +64,7 @@ export default class ComplianceReporter implements Reporter {
       if (requested.includes(p.name) && !this.excluded.has(p.name) && !this.projects.includes(p.name)) this.projects.push(p.name);
     }
     this.total = candidateSuites.reduce((n, s) => n + s.allTests().length, 0);
-    this.progress(`${this.total} conformance test(s) on ${this.projects.join(', ') || 'no candidate'}`);
+    this.progress(`${this.total} conformance test(s) on ${this.projects.join(', ') || 'no candidate'}${this.shard ? ` (shard ${this.shard.current} of ${this.shard.total})` : ''}`);
   }
 
   onTestEnd(test: TestCase, result: TestResult): void {
@@ -83,8 +83,11 @@ export default class ComplianceReporter implements Reporter {
   }
 
   async onEnd(result: FullResult): Promise<{ status?: FullResult['status'] } | undefined> {
-    // A run of the harness's own tests only (`--project=self`) has no compliance report to write.
-    if (this.projects.length === 0) return undefined;
+    // A run of the harness's own tests only (`--project=self`) has no compliance report to write,
+    // nor has a run that executed no candidate test (`--list`, nothing matched): an existing report
+    // stays as it was. An interrupted run writes one, saying so, whatever it had seen.
+    const unfinished = result.status === 'interrupted' || result.status === 'timedout';
+    if (this.projects.length === 0 || (this.records.size === 0 && !unfinished)) return undefined;
     const results: RunResults = {
       format: 'lazyjoin-results/1',
       lazyjoinVersion: lazyjoinVersion(),
@@ -93,16 +96,19 @@ export default class ComplianceReporter implements Reporter {
       projects: this.projects,
       tests: [...this.records.values()],
       ...(this.globalErrors.length ? { globalErrors: this.globalErrors } : {}),
+      status: unfinished ? 'interrupted' : 'complete',
+      ...(unfinished ? { endedBecause: result.status === 'timedout' ? 'the global timeout was reached' : 'interrupted' } : {}),
+      ...(this.shard ? { shard: this.shard } : {}),
     };
     try {
       const written = writeReport(results, this.options);
       const counts = emptyCounts();
       for (const row of written.report.requirements) for (const cell of Object.values(row.results)) counts[cell.verdict]++;
       const totals = VERDICTS.filter((v) => counts[v] > 0).map((v) => `${counts[v]} ${v}`).join(', ');
-      process.stdout.write(
-        `\nlazyjoin compliance: ${written.report.gate.passed ? 'gate passed' : 'GATE FAILED'}; ${totals || 'no requirement'}; report ${written.dir}/index.html\n`,
-      );
-      return undefined;
+      const gate = { passed: 'gate passed', failed: 'GATE FAILED', incomplete: 'GATE INCOMPLETE (the run was interrupted)' }[written.report.gate.status];
+      const shard = this.shard ? `shard ${this.shard.current} of ${this.shard.total} (the whole-suite gate is decided when shards are merged); ` : '';
+      process.stdout.write(`\nlazyjoin compliance: ${shard}${gate}; ${totals || 'no requirement'}; report ${written.dir}/index.html\n`);
+      return unfinished ? { status: 'interrupted' } : undefined;
     } catch (e) {
       process.stderr.write(`\nlazyjoin: the compliance report could not be written: ${(e as Error).message}\n`);
       return { status: result.status === 'passed' ? 'failed' : result.status };
@@ -113,17 +119,22 @@ export default class ComplianceReporter implements Reporter {
     const annotations = [...test.annotations, ...(result.annotations ?? [])];
     const unique = annotations.filter((a, i) => annotations.findIndex((b) => b.type === a.type && b.description === a.description) === i);
     const checks: CheckOutcome[] = [];
+    const profiles: ProfileRequest[] = [];
     const errors = result.errors.map((e) => firstLines(errorText(e), ERROR_LINES));
     let skipReason: string | undefined;
     for (const a of unique) {
       if (a.type === CHECK_ANNOTATION) {
-        const parsed = parseCheck(a.description);
+        const parsed = parseCheckAnnotation(a.description);
         if (typeof parsed === 'string') {
           errors.push(parsed);
           for (const id of requirementTags(test.tags)) {
             checks.push({ checkId: null, requirementId: id, level: 'MUST', verdict: 'error', expected: 'a well-formed check outcome', observed: a.description ?? null, reason: parsed });
           }
         } else checks.push(parsed);
+      } else if (a.type === PROFILE_ANNOTATION) {
+        const parsed = parseProfileAnnotation(a.description);
+        if (typeof parsed === 'string') errors.push(parsed);
+        else profiles.push(parsed);
       } else if (a.type === CANDIDATE_ANNOTATION) {
         const info = parseCandidate(a.description);
         if (info) this.candidates[project] = info;
@@ -147,6 +158,7 @@ export default class ComplianceReporter implements Reporter {
       retry: result.retry,
       errors,
       checks,
+      ...(profiles.length ? { profiles } : {}),
       ...(skipReason !== undefined ? { skipReason } : {}),
       ...(wire !== undefined ? { wireExchange: trimHead(prettyJson(wire), WIRE_LIMIT) } : {}),
       ...(log !== undefined ? { candidateLogTail: trimTail(log, LOG_LIMIT) } : {}),
@@ -156,32 +168,6 @@ export default class ComplianceReporter implements Reporter {
   private progress(line: string): void {
     if (this.options.progress) process.stdout.write(`[lazyjoin] ${line}\n`);
   }
-}
-
-/** A check outcome, or a one-line message saying why the annotation is not one. */
-export function parseCheck(description: string | undefined): CheckOutcome | string {
-  let o: Record<string, unknown>;
-  try {
-    o = JSON.parse(description ?? '');
-  } catch {
-    return `malformed ${CHECK_ANNOTATION} annotation (not JSON): ${trimHead(description ?? '', 200)}`;
-  }
-  if (typeof o !== 'object' || o === null) return `malformed ${CHECK_ANNOTATION} annotation (not an object)`;
-  if ((typeof o.checkId !== 'string' && o.checkId !== null) || typeof o.requirementId !== 'string') {
-    return `malformed ${CHECK_ANNOTATION} annotation: needs a string requirementId and a string or null checkId`;
-  }
-  if (!(VERDICTS as readonly unknown[]).includes(o.verdict)) return `malformed ${CHECK_ANNOTATION} annotation for ${o.requirementId}: verdict ${JSON.stringify(o.verdict)} is not one of ${VERDICTS.join(', ')}`;
-  const level = normaliseLevel(o.level);
-  return {
-    checkId: o.checkId,
-    requirementId: o.requirementId,
-    ...(level ? { level } : {}),
-    verdict: o.verdict as CheckOutcome['verdict'],
-    ...(typeof o.present === 'boolean' ? { present: o.present } : {}),
-    expected: typeof o.expected === 'string' ? o.expected : JSON.stringify(o.expected ?? null),
-    observed: o.observed ?? null,
-    ...(typeof o.reason === 'string' ? { reason: o.reason } : {}),
-  } as CheckOutcome;
 }
 
 function parseCandidate(description: string | undefined): CandidateInfo | undefined {

@@ -5,8 +5,9 @@
  */
 
 import type { CheckOutcome, RequirementLevel, Verdict } from '../checks/types.ts';
+import type { ProfileRequest } from '../checks/annotations.ts';
 
-export type { CheckOutcome, Verdict };
+export type { CheckOutcome, ProfileRequest, Verdict };
 export type Level = RequirementLevel;
 
 export const VERDICTS = [
@@ -68,6 +69,8 @@ export interface TestRecord {
   /** First lines of the test's errors (what Playwright reported). */
   errors: string[];
   checks: CheckOutcome[];
+  /** Whether the candidate opted into a profile in this test (`lazyjoin-profile` annotations). */
+  profiles?: ProfileRequest[];
   /** Why the test was skipped or annotated `skip`/`fixme`, if it was. */
   skipReason?: string;
   /** The remote's wire exchange (`remote-requests` attachment), trimmed. */
@@ -88,4 +91,10 @@ export interface RunResults {
   tests: TestRecord[];
   /** Errors outside any test (global setup, worker teardown), first lines. */
   globalErrors?: string[];
+  /** How the run ended; absent in results written before this field existed (read as complete). */
+  status?: 'complete' | 'interrupted';
+  /** Why an interrupted run stopped: `interrupted` (Ctrl-C, a signal) or `timedout` (the global timeout). */
+  endedBecause?: string;
+  /** Set when this is one shard of a sharded run: its gate covers what it saw. */
+  shard?: { current: number; total: number };
 }

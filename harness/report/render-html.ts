@@ -36,6 +36,7 @@ export function renderHtml(report: ComplianceReport): string {
 <header>
   <h1>${escapeHtml(title)}</h1>
   <p id="meta"></p>
+  <p id="run-status" hidden></p>
   <p id="gate"></p>
   <div id="totals"></div>
 </header>
@@ -48,7 +49,14 @@ export function renderHtml(report: ComplianceReport): string {
   <span id="shown"></span>
 </nav>
 <main>
-  <table id="matrix"><thead></thead><tbody></tbody></table>
+  <div id="tables">
+    <table id="matrix"><thead></thead><tbody></tbody></table>
+    <section id="profile-section">
+      <h2>Profile: partial state</h2>
+      <p id="profile-intro" class="muted"></p>
+      <table id="profile-matrix"><thead></thead><tbody></tbody></table>
+    </section>
+  </div>
   <aside id="details" hidden></aside>
 </main>
 <script type="application/json" id="report-data">${embedJson(report)}</script>
@@ -66,7 +74,17 @@ header { padding: 16px 24px 8px; border-bottom: 1px solid var(--line); backgroun
 h1 { font-size: 20px; margin: 0 0 4px; }
 #meta { margin: 0; color: var(--muted); }
 #gate { margin: 6px 0; font-weight: 600; }
-#gate.passed { color: var(--pass); } #gate.failed { color: var(--fail); }
+#gate.passed { color: var(--pass); } #gate.failed { color: var(--fail); } #gate.incomplete { color: var(--error); }
+#run-status { margin: 6px 0; padding: 6px 10px; border-radius: 6px; background: #fff8c5; border: 1px solid #d4a72c; font-weight: 600; }
+#tables { flex: 1 1 auto; min-width: 0; }
+#profile-section h2 { font-size: 17px; margin: 24px 0 4px; }
+#profile-matrix th, #profile-matrix td { border-bottom: 1px solid var(--line); padding: 4px 8px; text-align: left; vertical-align: top; }
+#profile-matrix td.summary { max-width: 46em; color: #424a53; }
+ol.exchanges { margin: 6px 0; padding-left: 2.2em; }
+ol.exchanges li { margin: 2px 0; }
+ol.exchanges summary { color: #1f2328; font: 12px/1.4 ui-monospace, monospace; }
+ol.exchanges .dir { color: var(--muted); }
+.outcomes td { font: 12px/1.4 ui-monospace, monospace; }
 #totals { display: flex; flex-wrap: wrap; gap: 12px; margin: 8px 0; }
 .total { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: 6px 10px; }
 .total b { margin-right: 6px; }
@@ -118,15 +136,21 @@ const SCRIPT = `
   $('meta').textContent = 'lazyjoin ' + report.lazyjoinVersion + ' · run ' + report.runStartedAt +
     ' · spec ' + report.spec.specVersions.map((s) => s.version + ' (' + s.mscs.join(', ') + ')').join(', ') +
     ' · proposals ' + report.spec.unmergedMscs.join(', ') + (report.strict ? ' · strict' : '');
+  const runStatus = $('run-status');
+  const notes = [];
+  if (report.run.status === 'interrupted') notes.push('This run was interrupted before it finished: the verdicts cover only the tests that ended, and the gate is incomplete.');
+  if (report.run.shard) notes.push('This is shard ' + report.run.shard.current + ' of ' + report.run.shard.total + ': its gate covers the tests it ran; the whole-suite gate is decided when the shards are merged.');
+  if (notes.length) { runStatus.textContent = notes.join(' '); runStatus.hidden = false; }
   const gate = $('gate');
-  gate.className = report.gate.passed ? 'passed' : 'failed';
-  gate.textContent = report.gate.passed ? 'Gate passed' : 'Gate failed: ' + report.gate.reasons.join('; ');
+  gate.className = report.gate.status;
+  gate.textContent = report.gate.status === 'passed' ? 'Gate passed' : (report.gate.status === 'incomplete' ? 'Gate incomplete: ' : 'Gate failed: ') + report.gate.reasons.join('; ');
   for (const c of report.candidates) {
     const t = report.totals[c.name].all;
     const box = el('div', { class: 'total' }, el('b', { text: c.name + ' ' + c.version }), el('span', { class: 'muted', text: '(' + c.driver + ') ' }));
     for (const v of VERDICTS) if (t[v]) box.append(el('span', { class: 'verdict v-' + v, text: v + ' ' + t[v] }), ' ');
     $('totals').append(box);
   }
+  const label = (cell) => cell.verdict === 'informational' && cell.presence ? 'present ' + cell.presence.present + ' of ' + cell.presence.observed : cell.verdict;
 
   const fill = (select, values) => { for (const v of values) select.append(el('option', { value: v, text: v })); };
   const uniq = (xs) => [...new Set(xs)].sort();
@@ -135,43 +159,57 @@ const SCRIPT = `
   fill($('f-area'), uniq(report.requirements.map((r) => r.area)));
   fill($('f-msc'), uniq(report.requirements.flatMap((r) => r.mscs)));
 
-  const head = el('tr', {}, el('th', { text: 'Requirement' }), el('th', { text: 'Level' }), el('th', { text: 'Area' }), el('th', { text: 'Summary' }));
-  for (const c of report.candidates) head.append(el('th', { text: c.name + ' ' + c.version }));
-  $('matrix').tHead.append(head);
-  const body = $('matrix').tBodies[0];
   let selected = null;
-  for (const r of report.requirements) {
-    const row = el('tr', { class: r.inCatalogue ? '' : 'uncatalogued', 'data-id': r.id },
-      el('td', { class: 'id', text: r.id }), el('td', { text: r.level }), el('td', { text: r.area }), el('td', { class: 'summary', text: r.summary }));
-    for (const c of report.candidates) {
-      const cell = r.results[c.name];
-      const button = el('button', { class: 'verdict v-' + cell.verdict, 'data-candidate': c.name, title: r.id + ' on ' + c.name + ': ' + cell.verdict, text: cell.verdict });
-      button.addEventListener('click', () => {
-        if (selected) selected.classList.remove('selected');
-        selected = button; button.classList.add('selected');
-        showDetails(r, c, cell);
-      });
-      const td = el('td', {}, button);
-      if (cell.unexpectedlyPassing) td.append(el('span', { class: 'flag', title: 'unexpectedly passing: the baseline lists it as failing', text: '!' }));
-      if (cell.verdict !== 'error' && cell.counts.error) td.append(el('span', { class: 'flag', title: cell.counts.error + ' error(s) among its tests', text: '⚠' }));
-      row.append(td);
+  const fillTable = (table, rows) => {
+    const head = el('tr', {}, el('th', { text: 'Requirement' }), el('th', { text: 'Level' }), el('th', { text: 'Area' }), el('th', { text: 'Summary' }));
+    for (const c of report.candidates) head.append(el('th', { text: c.name + ' ' + c.version }));
+    table.tHead.append(head);
+    for (const r of rows) {
+      const row = el('tr', { class: r.inCatalogue ? '' : 'uncatalogued', 'data-id': r.id },
+        el('td', { class: 'id', text: r.id }), el('td', { text: r.level }), el('td', { text: r.area }), el('td', { class: 'summary', text: r.summary }));
+      for (const c of report.candidates) {
+        const cell = r.results[c.name];
+        const button = el('button', { class: 'verdict v-' + cell.verdict, 'data-candidate': c.name, title: r.id + ' on ' + c.name + ': ' + label(cell), text: label(cell) });
+        button.addEventListener('click', () => {
+          if (selected) selected.classList.remove('selected');
+          selected = button; button.classList.add('selected');
+          showDetails(r, c, cell);
+        });
+        const td = el('td', {}, button);
+        if (cell.unexpectedlyPassing) td.append(el('span', { class: 'flag', title: 'unexpectedly passing: the baseline lists it as failing', text: '!' }));
+        if (cell.verdict !== 'error' && cell.counts.error) td.append(el('span', { class: 'flag', title: cell.counts.error + ' error(s) among its tests', text: '⚠' }));
+        row.append(td);
+      }
+      row._req = r;
+      table.tBodies[0].append(row);
     }
-    row._req = r;
-    body.append(row);
-  }
+  };
+  fillTable($('matrix'), report.requirements.filter((r) => !r.profile));
+  const profile = report.profiles.find((p) => p.name === 'partial-state');
+  const profileRows = report.requirements.filter((r) => r.profile === 'partial-state');
+  if (profile && profileRows.length) {
+    const who = report.candidates.map((c) => {
+      const p = profile.candidates[c.name];
+      return c.name + (p.requested ? ' asked for partial state (judged against the profile)' : ' never asked for partial state (not supported)');
+    }).join('; ');
+    $('profile-intro').textContent = 'MSC3902 and MSC3895 behaviour of a joiner that asked for partial state (omit_members=true). ' +
+      (profile.gating ? 'A broken MUST of the profile fails the gate for a candidate that asked. ' : 'Reported without gating (--profile none). ') + who + '.';
+    fillTable($('profile-matrix'), profileRows);
+  } else $('profile-section').hidden = true;
+  const allRows = () => [...$('matrix').tBodies[0].rows, ...$('profile-matrix').tBodies[0].rows];
 
   const applyFilters = () => {
     const level = $('f-level').value, verdict = $('f-verdict').value, area = $('f-area').value, msc = $('f-msc').value;
     const text = $('f-text').value.trim().toLowerCase();
     let shown = 0;
-    for (const row of body.rows) {
+    for (const row of allRows()) {
       const r = row._req;
       const ok = (!level || r.level === level) && (!area || r.area === area) && (!msc || r.mscs.includes(msc)) &&
         (!verdict || report.candidates.some((c) => r.results[c.name].verdict === verdict)) &&
         (!text || (r.id + ' ' + r.summary + ' ' + r.source).toLowerCase().includes(text));
       row.hidden = !ok; if (ok) shown++;
     }
-    $('shown').textContent = shown + ' of ' + body.rows.length + ' requirements';
+    $('shown').textContent = shown + ' of ' + allRows().length + ' requirements';
   };
   for (const id of ['f-level', 'f-verdict', 'f-area', 'f-msc', 'f-text']) $(id).addEventListener('input', applyFilters);
   applyFilters();
@@ -182,13 +220,19 @@ const SCRIPT = `
     const close = el('button', { class: 'close', title: 'Close', text: '×' });
     close.addEventListener('click', () => { pane.hidden = true; if (selected) selected.classList.remove('selected'); });
     pane.append(close, el('h2', { text: r.id + ' · ' + c.name + ' ' + c.version }));
-    pane.append(el('p', {}, el('span', { class: 'verdict v-' + cell.verdict, text: cell.verdict }), ' ',
+    pane.append(el('p', {}, el('span', { class: 'verdict v-' + cell.verdict, text: label(cell) }), ' ',
       el('span', { class: 'muted', text: r.level + (r.direction ? ' · ' + r.direction : '') + ' · ' + r.area })));
     pane.append(el('p', { text: r.summary || 'This requirement is not in the catalogue.' }));
     if (r.source) pane.append(el('p', { class: 'muted', text: 'Source: ' + r.source }));
     if (cell.unexpectedlyPassing) pane.append(el('p', { class: 'flag', text: 'Unexpectedly passing: the baseline ' + c.baseline + ' lists this requirement as failing. Update the baseline.' }));
     const counts = VERDICTS.filter((v) => cell.counts[v]).map((v) => v + ' ' + cell.counts[v]).join(', ');
     pane.append(el('p', { class: 'muted', text: counts ? 'Outcomes: ' + counts : 'No test covers this requirement.' }));
+    if (cell.outcomes.length) {
+      const table = el('table', { class: 'outcomes' }, el('tr', {}, el('th', { text: 'Check' }), el('th', { text: 'Outcome' }), el('th', { text: 'Test' })));
+      for (const o of cell.outcomes) table.append(el('tr', {}, el('td', { text: o.checkId || '(no check ran)' }),
+        el('td', { text: o.verdict + (o.present === undefined ? '' : o.present ? ' (present)' : ' (absent)') }), el('td', { text: cell.tests[o.test].title })));
+      pane.append(el('h3', { text: 'Check outcomes behind the verdict' }), table);
+    }
     if (cell.findings.length) pane.append(el('h3', { text: 'Findings' }));
     for (const f of cell.findings) {
       const t = cell.tests[f.test];
@@ -200,6 +244,18 @@ const SCRIPT = `
       if ('expected' in f) box.append(el('div', { class: 'pair' },
         el('div', {}, el('b', { text: 'Expected' }), el('pre', { class: 'expected', text: pretty(f.expected) })),
         el('div', {}, el('b', { text: 'Observed' }), el('pre', { class: 'observed', text: pretty(f.observed) }))));
+      if (f.exchanges && f.exchanges.length) {
+        const list = el('ol', { class: 'exchanges' });
+        for (const x of f.exchanges) {
+          list.append(el('li', { value: String(x.n) }, el('details', {},
+            el('summary', {}, el('span', { class: 'dir', text: (x.direction === 'to-candidate' ? 'suite → candidate ' : 'candidate → remote ') }),
+              x.method + ' ' + x.path + ' · ' + (x.status === undefined ? 'no answer' : x.status)),
+            el('div', { class: 'muted', text: x.from + ' → ' + x.to + ' at +' + x.atMs + ' ms' }),
+            x.request !== undefined ? el('pre', { class: 'request', text: 'request: ' + x.request }) : null,
+            x.response !== undefined ? el('pre', { class: 'response', text: 'answer: ' + x.response }) : null)));
+        }
+        box.append(el('details', { class: 'exchange', open: '' }, el('summary', { text: 'Wire exchange behind this finding (' + f.exchanges.length + ' requests)' }), list));
+      }
       pane.append(box);
     }
     pane.append(el('h3', { text: 'Tests' }));

@@ -15,8 +15,10 @@ const REASON_LIMIT = 240;
  */
 export function renderMarkdown(report: ComplianceReport, limit = MARKDOWN_LIMIT): string {
   const head: string[] = [];
-  head.push(`## lazyjoin compliance: ${report.gate.passed ? 'passed' : 'FAILED'}`);
+  head.push(`## lazyjoin compliance: ${{ passed: 'passed', failed: 'FAILED', incomplete: 'INCOMPLETE (run interrupted)' }[report.gate.status]}`);
   head.push('');
+  if (report.run.status === 'interrupted') head.push('**This run was interrupted before it finished**: the verdicts cover only the tests that ended, and the gate is incomplete.', '');
+  if (report.run.shard) head.push(`This is shard ${report.run.shard.current} of ${report.run.shard.total}: its gate covers the tests it ran; the whole-suite gate is decided when the shards are merged.`, '');
   head.push(
     `lazyjoin ${report.lazyjoinVersion}, run ${report.runStartedAt}; spec ${report.spec.specVersions.map((s) => `${s.version} (${s.mscs.join(', ')})`).join(', ')}; proposals ${report.spec.unmergedMscs.join(', ')}${report.strict ? '; strict' : ''}.`,
   );
@@ -33,8 +35,21 @@ export function renderMarkdown(report: ComplianceReport, limit = MARKDOWN_LIMIT)
   for (const w of report.warnings) head.push(`- warning: ${inline(w)}`);
   head.push('');
 
+  const profile = report.profiles.find((p) => p.name === 'partial-state');
+  const profileRows = report.requirements.filter((r) => r.profile === 'partial-state');
+  if (profile && profileRows.length) {
+    head.push(`### Profile: partial state (${profileRows.length} requirements${profile.gating ? '' : ', reported without gating'})`, '');
+    head.push(`| candidate | asked for partial state | ${TOTAL_COLUMNS.join(' | ')} |`);
+    head.push(`|---|---|${TOTAL_COLUMNS.map(() => '---:').join('|')}|`);
+    for (const c of report.candidates) {
+      const p = profile.candidates[c.name];
+      head.push(`| ${inline(c.name)} | ${p.requested ? 'yes: judged against the profile' : 'no: not supported'} | ${TOTAL_COLUMNS.map((v) => p.totals[v]).join(' | ')} |`);
+    }
+    head.push('');
+  }
+
   const sections: string[] = [];
-  for (const row of report.requirements) {
+  for (const row of [...report.requirements.filter((r) => !r.profile), ...profileRows]) {
     const lines: string[] = [];
     for (const c of report.candidates) {
       const cell = row.results[c.name];
@@ -49,7 +64,7 @@ export function renderMarkdown(report: ComplianceReport, limit = MARKDOWN_LIMIT)
       lines.push(`  - ${c.name}: **${cell.verdict}** — ${inline(why)}${test ? ` (\`${test.file}:${test.line}\`)` : ''}`);
     }
     if (lines.length === 0) continue;
-    sections.push([`- **${row.id}** ${row.level}${row.area ? `, ${inline(row.area)}` : ''}: ${inline(row.summary || '(not in the catalogue)')}`, ...lines].join('\n'));
+    sections.push([`- **${row.id}** ${row.level}${row.profile ? ` (${row.profile} profile)` : ''}${row.area ? `, ${inline(row.area)}` : ''}: ${inline(row.summary || '(not in the catalogue)')}`, ...lines].join('\n'));
   }
 
   let out = head.join('\n');

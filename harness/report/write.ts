@@ -4,7 +4,7 @@ import Ajv2020Module from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { aggregate, type ComplianceReport } from './aggregate.ts';
 import { findBaseline, readBaseline, type Baseline } from './baseline.ts';
-import { DEFAULT_CATALOGUE_PATH, loadCatalogue } from './catalogue.ts';
+import { CATALOGUE_PATH, loadCatalogue } from '../checks/catalogue.ts';
 import type { RunResults } from './model.ts';
 import { renderHtml } from './render-html.ts';
 import { renderMarkdown } from './render-markdown.ts';
@@ -38,6 +38,8 @@ export interface ReportSettings {
   baselineFiles?: string[];
   baselineDir?: string;
   strict?: boolean;
+  /** Whether profile requirements gate (`lazyjoin run --profile none` turns it off). */
+  profileGating?: boolean;
 }
 
 /** Settings from the environment the `lazyjoin` command sets for the reporter. */
@@ -47,12 +49,14 @@ export function settingsFromEnv(env = process.env): ReportSettings {
     ...(env.LAZYJOIN_REQUIREMENTS ? { catalogue: env.LAZYJOIN_REQUIREMENTS } : {}),
     ...(env.LAZYJOIN_BASELINE ? { baselineFiles: env.LAZYJOIN_BASELINE.split(',').filter(Boolean) } : {}),
     ...(env.LAZYJOIN_STRICT ? { strict: env.LAZYJOIN_STRICT === '1' || env.LAZYJOIN_STRICT === 'true' } : {}),
+    ...(env.LAZYJOIN_PROFILE === 'none' ? { profileGating: false } : {}),
   };
 }
 
 /** Builds the report from raw results: catalogue, baselines, aggregation. */
 export function buildReport(results: RunResults, settings: ReportSettings = {}): ComplianceReport {
-  const { requirements, warnings } = loadCatalogue(settings.catalogue ?? DEFAULT_CATALOGUE_PATH);
+  const { requirements } = loadCatalogue(settings.catalogue ?? CATALOGUE_PATH);
+  const warnings: string[] = [];
   const baselines: Record<string, { path: string; baseline: Baseline }> = {};
   if (settings.baselineFiles?.length) {
     for (const path of settings.baselineFiles) {
@@ -67,7 +71,7 @@ export function buildReport(results: RunResults, settings: ReportSettings = {}):
       if (found) baselines[name] = found;
     }
   }
-  return aggregate(results, { catalogue: requirements, baselines, strict: settings.strict ?? false, warnings });
+  return aggregate(results, { catalogue: requirements, baselines, strict: settings.strict ?? false, profileGating: settings.profileGating ?? true, warnings });
 }
 
 export interface WrittenReport {

@@ -8,7 +8,7 @@ import { encodeBase64, STABLE_ROOM_VERSIONS, type PDU } from '../matrix/index.ts
 import { FederationClient } from '../remote/client.ts';
 import type { Remote } from '../remote/remote.ts';
 import { trimmedJson } from '../remote/log.ts';
-import { fixtureOf, judge, makeJoinChecks, writeObservationFixture, matrixFunctions, outcomeOf, sendJoinChecks, recordNotSupported, type Check, type CheckOutcome, type MakeJoinObservation, type PublishedKeys, type SendJoinObservation, type WirePdu } from '../checks/index.ts';
+import { fixtureOf, judgeAll, makeJoinChecks, writeObservationFixture, matrixFunctions, sendJoinChecks, recordNotSupported, type Check, type CheckOutcome, type MakeJoinObservation, type PublishedKeys, type SendJoinObservation, type WirePdu } from '../checks/index.ts';
 import { UNSTABLE_PARTIAL_STATE } from '../checks/send-join-observation.ts';
 import type { FixtureExpectation } from '../checks/fixtures.ts';
 import { signJoinTemplate, type ResidentRoom, type SuiteServer } from './room.ts';
@@ -152,14 +152,11 @@ export async function publishedKeys(remote: Remote, events: PDU[]): Promise<Publ
 }
 
 /**
- * Judges every check of `checks` that applies to the observation; checks that do not apply are
- * left out rather than recorded as not run, since another test exercises them.
+ * Judges every check of `checks` over the observation (harness/checks/judge.ts `judgeAll`): a
+ * check that does not apply is recorded as not run, with its reason.
  */
 export function judgeApplicable<O>(testInfo: TestInfo, checks: ReadonlyArray<Check<O>>, observation: O): CheckOutcome[] {
-  const applicable = checks.filter((c) => outcomeOf(c, observation).verdict !== 'not-run');
-  // A scenario that no check applies to would pass without judging anything.
-  if (applicable.length === 0) throw new Error(`none of the checks ${checks.map((c) => c.id).join(', ')} applies to this observation`);
-  return applicable.map((c) => judge(testInfo, c, observation));
+  return judgeAll(testInfo, checks, observation);
 }
 
 /** Judges both halves of a join exchange with every registered make_join and send_join check. */

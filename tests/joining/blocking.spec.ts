@@ -2,11 +2,15 @@
  * Client APIs while the candidate's state of a joined room is partial (MSC3902 "Handling client
  * requests", JS-08): requests that need the remote members wait for the resync and then answer
  * with the whole membership; requests that need only non-member state or the local user's own
- * membership answer at once. All of it is MSC-only: verdicts are informational.
+ * membership answer at once: the partial-state profile, judged for a candidate that asked for
+ * partial state. Whatever a member list says once it answers is judged at MUST against the
+ * remote's truth (CD-01), during the resync or after it.
  */
-import { test, expect } from '../../harness/fixtures.ts';
+import { test } from '../../harness/fixtures.ts';
 import { inCoreRoomVersions } from '../../harness/joining/room-versions.ts';
-import { recordInformational } from '../../harness/checks/judge.ts';
+import { judge, recordInformational } from '../../harness/checks/judge.ts';
+import { memberListEqualsTruth } from '../../harness/checks/client-data.ts';
+import { clientOperationsWorkWhilePartial, localRequestsAnswerAtOnce, remoteMemberRequestsWait } from '../../harness/checks/partial-state.ts';
 import type { ApiResult, CandidateClient } from '../../harness/client/client.ts';
 import type { ClientEvent } from '../../harness/client/types.ts';
 import { partialJoin, RESYNC_WITHIN_MS, settlesWithin, withBound } from '../../harness/joining/partial-join.ts';
@@ -30,27 +34,33 @@ const blockingRequests: Array<{ name: string; call: (c: CandidateClient, roomId:
 
 inCoreRoomVersions(() => test.describe('joining: client requests during the resync', () => {
   for (const request of blockingRequests) {
-    test(`${request.name} waits for the resync, then lists every joined member`, { tag: ['@JS-08', '@C-7', '@msc-only'] }, async ({ candidate, client, remote }, testInfo) => {
+    test(`${request.name} waits for the resync, then lists every joined member`, { tag: ['@JS-08', '@C-7', '@CD-01', '@msc-only'] }, async ({ candidate, client, remote }, testInfo) => {
       const join = await partialJoin({ candidate, remote, joiner: client }, { members: 6, servers: 2 });
       const truth = [...join.remoteMembers, client.userId].sort();
       if (!join.partial) {
         join.notPartial(testInfo, request.name.startsWith('GET /members') ? ['JS-08', 'C-7'] : ['JS-08']);
         // A full join: the request answers with every member straight away.
         const at = (await client.sync({ filter: { room: { timeline: { limit: 1 } } } })).ok().next_batch;
-        expect(request.joined((await request.call(client, join.roomId, at)).ok()), `${request.name} after a full join`).toEqual(truth);
+        const full = await request.call(client, join.roomId, at);
+        judge(testInfo, memberListEqualsTruth, { request: { api: request.name, roomId: join.roomId, duringResync: false }, response: { status: full.status, ...(full.status === 200 ? { joined: request.joined(full.body) } : {}) }, truth: { joined: truth } });
         return;
       }
       await join.awaitResyncStarted();
       const at = (await client.sync({ filter: { room: { timeline: { limit: 1 } } } })).ok().next_batch;
       const pending = request.call(client, join.roomId, at);
       const answeredEarly = await test.step(`${request.name} has not answered after ${BLOCKED_FOR_MS} ms with the resync held`, () => settlesWithin(pending, BLOCKED_FOR_MS));
-      recordInformational(testInfo, 'JS-08', !answeredEarly, { answeredWhileHeld: answeredEarly }, `${request.name} waits for the resync`);
+      const early = answeredEarly ? await pending : undefined;
+      judge(testInfo, remoteMemberRequestsWait, { request: { operation: request.name, needsRemoteMembers: true, heldForMs: BLOCKED_FOR_MS }, response: { answeredWhileHeld: answeredEarly, ...(early ? { status: early.status } : {}) } });
       // MSC2775 (C-7) names /members among the operations that wait for the full state.
       if (request.name.startsWith('GET /members')) recordInformational(testInfo, 'C-7', !answeredEarly, { answeredWhileHeld: answeredEarly }, `${request.name} waits for the resync`);
       join.releaseResync();
       const result = await withBound(pending, RESYNC_WITHIN_MS + 10_000, `the answer to ${request.name} after the resync was released`);
-      const joined = request.joined(result.ok());
-      recordInformational(testInfo, 'JS-08', JSON.stringify(joined) === JSON.stringify(truth), { joined, expected: truth }, `${request.name} lists every joined member once answered`);
+      // Whenever it answered, during the resync or after it, the list must be the room's (a MUST of the spec).
+      judge(testInfo, memberListEqualsTruth, {
+        request: { api: request.name, roomId: join.roomId, duringResync: answeredEarly },
+        response: { status: result.status, ...(result.status === 200 ? { joined: request.joined(result.body) } : {}) },
+        truth: { joined: truth },
+      });
     });
   }
 
@@ -79,11 +89,14 @@ inCoreRoomVersions(() => test.describe('joining: client requests during the resy
       const answered = await settlesWithin(pending, ANSWERS_WITHIN_MS);
       const status = answered ? (await pending).status : undefined;
       outcomes[op.name] = answered ? `HTTP ${status}` : `no answer within ${ANSWERS_WITHIN_MS} ms`;
-      recordInformational(testInfo, 'JS-08', answered && status! < 300, { operation: op.name, outcome: outcomes[op.name] }, `${op.name} does not wait for the resync`);
+      judge(testInfo, localRequestsAnswerAtOnce, { request: { operation: op.name, needsRemoteMembers: false, heldForMs: ANSWERS_WITHIN_MS }, response: { answeredWhileHeld: answered, ...(status !== undefined ? { status } : {}) } });
     }
     testInfo.annotations.push({ type: 'lazyjoin-observed', description: JSON.stringify(outcomes) });
     const resolved = (await client.resolveAlias(alias)).body as { servers?: string[] };
-    recordInformational(testInfo, 'JS-08', resolved.servers?.includes(remote.serverName) === true, resolved, 'the alias resolves with the remote among its servers while partial');
+    judge(testInfo, clientOperationsWorkWhilePartial, {
+      request: { scenario: 'an alias created while partial is resolved' },
+      facts: [{ fact: `the remote ${remote.serverName} is among the alias's servers`, expected: true, observed: resolved.servers?.includes(remote.serverName) === true }],
+    });
     join.releaseResync();
   });
 
@@ -100,7 +113,13 @@ inCoreRoomVersions(() => test.describe('joining: client requests during the resy
     const pending = client.messages(join.roomId, { dir: 'b', limit: 10 });
     const answered = await settlesWithin(pending, ANSWERS_WITHIN_MS);
     const chunk = answered ? ((await pending).body as { chunk?: ClientEvent[] }).chunk ?? [] : [];
-    recordInformational(testInfo, 'JS-08', answered && chunk.some((e) => e.event_id === message), { answered, events: chunk.map((e) => `${e.type} ${e.event_id}`) }, '/messages answers at once with the received message');
+    judge(testInfo, clientOperationsWorkWhilePartial, {
+      request: { scenario: '/messages while partial' },
+      facts: [
+        { fact: `/messages answered within ${ANSWERS_WITHIN_MS} ms`, expected: true, observed: answered },
+        { fact: `the message ${message} received while partial is in its chunk`, expected: true, observed: chunk.some((e) => e.event_id === message) },
+      ],
+    });
     testInfo.annotations.push({ type: 'lazyjoin-observed', description: `backfill requests while partial: ${remote.requests('backfill').length}` });
     join.releaseResync();
   });

@@ -6,7 +6,8 @@
  */
 import { test, expect } from '../../harness/fixtures.ts';
 import { inCoreRoomVersions } from '../../harness/joining/room-versions.ts';
-import { judge, recordInformational } from '../../harness/checks/judge.ts';
+import { judge } from '../../harness/checks/judge.ts';
+import { clientOperationsWorkWhilePartial, resyncResumesAfterRestart } from '../../harness/checks/partial-state.ts';
 import {
   eventsReachServersInRoom,
   resyncAsksSendJoinServerFirst,
@@ -20,12 +21,11 @@ inCoreRoomVersions((copy) => test.describe('joining: the partial join and the re
     const join = await partialJoin({ candidate, remote, joiner: client }, { members: 6, servers: 2 });
     await test.step('what the candidate asked send_join for', async () => {
       testInfo.annotations.push({ type: 'lazyjoin-observed', description: `send_join query: ${JSON.stringify(join.sendJoinRecord.query)}` });
-      recordInformational(testInfo, 'JS-02', join.partial && join.serversInRoom.length > 0, { askedFor: join.askedFor, serversInRoom: join.serversInRoom }, 'partial state asked for and servers_in_room received');
     });
     if (join.notPartial(testInfo, ['JS-03', 'JS-08'])) return;
     expect(join.askedFor.omitMembers ?? join.askedFor.unstablePartialState, 'omit_members (or the unstable flag) in the send_join query').toBe('true');
     await test.step('the client /join returned while the remote held the resync', async () => {
-      recordInformational(testInfo, 'JS-08', join.joinReturnedDuringResync, { joinReturnedDuringResync: join.joinReturnedDuringResync }, 'the /join call does not wait for the resync');
+      judge(testInfo, clientOperationsWorkWhilePartial, { request: { scenario: 'the client /join of a partial join' }, facts: [{ fact: '/join returned while the resync was held', expected: true, observed: join.joinReturnedDuringResync }] });
     });
     const held = await test.step('a resync request reaches the remote', () => join.awaitResyncStarted());
     testInfo.annotations.push({ type: 'lazyjoin-observed', description: `first resync request: ${held.route} ${held.query.toString()}` });
@@ -72,7 +72,14 @@ inCoreRoomVersions((copy) => test.describe('joining: the partial join and the re
     join.releaseResync();
     const completed = await test.step('the restarted candidate completes the resync', () => join.awaitResyncComplete().then(() => true, () => false));
     const resumed = remote.requests().slice(afterRestart).filter((r) => (r.route === 'state_ids' || r.route === 'state') && r.origin === candidate.serverName);
-    recordInformational(testInfo, 'JS-17', completed && resumed.length > 0, { completed, stateRequestsAfterRestart: resumed.map((r) => `${r.route} -> ${r.to} ${r.status ?? 'unanswered'}`) }, 'the resync resumed and completed after a restart');
+    testInfo.annotations.push({ type: 'lazyjoin-observed', description: `state requests after the restart: ${JSON.stringify(resumed.map((r) => `${r.route} -> ${r.to} ${r.status ?? 'unanswered'}`))}` });
+    judge(testInfo, resyncResumesAfterRestart, {
+      request: { scenario: 'a restart while /state_ids of the resync was held' },
+      facts: [
+        { fact: 'the restarted candidate asked for the state again', expected: true, observed: resumed.length > 0 },
+        { fact: 'the resync completed (an eager /sync shows every member)', expected: true, observed: completed },
+      ],
+    });
   });
 
   test('messages and display-name changes sent during the resync reach every server in servers_in_room', { tag: ['@JS-02', '@msc-only'] }, async ({ candidate, client, remote }, testInfo) => {

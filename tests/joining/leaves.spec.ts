@@ -4,7 +4,8 @@
  * joining after a leave, and the remote kicking or banning the joiner.
  */
 import { test, expect } from '../../harness/fixtures.ts';
-import { recordInformational } from '../../harness/checks/judge.ts';
+import { judge } from '../../harness/checks/judge.ts';
+import { localRequestsAnswerAtOnce } from '../../harness/checks/partial-state.ts';
 import type { CandidateClient } from '../../harness/client/client.ts';
 import type { SyncResponse } from '../../harness/client/types.ts';
 import { FEDERATION_WITHIN_MS, LAZY_FILTER, partialJoin, type PartialJoin } from '../../harness/joining/partial-join.ts';
@@ -39,7 +40,7 @@ async function timed(testInfo: Parameters<Parameters<typeof test>[2]>[1], what: 
   const bound = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ANSWERS_WITHIN_MS)));
   const status = await Promise.race([call.then((r) => r.status), bound]);
   clearTimeout(timer);
-  recordInformational(testInfo, 'JS-08', status !== undefined && status < 300, { status: status ?? `no answer within ${ANSWERS_WITHIN_MS} ms` }, `${what} does not wait for the resync`);
+  judge(testInfo, localRequestsAnswerAtOnce, { request: { operation: what, needsRemoteMembers: false, heldForMs: ANSWERS_WITHIN_MS }, response: { answeredWhileHeld: status !== undefined, ...(status !== undefined ? { status } : {}) } });
   return status;
 }
 

@@ -10,6 +10,7 @@
  */
 import { test, expect } from '../../harness/fixtures.ts';
 import { judge, recordInformational } from '../../harness/checks/judge.ts';
+import { remoteMemberRequestsWait } from '../../harness/checks/partial-state.ts';
 import { memberListNotPresentedIncomplete } from '../../harness/checks/audit-checks.ts';
 import { gatherMemberListDuringResync } from '../../harness/audit/gather.ts';
 import type { ApiResult, CandidateClient } from '../../harness/client/client.ts';
@@ -138,7 +139,7 @@ test.describe('joining: an encrypted room', () => {
         const observation = await gatherMemberListDuringResync({ remote, room: join.room, joiner: client, candidateServer: candidate.serverName }, HELD_FOR_MS);
         judge(testInfo, memberListNotPresentedIncomplete, observation);
         const members = observation.answers.find((a) => a.source === '/members')!;
-        recordInformational(testInfo, 'JS-08', members.joined === null, observation.answers, '/members waits (or refuses) while the member list is incomplete');
+        judge(testInfo, remoteMemberRequestsWait, { request: { operation: 'GET /members', needsRemoteMembers: true, heldForMs: HELD_FOR_MS }, response: { answeredWhileHeld: members.joined !== null, ...(members.joined !== null ? { status: 200 } : {}) } });
       });
       await test.step('/keys/query for the remote members during the resync', async () => {
         const answer = await keysQueryWithin(client, remoteMembers, HELD_FOR_MS);

@@ -7,12 +7,12 @@
  */
 import { test } from '../../harness/fixtures.ts';
 import { inCoreRoomVersions } from '../../harness/joining/room-versions.ts';
-import { recordInformational } from '../../harness/checks/judge.ts';
+import { judge } from '../../harness/checks/judge.ts';
+import { ownEventRequestsAnswered, unauthorisableRequestRefusedWithCode } from '../../harness/checks/partial-state.ts';
 import { eventId as computeEventId } from '../../harness/matrix/index.ts';
 import { FederationClient, errcodeOf, type FederationResponse } from '../../harness/remote/client.ts';
 import { partialJoin, type PartialJoin } from '../../harness/joining/partial-join.ts';
 
-const PARTIAL_STATE_ERRCODES = ['M_UNABLE_DUE_TO_PARTIAL_STATE', 'ORG.MATRIX.MSC3895_UNABLE_DUE_TO_PARTIAL_STATE'];
 
 const seg = encodeURIComponent;
 
@@ -59,8 +59,8 @@ inCoreRoomVersions(() => test.describe('joining: resident duties refused while p
       const res = await ask(fed, candidate.serverName, join, stranger.userId('newbie'));
       const observed = { status: res.status, errcode: errcodeOf(res) ?? null, body: res.raw.slice(0, 300) };
       testInfo.annotations.push({ type: 'lazyjoin-observed', description: `${name} while partial: ${JSON.stringify(observed)}` });
-      recordInformational(testInfo, 'JS-07', res.status >= 400, observed, `${name} refused while partial`);
-      recordInformational(testInfo, 'JS-07', PARTIAL_STATE_ERRCODES.includes(errcodeOf(res) ?? ''), observed, `${name} refused with the MSC3895 error code (stable or unstable)`);
+      const errcode = errcodeOf(res);
+      judge(testInfo, unauthorisableRequestRefusedWithCode, { request: { route: name, aboutEventSentToRequester: false }, response: { status: res.status, ...(errcode ? { errcode } : {}), body: res.raw.slice(0, 300) } });
       join.releaseResync();
     });
   }
@@ -79,8 +79,10 @@ inCoreRoomVersions(() => test.describe('joining: resident duties refused while p
     const events = (missing.body as { events?: unknown[] } | undefined)?.events;
     const observed = { eventAuth: { status: auth.status, events: Array.isArray(authChain) ? authChain.length : null }, getMissingEvents: { status: missing.status, events: Array.isArray(events) ? events.length : null } };
     testInfo.annotations.push({ type: 'lazyjoin-observed', description: `while partial: ${JSON.stringify(observed)}` });
-    recordInformational(testInfo, 'JS-15', auth.status === 200 && Array.isArray(authChain) && authChain.length > 0, observed, '/event_auth of its join answered while partial');
-    recordInformational(testInfo, 'JS-15', missing.status === 200 && Array.isArray(events), observed, '/get_missing_events answered while partial');
+    const authErrcode = errcodeOf(auth);
+    const missingErrcode = errcodeOf(missing);
+    judge(testInfo, ownEventRequestsAnswered, { request: { route: 'GET /event_auth (its own join)', aboutEventSentToRequester: true }, response: { status: auth.status, ...(authErrcode ? { errcode: authErrcode } : {}), body: auth.body } });
+    judge(testInfo, ownEventRequestsAnswered, { request: { route: 'POST /get_missing_events (its own message)', aboutEventSentToRequester: true }, response: { status: missing.status, ...(missingErrcode ? { errcode: missingErrcode } : {}), body: missing.body } });
     join.releaseResync();
   });
 }));

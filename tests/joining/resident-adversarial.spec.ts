@@ -9,7 +9,8 @@
 import { test, expect } from '../../harness/fixtures.ts';
 import { citedAuthEvents } from '../../harness/joining/room-versions.ts';
 import type { TestInfo } from '@playwright/test';
-import { recordInformational, recordNotSupported } from '../../harness/checks/judge.ts';
+import { judge, recordNotSupported } from '../../harness/checks/judge.ts';
+import { clientOperationsWorkWhilePartial } from '../../harness/checks/partial-state.ts';
 import { timelineOf } from '../../harness/client/types.ts';
 import { eventId as computeEventId, stateKey as stateMapKey, type PDU } from '../../harness/matrix/index.ts';
 import { judgeAdversarialOutcome, rewrittenSendJoin, stateKeyOf, type SendJoinBody } from '../../harness/joining/adversarial-resident.ts';
@@ -432,7 +433,14 @@ test.describe('joining: adversarial residents', () => {
     const localSeen = await client
       .waitForSync((s) => timelineOf(s, local).some((e) => e.event_id === localMessage), { timeoutMs: 10_000, description: `${localMessage} in the local room ${local}` })
       .then(() => true, () => false);
-    const observed = { partialRoomSeesNewEvents: seen, userCanSend: sent.status, sendReachedResident: reached, localRoomWorks: localSeen };
-    recordInformational(testInfo, 'JS-08', seen && reached && localSeen, observed, 'safe behaviour: the partial room and the other rooms keep working while the resync is withheld');
+    judge(testInfo, clientOperationsWorkWhilePartial, {
+      request: { scenario: 'the resync withheld by the resident' },
+      facts: [
+        { fact: 'a lazy-loading /sync shows a new event of the partial room', expected: true, observed: seen },
+        { fact: 'the user sends in the partial room (HTTP status)', expected: 200, observed: sent.status },
+        { fact: 'the sent event reaches the resident', expected: true, observed: reached },
+        { fact: 'a local room keeps working', expected: true, observed: localSeen },
+      ],
+    });
   });
 });

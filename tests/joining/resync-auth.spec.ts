@@ -8,7 +8,8 @@
  * but not part of its room state, so the remote's state stays the ground truth.
  */
 import { test, expect } from '../../harness/fixtures.ts';
-import { recordInformational } from '../../harness/checks/judge.ts';
+import { judge } from '../../harness/checks/judge.ts';
+import { resyncReauthorisesEvents } from '../../harness/checks/partial-state.ts';
 import { judgeNotServed, observeStateAtEvent, pushAndJudge, seenInLazySync, servedToClient } from '../../harness/joining/resync-observe.ts';
 import { UncheckedJoin } from '../../harness/joining/unchecked-join.ts';
 import { citedAuthEvents } from '../../harness/joining/room-versions.ts';
@@ -63,7 +64,7 @@ test.describe('joining: authorisation across the resync', () => {
     join.releaseResync();
     await join.awaitResyncComplete(RESYNC_WITHIN_MS);
     const after = await servedToClient(join, stale);
-    if (join.partial) recordInformational(testInfo, 'JS-04', !after.served, { stale, after }, 'the stale-auth state event accepted while partial is rejected once the full state is known');
+    if (join.partial) judge(testInfo, resyncReauthorisesEvents, { request: { scenario: 'a stale-auth state event accepted while partial' }, facts: [{ fact: `${stale} served to the client once resynced`, expected: false, observed: after.served }] });
     await judgeNotServed(testInfo, join, stale, 'complete', 'fails the auth rules against the full state before it: its sender had left the room');
   });
 
@@ -102,7 +103,15 @@ test.describe('joining: authorisation across the resync', () => {
     join.releaseResync();
     await join.awaitResyncComplete(RESYNC_WITHIN_MS);
     const after = { kick: await servedToClient(join, kick), elsieState: await servedToClient(join, elsieState) };
-    if (join.partial) recordInformational(testInfo, 'JS-04', !after.kick.served && after.elsieState.served, after, 'once resynced, the stale-auth kick is rejected and the state event it wrongly blocked is accepted');
+    if (join.partial) {
+      judge(testInfo, resyncReauthorisesEvents, {
+        request: { scenario: 'a stale-auth kick accepted while partial, and the state event it wrongly blocked' },
+        facts: [
+          { fact: `the kick ${kick} served once resynced`, expected: false, observed: after.kick.served },
+          { fact: `the blocked state event ${elsieState} served once resynced`, expected: true, observed: after.elsieState.served },
+        ],
+      });
+    }
     await judgeNotServed(testInfo, join, kick, 'complete', 'fails the auth rules against the full state before it: its sender had left the room');
     await observeStateAtEvent(testInfo, candidate.serverName, join, sentinel, 'complete');
   });

@@ -12,7 +12,9 @@
 import { test, expect } from '../../harness/fixtures.ts';
 import { citedAuthEvents } from '../../harness/joining/room-versions.ts';
 import type { TestInfo } from '@playwright/test';
-import { recordInformational, recordNotSupported } from '../../harness/checks/judge.ts';
+import { judge, recordNotSupported } from '../../harness/checks/judge.ts';
+import { localDeviceChangesReachRoomServers, remoteDeviceUpdatesKept, type PartialFactsObservation } from '../../harness/checks/partial-state.ts';
+import type { Check } from '../../harness/checks/types.ts';
 import type { SyncResponse } from '../../harness/client/types.ts';
 import { pushAndJudge } from '../../harness/joining/resync-observe.ts';
 import { UncheckedJoin, type UncheckedJoinOptions } from '../../harness/joining/unchecked-join.ts';
@@ -26,6 +28,16 @@ import {
 } from '../../harness/joining/device-lists.ts';
 import type { Bystander } from '../../harness/remote/remote.ts';
 import type { RouteHandler } from '../../harness/remote/routing.ts';
+
+/**
+ * Judges one device-list tracking behaviour of the partial-state profile: `holds` is what the
+ * scenario expected of a conforming candidate (worked out from who the remote knows is in the
+ * room), `observed` the figures it was computed from.
+ */
+function judgeTracking(testInfo: TestInfo, check: Check<PartialFactsObservation>, holds: boolean, observed: unknown, what: string): void {
+  testInfo.annotations.push({ type: 'lazyjoin-observed', description: `${what}: ${JSON.stringify(observed)}` });
+  judge(testInfo, check, { request: { scenario: what }, facts: [{ fact: what, expected: true, observed: holds }] });
+}
 
 const RESYNC_WITHIN_MS = 30_000;
 
@@ -115,7 +127,7 @@ test.describe('joining: outgoing device-list updates', () => {
     const after = await updateDeliveries(client, join.deliveredEdus, { expectReceive: roomServers(join), expectMiss: [server2.serverName] });
     judgeAfterResync(testInfo, client.userId, after, roomServers(join));
     if (join.partial) {
-      recordInformational(testInfo, 'JS-12', after.get(server2.serverName) === false, Object.fromEntries(after), 'once resynced, device changes no longer go to a server that left the room');
+      judgeTracking(testInfo, localDeviceChangesReachRoomServers, after.get(server2.serverName) === false, Object.fromEntries(after), 'once resynced, device changes no longer go to a server that left the room');
     }
   });
 
@@ -147,7 +159,7 @@ test.describe('joining: outgoing device-list updates', () => {
     await finishResync(join);
     if (join.partial) {
       const caughtUp = await updateReached(join.deliveredEdus, client.userId, server2.serverName, missedMark);
-      recordInformational(testInfo, 'JS-12', caughtUp, { caughtUp }, 'once resynced, a server wrongly believed kicked gets the device change it missed');
+      judgeTracking(testInfo, localDeviceChangesReachRoomServers, caughtUp, { caughtUp }, 'once resynced, a server wrongly believed kicked gets the device change it missed');
     }
     judgeAfterResync(testInfo, client.userId, await updateDeliveries(client, join.deliveredEdus, { expectReceive: roomServers(join) }), roomServers(join));
   });
@@ -163,7 +175,7 @@ test.describe('joining: outgoing device-list updates', () => {
     await finishResync(join);
     if (join.partial) {
       const caughtUp = await updateReached(join.deliveredEdus, client.userId, server2.serverName, missedMark);
-      recordInformational(testInfo, 'JS-12', caughtUp, { caughtUp }, 'once resynced, a server absent from servers_in_room gets the device change it missed');
+      judgeTracking(testInfo, localDeviceChangesReachRoomServers, caughtUp, { caughtUp }, 'once resynced, a server absent from servers_in_room gets the device change it missed');
     }
     judgeAfterResync(testInfo, client.userId, await updateDeliveries(client, join.deliveredEdus, { expectReceive: roomServers(join) }), roomServers(join));
   });
@@ -205,7 +217,7 @@ test.describe('joining: outgoing device-list updates', () => {
       await finishResync(join);
       if (join.partial) {
         const caughtUp = await updateReached(join.deliveredEdus, client.userId, server2.serverName, missedMark);
-        recordInformational(testInfo, 'JS-12', caughtUp, { caughtUp }, 'once resynced, a server that missed a device change gets it, since it still shares a room with the user');
+        judgeTracking(testInfo, localDeviceChangesReachRoomServers, caughtUp, { caughtUp }, 'once resynced, a server that missed a device change gets it, since it still shares a room with the user');
       }
       const sharing = [...new Set([...roomServers(join), server2.serverName])];
       judgeAfterResync(testInfo, client.userId, await updateDeliveries(client, join.deliveredEdus, { expectReceive: sharing }), sharing);
@@ -263,9 +275,9 @@ test.describe('joining: tracking remote device lists', () => {
     // prev_id 0 is the stream position the remote publishes at /user/devices, so the update applies without a refetch.
     await pushAndJudge(testInfo, candidate.serverName, join, [], [{ edu_type: 'm.device_list_update', content: { user_id: charlie, device_id: 'CHARLIE2', stream_id: 1, prev_id: [0], deleted: false } }]);
     const surfaced = await client.waitForSync((s) => changed(s, charlie), { since, timeoutMs: 10_000, description: `${charlie} in device_lists.changed` }).then(() => true, () => false);
-    if (join.partial) recordInformational(testInfo, 'JS-13', surfaced, { surfaced }, "a resynced room's member's device change is surfaced in device_lists.changed");
+    if (join.partial) judgeTracking(testInfo, remoteDeviceUpdatesKept, surfaced, { surfaced }, "a resynced room's member's device change is surfaced in device_lists.changed");
     else testInfo.annotations.push({ type: 'lazyjoin-observed', description: `${charlie} in device_lists.changed after a full join: ${surfaced}` });
-    recordInformational(testInfo, 'JS-12', cachedAfter, { cachedAfter }, 'once resynced, a member\'s device list is cached (the second /keys/query does not go to federation)');
+    judgeTracking(testInfo, localDeviceChangesReachRoomServers, cachedAfter, { cachedAfter }, 'once resynced, a member\'s device list is cached (the second /keys/query does not go to federation)');
   });
 
   test('a pre-existing member joining another room shared with the candidate is surfaced as changed (#55)', { tag: ['@JS-13'] }, async ({ candidate, client, remote }, testInfo) => {
@@ -277,7 +289,7 @@ test.describe('joining: tracking remote device lists', () => {
     const joined = await remote.joinRoom(candidate.serverName, shared, charlie, { mode: 'full' });
     expect(joined.invalidEvents, 'events of the candidate\'s send_join answer with bad signatures or hashes').toEqual([]);
     const surfaced = await client.waitForSync((s) => changed(s, charlie), { since, timeoutMs: 10_000, description: `${charlie} in device_lists.changed` }).then(() => true, () => false);
-    if (join.partial) recordInformational(testInfo, 'JS-13', surfaced, { surfaced }, 'a member of the partial room who joins another shared room is surfaced in device_lists.changed');
+    if (join.partial) judgeTracking(testInfo, remoteDeviceUpdatesKept, surfaced, { surfaced }, 'a member of the partial room who joins another shared room is surfaced in device_lists.changed');
     else expect(surfaced, `${charlie} in device_lists.changed after joining a shared room (full join)`).toBe(true);
     join.releaseResync();
   });
@@ -294,10 +306,10 @@ test.describe('joining: tracking remote device lists', () => {
     const first = await keysQueryWentToFederation(client, remote, candidate.serverName, elsie);
     const second = await keysQueryWentToFederation(client, remote, candidate.serverName, elsie);
     const observed = { surfacedWhilePartial: surfaced, firstQueryToFederation: first, secondQueryToFederation: second };
-    if (join.partial) recordInformational(testInfo, 'JS-13', surfaced, observed, 'a member who joined during the resync is tracked: her device change is surfaced in device_lists.changed');
+    if (join.partial) judgeTracking(testInfo, remoteDeviceUpdatesKept, surfaced, observed, 'a member who joined during the resync is tracked: her device change is surfaced in device_lists.changed');
     await finishResync(join);
     const stillCached = !(await keysQueryWentToFederation(client, remote, candidate.serverName, elsie));
-    recordInformational(testInfo, 'JS-12', !second && stillCached, { ...observed, cachedAfterResync: stillCached }, 'keys of a member who joined during the resync are fetched once and then cached, also after it');
+    judgeTracking(testInfo, localDeviceChangesReachRoomServers, !second && stillCached, { ...observed, cachedAfterResync: stillCached }, 'keys of a member who joined during the resync are fetched once and then cached, also after it');
   });
 
   test('a member who joined and left during the resync is no longer tracked (#57)', { tag: ['@JS-12'] }, async ({ candidate, client, remote }, testInfo) => {
@@ -312,7 +324,7 @@ test.describe('joining: tracking remote device lists', () => {
       .waitForSync((s) => s.device_lists?.left?.includes(elsie) === true, { since, filter: lazy, timeoutMs: 10_000, description: `${elsie} in device_lists.left` })
       .then(() => true, () => false);
     const refetched = await keysQueryWentToFederation(client, remote, candidate.serverName, elsie);
-    recordInformational(testInfo, 'JS-12', left && refetched, { inDeviceListsLeft: left, nextQueryToFederation: refetched }, 'a member who left no longer shares a room: device_lists.left names her and her keys are no longer served from cache');
+    judgeTracking(testInfo, localDeviceChangesReachRoomServers, left && refetched, { inDeviceListsLeft: left, nextQueryToFederation: refetched }, 'a member who left no longer shares a room: device_lists.left names her and her keys are no longer served from cache');
     join.releaseResync();
   });
 
@@ -322,7 +334,7 @@ test.describe('joining: tracking remote device lists', () => {
     const duringSecond = await keysQueryWentToFederation(client, remote, candidate.serverName, elsie);
     await finishResync(join);
     const afterResync = await keysQueryWentToFederation(client, remote, candidate.serverName, elsie);
-    recordInformational(testInfo, 'JS-12', afterResync, { duringFirst, duringSecond, afterResyncToFederation: afterResync }, 'once resynced, a member the candidate wrongly believed present is no longer served from its device-list cache');
+    judgeTracking(testInfo, localDeviceChangesReachRoomServers, afterResync, { duringFirst, duringSecond, afterResyncToFederation: afterResync }, 'once resynced, a member the candidate wrongly believed present is no longer served from its device-list cache');
   });
 
   test('a member wrongly believed present who rejoins after the resync has her keys fetched afresh (#62)', { tag: ['@JS-12'] }, async ({ candidate, client, remote }, testInfo) => {
@@ -332,7 +344,7 @@ test.describe('joining: tracking remote device lists', () => {
     await pushAndJudge(testInfo, candidate.serverName, join, [join.room.join(elsie)]);
     // Changes made while she was out of the room never reached the candidate: a cached copy from before is stale.
     const refetched = await keysQueryWentToFederation(client, remote, candidate.serverName, elsie);
-    recordInformational(testInfo, 'JS-12', refetched, { refetched }, 'when she rejoins after the resync, her keys are fetched afresh rather than served from the cache built while she was wrongly believed present');
+    judgeTracking(testInfo, localDeviceChangesReachRoomServers, refetched, { refetched }, 'when she rejoins after the resync, her keys are fetched afresh rather than served from the cache built while she was wrongly believed present');
   });
 
   test('a member wrongly believed present who rejoins before the resync completes is refetched once resynced (#61)', { tag: ['@JS-12'] }, async ({ candidate, client, remote }, testInfo) => {
@@ -342,7 +354,7 @@ test.describe('joining: tracking remote device lists', () => {
     await finishResync(join);
     // She was out of the room for a while: changes then were not sent to the candidate, so its cache cannot be trusted.
     const refetched = await keysQueryWentToFederation(client, remote, candidate.serverName, elsie);
-    recordInformational(testInfo, 'JS-12', refetched, { refetched }, 'a member who was out of the room during the resync, unknown to the candidate, has her keys fetched afresh once resynced');
+    judgeTracking(testInfo, localDeviceChangesReachRoomServers, refetched, { refetched }, 'a member who was out of the room during the resync, unknown to the candidate, has her keys fetched afresh once resynced');
   });
 
   test('a member wrongly believed present who joins another shared room before the resync completes stays tracked (#63)', { tag: ['@JS-12'] }, async ({ candidate, client, remote }, testInfo) => {
@@ -355,7 +367,7 @@ test.describe('joining: tracking remote device lists', () => {
     // She still shares a room with the candidate, but the tracking it had was built on a false belief: a fresh fetch is the safe outcome.
     const first = await keysQueryWentToFederation(client, remote, candidate.serverName, elsie);
     const second = await keysQueryWentToFederation(client, remote, candidate.serverName, elsie);
-    recordInformational(testInfo, 'JS-12', !second, { firstAfterResyncToFederation: first, secondToFederation: second }, 'a member who shares another room stays tracked after the resync: her keys are cached again after at most one fetch');
+    judgeTracking(testInfo, localDeviceChangesReachRoomServers, !second, { firstAfterResyncToFederation: first, secondToFederation: second }, 'a member who shares another room stays tracked after the resync: her keys are cached again after at most one fetch');
   });
 
   test('leaving the partial-state room stops tracking its members (#58)', { tag: ['@JS-12'] }, async ({ candidate, client, remote }, testInfo) => {
@@ -370,7 +382,7 @@ test.describe('joining: tracking remote device lists', () => {
       .waitForSync((s) => s.device_lists?.left?.includes(charlie) === true, { since, timeoutMs: 10_000, description: `${charlie} in device_lists.left` })
       .then(() => true, () => false);
     const refetched = await keysQueryWentToFederation(client, remote, candidate.serverName, charlie);
-    recordInformational(testInfo, 'JS-12', left && refetched, { inDeviceListsLeft: left, nextQueryToFederation: refetched }, 'after leaving the partial room, its members are no longer tracked (device_lists.left, no cache)');
+    judgeTracking(testInfo, localDeviceChangesReachRoomServers, left && refetched, { inDeviceListsLeft: left, nextQueryToFederation: refetched }, 'after leaving the partial room, its members are no longer tracked (device_lists.left, no cache)');
     join.releaseResync();
   });
 
@@ -389,6 +401,6 @@ test.describe('joining: tracking remote device lists', () => {
     const charlie = join.charlie;
     const first = await keysQueryWentToFederation(client, remote, candidate.serverName, charlie);
     const second = await keysQueryWentToFederation(client, remote, candidate.serverName, charlie);
-    recordInformational(testInfo, 'JS-12', second, { firstQueryToFederation: first, secondQueryToFederation: second, refusedResyncRequests: attempts() }, 'while the resync cannot complete, members are not served from a device-list cache the candidate cannot keep right');
+    judgeTracking(testInfo, localDeviceChangesReachRoomServers, second, { firstQueryToFederation: first, secondQueryToFederation: second, refusedResyncRequests: attempts() }, 'while the resync cannot complete, members are not served from a device-list cache the candidate cannot keep right');
   });
 });

@@ -7,7 +7,8 @@
  * A candidate that joins with full state runs the same scenarios, asserted as plain behaviour.
  */
 import { test, expect } from '../../harness/fixtures.ts';
-import { recordInformational } from '../../harness/checks/judge.ts';
+import { judge } from '../../harness/checks/judge.ts';
+import { lazySyncDeliversRoomUpdates, remoteDeviceUpdatesKept } from '../../harness/checks/partial-state.ts';
 import type { SyncResponse } from '../../harness/client/types.ts';
 import { partialJoin, type PartialJoin } from '../../harness/joining/partial-join.ts';
 import { lazySyncShows, pushAndJudge } from '../../harness/joining/resync-observe.ts';
@@ -19,9 +20,9 @@ function localMember(join: PartialJoin): string {
   return join.remoteMembers.find((u) => serverOf(u) === join.remote.serverName && !u.startsWith('@alice:'))!;
 }
 
-/** Records what the client saw: informational JS-09 while partial, a plain expectation after a full join. */
+/** Judges what the client saw: at the partial-state profile while partial, a plain expectation after a full join. */
 function recordSeen(testInfo: TestInfo, join: PartialJoin, requirementId: 'JS-09' | 'JS-13', seen: boolean, what: string) {
-  if (join.partial) recordInformational(testInfo, requirementId, seen, { seen }, what);
+  if (join.partial) judge(testInfo, requirementId === 'JS-09' ? lazySyncDeliversRoomUpdates : remoteDeviceUpdatesKept, { request: { scenario: what }, facts: [{ fact: 'seen by the client', expected: true, observed: seen }] });
   // Room EDUs must show after any join; device-list changes depend on how the candidate refetches the remote's (empty) device lists, so they are only recorded.
   else if (requirementId === 'JS-09') expect(seen, `${what} (full join)`).toBe(true);
   else testInfo.annotations.push({ type: 'lazyjoin-observed', description: `${what} (full join): ${seen}` });
@@ -133,7 +134,7 @@ test.describe('joining: EDUs received during the resync', () => {
     join.releaseResync();
     await join.awaitResyncComplete();
     const seen = await lazySyncShows(client, (s) => s.device_lists?.changed?.includes(owner) === true, `${owner} in device_lists.changed`, { since, filter: {} });
-    if (join.partial) recordInformational(testInfo, 'JS-13', seen, { seen }, 'a signing-key update received while partial is surfaced in device_lists.changed after the resync');
+    if (join.partial) judge(testInfo, remoteDeviceUpdatesKept, { request: { scenario: 'a signing-key update received while partial' }, facts: [{ fact: `${owner} in device_lists.changed after the resync`, expected: true, observed: seen }] });
     else testInfo.annotations.push({ type: 'lazyjoin-observed', description: `signing-key update surfaced in device_lists.changed: ${seen}` });
   });
 });

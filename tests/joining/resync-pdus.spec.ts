@@ -8,7 +8,8 @@
  * scenario as a full join: the partial-only requirements are then "not supported".
  */
 import { test, expect } from '../../harness/fixtures.ts';
-import { recordInformational } from '../../harness/checks/judge.ts';
+import { judge } from '../../harness/checks/judge.ts';
+import { lazySyncDeliversRoomUpdates } from '../../harness/checks/partial-state.ts';
 import { partialJoin, type PartialJoin } from '../../harness/joining/partial-join.ts';
 import { observeStateAtEvent, pushAndJudge, seenInLazySync } from '../../harness/joining/resync-observe.ts';
 import { serverOf } from '../../harness/remote/room.ts';
@@ -29,7 +30,7 @@ function localMember(join: PartialJoin): string {
 async function judgeEventAcrossResync(testInfo: TestInfo, candidateServer: string, join: PartialJoin, latest: string, opts: { syncWithinMs?: number } = {}) {
   await test.step(`${latest} reaches a lazy-loading /sync`, async () => {
     const seen = await seenInLazySync(join.joiner, join.roomId, latest, opts.syncWithinMs);
-    if (join.partial) recordInformational(testInfo, 'JS-09', seen, { eventId: latest, seen }, 'an event received while partial reaches a lazy-loading /sync');
+    if (join.partial) judge(testInfo, lazySyncDeliversRoomUpdates, { request: { scenario: 'an event received while partial' }, facts: [{ fact: `${latest} reaches a lazy-loading /sync`, expected: true, observed: seen }] });
     else expect(seen, `${latest} in a lazy-loading /sync after a full join`).toBe(true);
   });
   if (join.partial) await test.step('/state_ids at the event while partial', () => observeStateAtEvent(testInfo, candidateServer, join, latest, 'partial'));

@@ -5,8 +5,10 @@
  * completes, then show it with full state (a waiting long poll is woken); afterwards both agree.
  */
 import { test, expect } from '../../harness/fixtures.ts';
-import { judge, recordInformational } from '../../harness/checks/judge.ts';
+import { judge } from '../../harness/checks/judge.ts';
 import { lazySyncIncludesOwnJoin, lazySyncIncludesSenders, type LazySyncObservation } from '../../harness/checks/joining-sync.ts';
+import { eagerSyncLeavesRoomOut, eagerSyncShowsRoomOnceResynced, lazySyncIncludesRoom, lazySyncDeliversRoomUpdates } from '../../harness/checks/partial-state.ts';
+import { eagerSyncMembersEqualTruth, memberListEqualsTruth } from '../../harness/checks/client-data.ts';
 import type { CandidateClient } from '../../harness/client/client.ts';
 import type { ClientEvent, SyncFilter, SyncResponse } from '../../harness/client/types.ts';
 import { FEDERATION_WITHIN_MS, LAZY_FILTER, partialJoin, RESYNC_WITHIN_MS, type PartialJoin } from '../../harness/joining/partial-join.ts';
@@ -48,7 +50,7 @@ test.describe('joining: /sync during and after the resync', () => {
     if (join.partial) await join.awaitResyncStarted();
     const initial = await test.step('an initial lazy-loading sync', async () => (await client.sync({ filter: LAZY_FILTER })).ok());
     const present = initial.rooms?.join?.[join.roomId] !== undefined;
-    if (join.partial) recordInformational(testInfo, 'JS-09', present, { rooms: Object.keys(initial.rooms?.join ?? {}) }, 'the partial-state room is in the lazy-loading sync');
+    if (join.partial) judge(testInfo, lazySyncIncludesRoom, { request: { roomId: join.roomId, lazyLoadMembers: true }, response: { status: 200, roomsJoined: Object.keys(initial.rooms?.join ?? {}) }, truth: { resyncReleased: false } });
     // Without the room in the lazy sync, the rest is judged once the state is complete.
     let since = initial.next_batch;
     if (!present) {
@@ -64,7 +66,10 @@ test.describe('joining: /sync during and after the resync', () => {
       const membership = membershipsIn(sync, join.roomId).get(sender)?.content.membership;
       if (join.partial && present) {
         // The partial state lacks the sender's membership: MSC3902 takes it from the event's auth_events.
-        recordInformational(testInfo, 'JS-09', membership === 'join', { sender, membership: membership ?? null }, 'sender membership (known only from auth_events) returned with their message while partial');
+        judge(testInfo, lazySyncDeliversRoomUpdates, {
+          request: { scenario: 'a message from a member the partial state lacks' },
+          facts: [{ fact: `membership of ${sender} returned with the message (known only from its auth_events)`, expected: 'join', observed: membership ?? null }],
+        });
       } else {
         judge(testInfo, lazySyncIncludesSenders, lazySyncObservation(sync, join.roomId, LAZY_FILTER, since));
       }
@@ -96,7 +101,7 @@ test.describe('joining: /sync during and after the resync', () => {
       const memberships = membershipsIn(sync, join.roomId);
       const missing = senders.filter((u) => memberships.get(u)?.content.membership !== 'join');
       if (mode === 'full') judge(testInfo, lazySyncIncludesSenders, lazySyncObservation(sync, join.roomId, filter, since));
-      else recordInformational(testInfo, 'JS-09', missing.length === 0, { senders, missing }, 'timeline senders\' memberships in a limited lazy sync while partial');
+      else judge(testInfo, lazySyncDeliversRoomUpdates, { request: { scenario: 'a limited lazy sync while partial' }, facts: [{ fact: 'timeline senders without a join membership in the sync', expected: [], observed: missing }] });
       join.releaseResync();
     });
   }
@@ -121,7 +126,7 @@ test.describe('joining: /sync during and after the resync', () => {
     judge(testInfo, lazySyncIncludesSenders, lazySyncObservation(sync, join.roomId, filter, since));
   });
 
-  test('an eager sync leaves the room out during the resync and shows it with full state afterwards', { tag: ['@JS-10', '@msc-only'] }, async ({ candidate, client, remote }, testInfo) => {
+  test('an eager sync leaves the room out during the resync and shows it with full state afterwards', { tag: ['@JS-10', '@CD-02', '@msc-only'] }, async ({ candidate, client, remote }, testInfo) => {
     const join = await partialJoin({ candidate, remote, joiner: client }, { members: 6, servers: 2 });
     if (join.notPartial(testInfo, ['JS-10'])) {
       // A full join still has to show the room with every member to an eager sync.
@@ -130,7 +135,14 @@ test.describe('joining: /sync during and after the resync', () => {
     }
     await join.awaitResyncStarted();
     const during = (await client.sync()).ok();
-    recordInformational(testInfo, 'JS-10', during.rooms?.join?.[join.roomId] === undefined, { rooms: Object.keys(during.rooms?.join ?? {}) }, 'initial eager sync during the resync');
+    const truth = [...join.remoteMembers, client.userId].sort();
+    judge(testInfo, eagerSyncLeavesRoomOut, { request: { roomId: join.roomId, lazyLoadMembers: false }, response: { status: 200, roomsJoined: Object.keys(during.rooms?.join ?? {}) }, truth: { resyncReleased: false } });
+    // Shown or not, a room in an eager sync must carry its real membership (a MUST of the spec).
+    judge(testInfo, eagerSyncMembersEqualTruth, {
+      request: { roomId: join.roomId, lazyLoadMembers: false },
+      response: { status: 200, roomShown: during.rooms?.join?.[join.roomId] !== undefined, joined: [...membershipsIn(during, join.roomId).values()].filter((e) => e.content.membership === 'join').map((e) => e.state_key!).sort() },
+      truth: { joined: truth },
+    });
     join.releaseResync();
     const members = await test.step('after the resync an eager sync shows every member', () => join.awaitResyncComplete());
     expect([...members.keys()].sort()).toEqual(expect.arrayContaining([...join.remoteMembers, client.userId].sort()));
@@ -148,20 +160,26 @@ test.describe('joining: /sync during and after the resync', () => {
     const woke = (await poll).ok();
     const elapsed = Date.now() - started;
     const shown = woke.rooms?.join?.[join.roomId] !== undefined;
-    recordInformational(testInfo, 'JS-10', shown && elapsed < pollMs, { elapsedMs: elapsed, rooms: Object.keys(woke.rooms?.join ?? {}) }, 'the long poll returned with the room before its timeout');
+    judge(testInfo, eagerSyncShowsRoomOnceResynced, {
+      request: { scenario: `an eager long poll (timeout ${pollMs} ms) waiting when the resync was released` },
+      facts: [
+        { fact: 'the room is in the answer', expected: true, observed: shown },
+        { fact: 'the poll returned before its timeout', expected: true, observed: elapsed < pollMs },
+      ],
+    });
   });
 
-  test('after the resync, eager and lazy syncs and /joined_members agree on who is joined', { tag: ['@LL-08', '@LL-03'] }, async ({ candidate, client, remote }) => {
+  test('after the resync, eager and lazy syncs and /joined_members agree on who is joined', { tag: ['@LL-08', '@LL-03', '@CD-01', '@CD-02'] }, async ({ candidate, client, remote }, testInfo) => {
     const join = await partialJoin({ candidate, remote, joiner: client }, { members: 7, servers: 2 });
     join.releaseResync();
     await join.awaitResyncComplete();
     const truth = join.room.members().filter((m) => m.membership === 'join').map((m) => m.userId).sort();
     const eager = (await client.sync()).ok();
     const eagerJoined = [...membershipsIn(eager, join.roomId).values()].filter((e) => e.content.membership === 'join').map((e) => e.state_key!).sort();
-    expect(eagerJoined, 'joined members in the state of an eager initial sync (LL-03: all memberships without lazy-loading)').toEqual(truth);
+    judge(testInfo, eagerSyncMembersEqualTruth, { request: { roomId: join.roomId, lazyLoadMembers: false }, response: { status: 200, roomShown: eager.rooms?.join?.[join.roomId] !== undefined, joined: eagerJoined }, truth: { joined: truth } });
     const lazy = (await client.sync({ filter: LAZY_FILTER })).ok();
     expect(lazy.rooms?.join?.[join.roomId]?.summary?.['m.joined_member_count'], 'm.joined_member_count of a lazy initial sync').toBe(truth.length);
-    const joined = Object.keys((await client.joinedMembers(join.roomId)).ok().joined).sort();
-    expect(joined, '/joined_members').toEqual(truth);
+    const answer = await client.joinedMembers(join.roomId);
+    judge(testInfo, memberListEqualsTruth, { request: { api: 'GET /joined_members', roomId: join.roomId, duringResync: false }, response: { status: answer.status, ...(answer.status === 200 ? { joined: Object.keys((answer.body as { joined: object }).joined).sort() } : {}) }, truth: { joined: truth } });
   });
 });

@@ -18,12 +18,14 @@ import { joinerMakeJoinPassingObservations } from '../../harness/checks/joiner-m
 import { joinerKeyValidityPassingObservations } from '../../harness/checks/joiner-key-validity.ts';
 import { joinerReceivedEventPassingObservations } from '../../harness/checks/joiner-received-events.ts';
 import { clientLazyLoadingPassingObservations } from '../../harness/checks/client-lazy-loading.ts';
+import { clientDataPassingObservations } from '../../harness/checks/client-data.ts';
+import { partialStatePassingObservations } from '../../harness/checks/partial-state.ts';
 import { requestObjectPassingObservations } from '../../harness/checks/request-object.ts';
 import { joinRelayPassingObservations } from '../../harness/checks/join-relay.ts';
 
 const variants = [
-  { name: 'stand-in crypto', observations: [...passingObservations(), ...joinerResyncIntegrityPassingObservations(), ...auditPassingObservations(), ...joiningResyncPassingObservations(), ...joiningSyncPassingObservations(), ...federationApiPassingObservations(), ...joinerMakeJoinPassingObservations(), ...joinerKeyValidityPassingObservations(), ...joinerReceivedEventPassingObservations(), ...clientLazyLoadingPassingObservations(), ...requestObjectPassingObservations(), ...joinRelayPassingObservations()] },
-  { name: 'harness/matrix crypto', observations: [...passingObservations(matrixCrypto), ...joinerResyncIntegrityPassingObservations(), ...auditPassingObservations(), ...joiningResyncPassingObservations(), ...joiningSyncPassingObservations(), ...federationApiPassingObservations(), ...joinerMakeJoinPassingObservations(), ...joinerKeyValidityPassingObservations(), ...joinerReceivedEventPassingObservations(), ...clientLazyLoadingPassingObservations(), ...requestObjectPassingObservations(), ...joinRelayPassingObservations()] },
+  { name: 'stand-in crypto', observations: [...passingObservations(), ...joinerResyncIntegrityPassingObservations(), ...auditPassingObservations(), ...joiningResyncPassingObservations(), ...joiningSyncPassingObservations(), ...federationApiPassingObservations(), ...joinerMakeJoinPassingObservations(), ...joinerKeyValidityPassingObservations(), ...joinerReceivedEventPassingObservations(), ...clientLazyLoadingPassingObservations(), ...requestObjectPassingObservations(), ...joinRelayPassingObservations(), ...clientDataPassingObservations(), ...partialStatePassingObservations()] },
+  { name: 'harness/matrix crypto', observations: [...passingObservations(matrixCrypto), ...joinerResyncIntegrityPassingObservations(), ...auditPassingObservations(), ...joiningResyncPassingObservations(), ...joiningSyncPassingObservations(), ...federationApiPassingObservations(), ...joinerMakeJoinPassingObservations(), ...joinerKeyValidityPassingObservations(), ...joinerReceivedEventPassingObservations(), ...clientLazyLoadingPassingObservations(), ...requestObjectPassingObservations(), ...joinRelayPassingObservations(), ...clientDataPassingObservations(), ...partialStatePassingObservations()] },
 ];
 
 function evaluate(check: Check<never>, observation: unknown): Evaluation | { threw: string } {

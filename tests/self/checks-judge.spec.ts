@@ -5,7 +5,7 @@
  */
 import { test, expect, type TestInfo } from '@playwright/test';
 import { defineCheck } from '../../harness/checks/registry.ts';
-import { CHECK_ANNOTATION, failureMessage, judge, outcomeOf, recordInformational, recordNotSupported } from '../../harness/checks/judge.ts';
+import { CHECK_ANNOTATION, failureMessage, gatedByProfile, judge, judgeAll, outcomeOf, partialStateRequested, recordInformational, recordNotSupported, recordPartialStateRequested } from '../../harness/checks/judge.ts';
 import { trimForReport } from '../../harness/checks/trim.ts';
 import type { CheckOutcome, Evaluation } from '../../harness/checks/types.ts';
 
@@ -82,14 +82,36 @@ test('judge fails the test for a broken SHOULD in strict mode', ({}, testInfo) =
   }
 });
 
+test('a check that does not apply is recorded as not run with its reason, and a scenario no check applies to is an error', ({}, testInfo) => {
+  const applies = defineCheck<{ truth?: boolean }>({
+    id: 'self/needs-truth', requirement: 'SJ-11', title: 'needs the truth',
+    evaluate: (o) => (o.truth === undefined ? { notApplicable: 'no truth given' } : { ok: o.truth }) as Evaluation,
+    controls: [{ name: 'false', mutate: () => ({ truth: false }) }],
+  });
+  const always = defineCheck<{ truth?: boolean }>({
+    id: 'self/always', requirement: 'SJ-12', title: 'always applies', evaluate: () => ({ ok: true }),
+    controls: [{ name: 'n/a', mutate: (o) => o }],
+  });
+  judgeAll(testInfo, [applies, always], {});
+  expect(recorded(testInfo).map((o) => [o.checkId, o.verdict, o.reason])).toEqual([
+    ['self/needs-truth', 'not-run', 'not applicable: no truth given'],
+    ['self/always', 'pass', undefined],
+  ]);
+  expect(() => judgeAll(testInfo, [applies], {})).toThrow('none of the checks self/needs-truth applies to this observation: not applicable: no truth given');
+});
+
 test('optional features are recorded as not supported or as informational', ({}, testInfo) => {
   recordNotSupported(testInfo, ['SJ-07', 'SJ-17'], 'the candidate always answers with full state');
   recordInformational(testInfo, 'SJ-19', true, { servers_in_room: ['a.test'] }, 'sent without members_omitted');
   expect(recorded(testInfo)).toEqual([
     expect.objectContaining({ checkId: null, requirementId: 'SJ-07', verdict: 'not-supported', reason: 'the candidate always answers with full state' }),
     expect.objectContaining({ checkId: null, requirementId: 'SJ-17', verdict: 'not-supported' }),
-    expect.objectContaining({ checkId: null, requirementId: 'SJ-19', verdict: 'informational', present: true, observed: { servers_in_room: ['a.test'] } }),
+    expect.objectContaining({ checkId: 'presence/sj-19', requirementId: 'SJ-19', verdict: 'informational', present: true, observed: { servers_in_room: ['a.test'] } }),
   ]);
+  // Absent is recorded too, through the same presence check, with what was seen.
+  expect(recordInformational(testInfo, 'SJ-19', false, { servers_in_room: null }, 'sent without members_omitted')).toMatchObject({
+    checkId: 'presence/sj-19', verdict: 'informational', present: false, reason: 'absent: sent without members_omitted', observed: { servers_in_room: null },
+  });
   expect(() => recordInformational(testInfo, 'SJ-12', true, null)).toThrow('SJ-12 is MUST: only MAY and MSC-ONLY behaviour is recorded as informational');
   expect(() => recordNotSupported(testInfo, ['XX-99'], 'x')).toThrow('requirement XX-99 is not in schemas/requirements.json');
 });
@@ -106,4 +128,22 @@ test('a check without negative control, or with a malformed ID, is refused when 
     .toThrow('check x/no-controls has no negative control');
   expect(() => defineCheck({ id: 'Bad ID', requirement: 'SJ-11', title: 't', evaluate: () => ({ ok: true }), controls: [{ name: 'c', mutate: (o) => o }] }))
     .toThrow(/must be lower-case words/);
+});
+
+test('a partial-state profile requirement binds only a candidate that asked for partial state', () => {
+  const failing = outcomeOf(checkOf('JS-12'), FAILED);
+  expect(failing.verdict).toBe('fail');
+  const asked = { annotations: [] as TestInfo['annotations'] };
+  recordPartialStateRequested(asked as TestInfo, true, { omit_members: 'true' });
+  expect(gatedByProfile(asked, failing).verdict).toBe('fail');
+  const never = { annotations: [] as TestInfo['annotations'] };
+  recordPartialStateRequested(never as TestInfo, false);
+  expect(gatedByProfile(never, failing).verdict).toBe('not-supported');
+  expect(gatedByProfile(never, outcomeOf(checkOf('JS-12'), { ok: true })).verdict).toBe('not-supported');
+  // Outside the profile nothing changes, and a test that recorded nothing is judged at the level.
+  expect(gatedByProfile(never, outcomeOf(checkOf('SJ-11'), FAILED)).verdict).toBe('fail');
+  expect(gatedByProfile({ annotations: [] }, failing).verdict).toBe('fail');
+  // Two joins in one test: the profile binds once either asked.
+  recordPartialStateRequested(never as TestInfo, true);
+  expect(partialStateRequested(never)).toBe(true);
 });

@@ -39,8 +39,9 @@ test.describe('outcomes of one test', () => {
     expect(first.reason).toBe('the test ended timedOut before judging SJ-12: Test timeout of 60000ms exceeded.');
   });
 
-  test('a tag without a check follows the test status: passed -> pass, skipped -> not-run', () => {
-    expect(verdictsOf({ title: 't', tags: ['@SJ-12'], status: 'passed' })).toEqual(['SJ-12:pass']);
+  test('a tag says what a test covers, never a verdict: no check ran -> not-run, with the reason', () => {
+    expect(verdictsOf({ title: 't', tags: ['@SJ-12'], status: 'passed' })).toEqual(['SJ-12:not-run']);
+    expect(outcomesOf(testRecord({ title: 't', tags: ['@SJ-12'] }))[0].reason).toBe("the test is tagged @SJ-12, but none of SJ-12's checks ran in it");
     expect(verdictsOf({ title: 't', tags: ['@SJ-12'], status: 'skipped', skipReason: 'no restart' })).toEqual(['SJ-12:not-run']);
   });
 
@@ -56,7 +57,7 @@ test.describe('outcomes of one test', () => {
   });
 
   test('level tags and other tags are not requirements', () => {
-    expect(verdictsOf({ title: 't', tags: ['@must', '@slow', '@SJ-15a', '@C-6'] })).toEqual(['SJ-15a:pass', 'C-6:pass']);
+    expect(verdictsOf({ title: 't', tags: ['@must', '@slow', '@SJ-15a', '@C-6'] })).toEqual(['SJ-15a:not-run', 'C-6:not-run']);
   });
 });
 
@@ -110,6 +111,7 @@ test.describe('the report over a run', () => {
     expect(cell.findings).toEqual([
       { verdict: 'fail', checkId: 'check/SJ-12', expected: 'expected value', observed: 'observed value', reason: 'check/SJ-12: fail', test: 0 },
     ]);
+    expect(cell.outcomes).toEqual([{ checkId: 'check/SJ-12', verdict: 'fail', test: 0 }]);
     expect(cell.tests[0]).toMatchObject({ title: 'members omitted', file: 'tests/resident/send-join.spec.ts', line: 10, status: 'failed' });
   });
 });

@@ -60,7 +60,7 @@ test('in a report, known failures pass the gate and unexpected passes fail it', 
   const failing = runResults([testRecord({ title: 'members', tags: ['@SJ-12'], status: 'failed', checks: [check('SJ-12', 'fail')] })]);
   const known = aggregate(failing, { catalogue, baselines: { alpha: { path: 'expectations/alpha-1.0.json', baseline } } });
   expect(known.requirements.find((r) => r.id === 'SJ-12')!.results.alpha.verdict).toBe('known-failure');
-  expect(known.gate).toEqual({ passed: true, reasons: [] });
+  expect(known.gate).toEqual({ passed: true, status: 'passed', reasons: [] });
 
   const passing = runResults([testRecord({ title: 'members', tags: ['@SJ-12'], checks: [check('SJ-12', 'pass')] })]);
   const stale = aggregate(passing, { catalogue, baselines: { alpha: { path: 'expectations/alpha-1.0.json', baseline } } });
@@ -79,10 +79,10 @@ test('an intermittent entry excuses a failure, and its passes are neither unexpe
   const baselines = { alpha: { path: 'expectations/alpha-1.0.json', baseline: flaky } };
   const passing = aggregate(runResults([testRecord({ title: 'members', tags: ['@SJ-12'], checks: [check('SJ-12', 'pass')] })]), { catalogue, baselines });
   expect(passing.requirements.find((r) => r.id === 'SJ-12')!.results.alpha.unexpectedlyPassing).toBe(false);
-  expect(passing.gate).toEqual({ passed: true, reasons: [] });
+  expect(passing.gate).toEqual({ passed: true, status: 'passed', reasons: [] });
   const failing = aggregate(runResults([testRecord({ title: 'members', tags: ['@SJ-12'], status: 'failed', checks: [check('SJ-12', 'fail')] })]), { catalogue, baselines });
   expect(failing.requirements.find((r) => r.id === 'SJ-12')!.results.alpha.verdict).toBe('known-failure');
-  expect(failing.gate).toEqual({ passed: true, reasons: [] });
+  expect(failing.gate).toEqual({ passed: true, status: 'passed', reasons: [] });
 });
 
 test('a malformed baseline gets a one-line message naming the file and the entry', () => {

@@ -35,7 +35,13 @@ test('the HTML report renders the matrix, filters it, and opens a failing case w
     await page.goto(pathToFileURL(page_).href);
 
     const rows = page.locator('#matrix tbody tr');
-    await expect(rows).toHaveCount(8);
+    await expect(rows).toHaveCount(7);
+    // The partial-state profile is its own section: alpha asked for partial state, beta never did.
+    await expect(page.locator('#profile-matrix tbody tr .id')).toHaveText(['JS-03']);
+    await expect(page.locator('#profile-intro')).toContainText('alpha asked for partial state');
+    await expect(page.locator('#profile-intro')).toContainText('beta never asked for partial state (not supported)');
+    // Informational is recorded, not passed: beta's MSC-ONLY SJ-09 shows how often it was present.
+    await expect(page.locator('tr[data-id="SJ-09"] button[data-candidate="beta"]')).toHaveText('present 1 of 1');
     await expect(page.locator('#matrix thead th')).toContainText(['Requirement', 'Level', 'Area', 'Summary', 'alpha 1.0.0', 'beta 2.0.0']);
     await expect(page.locator('tr[data-id="SJ-12"] button[data-candidate="beta"]')).toHaveText('fail');
     await expect(page.locator('tr[data-id="SJ-16"] button[data-candidate="beta"]')).toHaveText('error');
@@ -49,7 +55,7 @@ test('the HTML report renders the matrix, filters it, and opens a failing case w
     await page.selectOption('#f-msc', 'MSC3943');
     await expect(page.locator('#matrix tbody tr:visible .id')).toHaveText(['SJ-15']);
     await page.selectOption('#f-msc', '');
-    await expect(rows.filter({ visible: true })).toHaveCount(8);
+    await expect(rows.filter({ visible: true })).toHaveCount(7);
 
     await page.locator('tr[data-id="SJ-12"] button[data-candidate="beta"]').click();
     const details = page.locator('#details');
@@ -58,6 +64,16 @@ test('the HTML report renders the matrix, filters it, and opens a failing case w
     await expect(details.locator('pre.expected')).toContainText('"members_omitted":true');
     await expect(details.locator('pre.observed')).toContainText('"members_omitted": false');
     await expect(details.locator('details.wire pre')).toContainText('/_matrix/federation/v2/send_join/');
+    // The finding opens the wire exchange behind it: numbered requests, bodies one click away.
+    const exchange = details.locator('details.exchange');
+    await expect(exchange.locator('summary').first()).toHaveText('Wire exchange behind this finding (2 requests)');
+    await expect(exchange.locator('ol.exchanges > li')).toHaveCount(2);
+    await expect(exchange.locator('ol.exchanges > li').nth(1)).toHaveAttribute('value', '2');
+    await expect(exchange.locator('ol.exchanges > li').nth(1).locator('summary')).toContainText('PUT /_matrix/federation/v2/send_join/!r:beta.test/$join?omit_members=true · 200');
+    await expect(exchange.locator('pre.response').nth(1)).toBeHidden();
+    await exchange.locator('ol.exchanges > li').nth(1).locator('summary').click();
+    await expect(exchange.locator('pre.response').nth(1)).toContainText('"members_omitted":false');
+    await expect(details).toContainText('Check outcomes behind the verdict');
     await expect(details.locator('details.log pre')).toContainText('partial state not offered');
 
     // Hostile strings from test titles and observations must stay text.
