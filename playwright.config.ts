@@ -4,6 +4,8 @@ import type { CandidateOptions } from './harness/fixtures-options.ts';
 /**
  * Projects:
  *  - `self`: the harness's own tests (protocol vectors, remote<->remote federation, check controls).
+ *  - `known-bad`: real Synapse behind a fault-injecting proxy must fail the gate on the requirement
+ *    each fault breaks (tests/known-bad/); a few minutes, run on its own.
  *  - one project per candidate (`synapse`, `synapse-1.98`, `dendrite`, `external`): the conformance
  *    tests, run against that candidate. `LAZYJOIN_CANDIDATES` (comma-separated) picks which candidate
  *    projects exist; the default is every local process candidate, `synapse,synapse-1.98,dendrite` (`lazyjoin run`
@@ -34,6 +36,8 @@ export default defineConfig<CandidateOptions>({
   ],
   projects: [
     { name: 'self', testMatch: 'self/**/*.spec.ts' },
+    // Known-bad candidates (a fault-injecting proxy in front of Synapse): minutes, so not in `self`.
+    { name: 'known-bad', testMatch: 'known-bad/**/*.spec.ts' },
     ...candidateNames.map((name) => ({
       name,
       testMatch: conformanceTests,

@@ -21,7 +21,8 @@ import { issueServerCert, suiteCA } from '../harness/remote/pki.ts';
 import { startRemote, type Remote } from '../harness/remote/remote.ts';
 import { responseText, type RouteName, type RouteResponse } from '../harness/remote/routing.ts';
 import { sendJoinHandler } from '../harness/remote/routes/membership.ts';
-import { resetPeakRss, startAndFindPid, treeUsage } from './proc-stats.ts';
+import type { PostgresService } from '../harness/candidates/postgres.ts';
+import { resetPeakRss, samplePeakPss, startAndFindPid, treeUsage } from './proc-stats.ts';
 import { freeLoopbackPort, startPprof, startPySpy, type RunningProfiler } from './profile.ts';
 import { buildBenchRoom, type BenchRoom } from './room-shape.ts';
 
@@ -73,6 +74,8 @@ export interface JoinMeasurement {
   profile?: string;
   /** With `--profile`: why no profile was taken (the join is measured all the same). */
   profileError?: string;
+  /** With `--database postgres`: the PostgreSQL server's CPU and peak PSS from `/join` until synced. */
+  database?: { name: 'postgres'; version: string; cpuSeconds: number; peakPssBytes: number };
 }
 
 /** Bytes and number of the answers the remote (bystanders included) gave on `routes`, from its request log. */
@@ -143,6 +146,8 @@ export interface JoinRunOptions {
   afterJoin?: (held: { candidate: Candidate; pid: number; remote: Remote; bench: BenchRoom }) => Promise<void>;
   /** Profile the candidate from /join until synced, writing under this folder (see profile.ts). */
   profileDir?: string;
+  /** The PostgreSQL server the candidate uses, whose CPU and memory are measured alongside. */
+  postgres?: PostgresService;
   log?: (line: string) => void;
 }
 
@@ -181,6 +186,9 @@ export async function measureJoin(opts: JoinRunOptions): Promise<JoinMeasurement
     const expectedJoined = room.members().filter((m) => m.membership === 'join').length + 1;
     const peakSinceJoin = resetPeakRss(pid);
     const before = treeUsage(pid);
+    const pg = opts.postgres;
+    const pgBefore = pg ? treeUsage(pg.pid, true) : undefined;
+    const pgPss = pg ? samplePeakPss(pg.pid) : undefined;
     const loadStart = loadavg()[0];
     const deadline = Date.now() + opts.boundMs;
     // The remote shares this process: its longest stall shows whether it kept up with the candidate.
@@ -208,6 +216,10 @@ export async function measureJoin(opts: JoinRunOptions): Promise<JoinMeasurement
     });
     const syncedSeconds = (performance.now() - t0) / 1000;
     const after = treeUsage(pid);
+    const database =
+      pg && pgBefore && pgPss
+        ? { name: 'postgres' as const, version: pg.version, cpuSeconds: treeUsage(pg.pid, true).cpuSeconds - pgBefore.cpuSeconds, peakPssBytes: pgPss.stop() }
+        : undefined;
     stall.disable();
     let profile: { profile?: string; profileError?: string } = {};
     if (profiler) {
@@ -247,7 +259,9 @@ export async function measureJoin(opts: JoinRunOptions): Promise<JoinMeasurement
       loadAverage: { start: loadStart, end: loadavg()[0] },
       remoteStallMs: Math.round(stall.max / 1e6),
       ...profile,
+      ...(database ? { database } : {}),
     };
+    if (database) log(`${label}: PostgreSQL CPU ${database.cpuSeconds.toFixed(1)} s; peak PSS ${(database.peakPssBytes / 2 ** 20).toFixed(0)} MiB`);
     log(`${label}: synced after ${syncedSeconds.toFixed(2)} s; ${(measurement.sendJoinBytes / 1e6).toFixed(2)} MB send_join + ${(measurement.resyncBytes / 1e6).toFixed(2)} MB resync; CPU ${measurement.cpuSeconds.toFixed(1)} s; peak RSS ${(measurement.peakRssBytes / 2 ** 20).toFixed(0)} MiB; load ${loadStart.toFixed(1)}`);
     if (opts.afterJoin) await opts.afterJoin({ candidate, pid, remote, bench });
     return measurement;

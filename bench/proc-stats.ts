@@ -59,11 +59,34 @@ function peakRssOf(pid: number): number {
   }
 }
 
-/** Reads the usage of the process group led by `pgid` now. */
-export function treeUsage(pgid: number): TreeUsage {
+/**
+ * `root` and every process descended from it (by parent pid): for a server whose children leave
+ * its process group, as PostgreSQL's backends do (each calls setsid).
+ */
+export function processTree(root: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const fields = statFields(Number(entry));
+    if (!fields) continue;
+    const ppid = Number(fields[1]);
+    children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+  }
+  const out: number[] = [];
+  const stack = [root];
+  while (stack.length) {
+    const pid = stack.pop()!;
+    out.push(pid);
+    stack.push(...(children.get(pid) ?? []));
+  }
+  return out;
+}
+
+/** Reads the usage of the process group led by `pgid` now (or, with `tree`, of `pgid`'s process tree). */
+export function treeUsage(pgid: number, tree = false): TreeUsage {
   let ticks = 0;
   let peakRssBytes = 0;
-  const pids = processGroup(pgid);
+  const pids = tree ? processTree(pgid) : processGroup(pgid);
   for (const pid of pids) {
     const f = statFields(pid);
     if (!f) continue;
@@ -104,4 +127,33 @@ export async function startAndFindPid(candidate: Candidate): Promise<number> {
     throw new Error(`cannot tell the process of ${candidate.info.name}: its start added ${added.length} child processes (benchmarks need a process candidate started alone)`);
   }
   return added[0];
+}
+
+/** Sum of the proportional set size (PSS) over `root`'s process tree: shared pages counted once in all, bytes. */
+export function treePss(root: number): number {
+  let total = 0;
+  for (const pid of processTree(root)) {
+    try {
+      const match = /^Pss:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+      if (match) total += Number(match[1]) * 1024;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
+}
+
+/** Samples `treePss(root)` every `intervalMs` until `stop()`, which returns the peak. */
+export function samplePeakPss(root: number, intervalMs = 500): { stop(): number } {
+  let peak = treePss(root);
+  const timer = setInterval(() => {
+    peak = Math.max(peak, treePss(root));
+  }, intervalMs);
+  timer.unref(); // a measurement that failed must not keep the process alive
+  return {
+    stop() {
+      clearInterval(timer);
+      return Math.max(peak, treePss(root));
+    },
+  };
 }

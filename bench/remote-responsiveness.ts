@@ -23,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { roomVersion, signEvent, signRequest } from '../harness/matrix/index.ts';
 import { baseUrlFor, federationAgent } from '../harness/remote/discovery.ts';
-import { createSuiteCA } from '../harness/remote/pki.ts';
+import { ensureSuiteCA } from '../harness/remote/pki.ts';
 import { startRemote, type Remote } from '../harness/remote/remote.ts';
 import { buildBenchRoom } from './room-shape.ts';
 
@@ -108,7 +108,7 @@ async function server(members: number): Promise<void> {
   if (!Number.isInteger(members) || members < 1) throw new Error(`members must be a positive integer, got ${process.argv[2]}`);
   const runDir = mkdtempSync(join(tmpdir(), 'lazyjoin-bench-'));
   process.env.LAZYJOIN_RUN_DIR = runDir;
-  await createSuiteCA(join(runDir, 'ca'));
+  await ensureSuiteCA();
   const a = await startRemote();
   try {
     const bench = await buildBenchRoom(a, members);

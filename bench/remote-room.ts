@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { resourceUsage } from 'node:process';
 import { generateSigningKey, signEvent, type SigningKey } from '../harness/matrix/index.ts';
 import { addMembers } from '../harness/remote/bulk.ts';
-import { createSuiteCA } from '../harness/remote/pki.ts';
+import { ensureSuiteCA } from '../harness/remote/pki.ts';
 import { Room } from '../harness/remote/room.ts';
 import { startRemote, type Remote } from '../harness/remote/remote.ts';
 import type { SendJoinMode } from '../harness/remote/client.ts';
@@ -47,7 +47,7 @@ async function timedSendJoin(a: Remote, b: Remote, room: Room, localpart: string
 async function main(): Promise<void> {
   const runDir = mkdtempSync(join(tmpdir(), 'lazyjoin-bench-'));
   process.env.LAZYJOIN_RUN_DIR = runDir;
-  await createSuiteCA(join(runDir, 'ca'));
+  await ensureSuiteCA();
   const a = await startRemote();
   const b = await startRemote();
   try {

@@ -52,6 +52,22 @@ export function renderMarkdown(r: BenchResults): string {
     '"suite stall": the longest the suite\'s own event loop (which serves the remote and its bystanders) was held during the join, over the runs (– where not measured); a long stall means the candidate may have waited on the suite, not the other way round.',
     '',
   );
+  const onPostgres = r.joinSummaries.filter((s) => s.databaseCpuSeconds && s.databasePeakPssBytes);
+  if (onPostgres.length) {
+    lines.push('## The database server during the join (PostgreSQL)', '');
+    lines.push('| candidate | N | state | candidate CPU s | PostgreSQL CPU s | candidate peak RSS MiB | PostgreSQL peak PSS MiB | runs |');
+    lines.push('|---|---:|---|---:|---:|---:|---:|---:|');
+    for (const s of onPostgres) {
+      lines.push(
+        `| ${s.candidate} ${s.candidateVersion} | ${s.members} | ${modeLabel(s)} | ${cell(s.cpuSeconds, 1, 1)} | ${cell(s.databaseCpuSeconds!, 1, 1)} | ${cell(s.peakRssBytes, MIB, 0)} | ${cell(s.databasePeakPssBytes!, MIB, 0)} | ${s.joinSeconds.runs} |`,
+      );
+    }
+    lines.push(
+      '',
+      'PostgreSQL runs as one server per benchmark process (its processes: the postmaster, its backends and helpers), CPU from /join until synced; its memory is the peak of the summed proportional set size (shared buffers counted once), sampled every 500 ms. It runs without fsync (throwaway data), like the rest of the suite.',
+      '',
+    );
+  }
   if (r.ratios.length) {
     lines.push('## Full join over partial join (ratio of medians)', '');
     lines.push('| candidate | N | /join | synced | bytes | CPU | peak RSS |', '|---|---:|---:|---:|---:|---:|---:|');

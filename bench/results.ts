@@ -37,6 +37,9 @@ export interface JoinSummary {
   remoteStallMs?: number;
   /** The distinct HTTP statuses of /join over the runs. */
   joinStatuses?: number[];
+  /** With `--database postgres`: the PostgreSQL server's CPU seconds and peak PSS over the runs. */
+  databaseCpuSeconds?: Spread;
+  databasePeakPssBytes?: Spread;
 }
 
 /** Full join over partial join, per figure (medians), for one candidate and N. */
@@ -107,6 +110,9 @@ export function summariseJoins(joins: readonly JoinMeasurement[]): JoinSummary[]
       loadAverage: spread(runs.map((j) => j.loadAverage.start)).median,
       ...longestStall(runs),
       joinStatuses: [...new Set(runs.map((j) => j.joinStatus))].sort((a, b) => a - b),
+      ...(runs.every((j) => j.database)
+        ? { databaseCpuSeconds: of((j) => j.database!.cpuSeconds), databasePeakPssBytes: of((j) => j.database!.peakPssBytes) }
+        : {}),
     };
   });
 }

@@ -17,7 +17,8 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createSuiteCA } from '../harness/remote/pki.ts';
+import { acquirePostgres, type PostgresService } from '../harness/candidates/postgres.ts';
+import { ensureSuiteCA } from '../harness/remote/pki.ts';
 import { measureJoin, type JoinMeasurement } from './joiner-bench.ts';
 import { parseBenchArgs, type BenchOptions } from './options.ts';
 import { renderHtml, renderMarkdown, renderPlotSvg } from './render.ts';
@@ -76,15 +77,22 @@ export function writeOutputs(results: BenchResults, outDir: string): void {
 }
 
 /**
- * Runs the benchmark. Needs the run's CA (env `LAZYJOIN_RUN_DIR`, as the Playwright global setup
- * makes); `main` makes one when run from the command line. A measurement that fails is recorded
+ * Runs the benchmark. Needs the run folder (env `LAZYJOIN_RUN_DIR`, as the Playwright global setup
+ * makes) and the suite CA; `main` makes them when run from the command line. A measurement that fails is recorded
  * in `failures`; for a candidate that fails at some N, larger N are not attempted.
  */
 export async function runBench(opts: BenchOptions, log: (line: string) => void = console.log): Promise<BenchResults> {
   const results = emptyResults(opts);
   const outDir = resolve(opts.outDir);
   const workRoot = mkdtempSync(join(tmpdir(), 'lazyjoin-bench-candidates-'));
+  // One PostgreSQL server for the whole benchmark, started before any candidate (so that a
+  // candidate's start adds only its own process), each candidate with a fresh database.
+  let postgres: PostgresService | undefined;
   try {
+    if (opts.candidates.includes('synapse-postgres')) {
+      postgres = await acquirePostgres(workRoot);
+      log(`PostgreSQL ${postgres.version} (pid ${postgres.pid}) on ${postgres.socketDir}`);
+    }
     if (opts.synthesisMembers > 0) {
       log(`synthesis of ${opts.synthesisMembers} members (load ${load()})`);
       try {
@@ -119,6 +127,7 @@ export async function runBench(opts: BenchOptions, log: (line: string) => void =
                   boundMs: joinBoundMs(members),
                   log: (line) => log(`  ${line}`),
                   profileDir: opts.profile ? outDir : undefined,
+                  postgres: candidateName === 'synapse-postgres' ? postgres : undefined,
                   afterJoin:
                     mode === 'full'
                       ? async ({ candidate, pid, bench }) => {
@@ -151,6 +160,7 @@ export async function runBench(opts: BenchOptions, log: (line: string) => void =
       }
     }
   } finally {
+    await postgres?.stop();
     rmSync(workRoot, { recursive: true, force: true });
   }
   writeOutputs(results, outDir);
@@ -193,7 +203,7 @@ async function main(): Promise<void> {
   if (!process.env.LAZYJOIN_RUN_DIR) {
     const runDir = mkdtempSync(join(tmpdir(), 'lazyjoin-bench-run-'));
     process.env.LAZYJOIN_RUN_DIR = runDir;
-    await createSuiteCA(join(runDir, 'ca'));
+    await ensureSuiteCA();
   }
   const results = await runBench(opts);
   process.exitCode = results.failures.some((f) => !f.what.endsWith('partial joins')) ? 1 : 0;

@@ -1,9 +1,14 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { accessSync, chmodSync, constants, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { externalRecipe, RECIPE_IMPLEMENTATIONS, splitServerName, type RecipeImplementation } from './candidates/external-recipes.ts';
+import { formatPreflight, PREFLIGHT_PASSED_ENV, preflightExternal } from './candidates/external-preflight.ts';
+import { externalFromEnv, type ExternalDescription } from './candidates/external.ts';
+import { knownCandidates } from './candidates/index.ts';
+import { CA_PIN_ENV, checkCertificateName, describeCertificate, ensureSuiteCA, ISSUED_CERT_VALIDITY_DAYS, issueServerCert, pinSuiteCA, suiteCADir } from './remote/pki.ts';
 import type { ComplianceReport } from './report/aggregate.ts';
 import { readBaseline } from './report/baseline.ts';
 import { loadCatalogue } from './checks/catalogue.ts';
@@ -29,9 +34,12 @@ const HELP: Record<string, string> = {
   main: `Usage: lazyjoin <command> [options]
 
 Commands:
-  run      run the conformance tests against candidates and write the compliance report
-  report   rebuild the compliance report from a saved results.json
-  list     list the requirements and the tests that cover them
+  run              run the conformance tests against candidates and write the compliance report
+  report           rebuild the compliance report from a saved results.json
+  list             list the requirements and the tests that cover them
+  ca               print the suite CA's certificate path (creating the CA on first use);
+                   "ca issue NAME... --out DIR" issues a federation certificate for a server
+  external-config  print the settings a server run by hand needs to be tested as "external"
 
 Run "lazyjoin <command> --help" for the options of a command.`,
   run: `Usage: lazyjoin run [options] [-- <extra playwright test arguments>]
@@ -72,6 +80,38 @@ Options:
   -h, --help         this help
 
 Exit status as for "run".`,
+  ca: `Usage: lazyjoin ca
+       lazyjoin ca issue NAME... --out DIR [--days N]
+
+The suite CA signs every remote's certificate; candidates trust it for outbound federation. It is
+made on first use in ${'$'}{LAZYJOIN_CA_DIR:-${'$'}{LAZYJOIN_CACHE:-~/.cache/lazyjoin}/ca} and kept for every
+later run, and replaced (with a message) when it nears its end.
+
+  lazyjoin ca        prints the path of the CA certificate (ca.crt)
+  lazyjoin ca issue  issues a server certificate and key for an external server's federation
+                     listener, signed by the suite CA: DIR/<first NAME>.crt and DIR/<first NAME>.key.
+                     NAMEs are DNS names or IP addresses (no port), all put in the certificate.
+
+Options:
+  --out DIR          where to write the certificate and key (issue only)
+  --days N           validity in days (default ${ISSUED_CERT_VALIDITY_DAYS}; never beyond the CA's)
+  -h, --help         this help`,
+  'external-config': `Usage: lazyjoin external-config --implementation NAME [options]
+
+Prints what a server you run yourself needs so that lazyjoin can test it as the "external"
+candidate, in that server's config syntax: federation TLS from the suite CA both ways, loopback
+and IP-literal server names allowed, no notary key servers, no rate limits, registration by
+shared secret or token, presence off; then how to start it and the LAZYJOIN_EXTERNAL_* variables.
+
+Options:
+  --implementation NAME  ${RECIPE_IMPLEMENTATIONS.join(', ')}
+                         (synapse and dendrite are run by lazyjoin's CI; the others are written
+                         from their documentation only)
+  --server-name H:P      the server name, reached directly (default 127.0.0.1:8448)
+  --client-port N        port of the plain-HTTP client listener (default 8008)
+  --cert-dir DIR         where "lazyjoin ca issue" puts the certificate (default lazyjoin-tls)
+  --secret S             registration shared secret or token (default: a random one)
+  -h, --help             this help`,
   list: `Usage: lazyjoin list [options]
 
 Lists each requirement of the catalogue with its level, area and the tests that cover it.
@@ -107,7 +147,19 @@ const OPTIONS: Record<string, Options> = {
     requirements: { type: 'string' },
   },
   list: { ...COMMON, candidate: { type: 'string' }, grep: { type: 'string', multiple: true }, uncovered: { type: 'boolean' }, json: { type: 'boolean' } },
+  ca: { ...COMMON, out: { type: 'string' }, days: { type: 'string' } },
+  'external-config': {
+    ...COMMON,
+    implementation: { type: 'string' },
+    'server-name': { type: 'string' },
+    'client-port': { type: 'string' },
+    'cert-dir': { type: 'string' },
+    secret: { type: 'string' },
+  },
 };
+
+/** Commands that take positional arguments. */
+const POSITIONALS = new Set(['ca']);
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -117,14 +169,15 @@ export async function main(argv: string[]): Promise<number> {
       return command === undefined ? 2 : 0;
     }
     const options = OPTIONS[command];
-    if (!options) throw new UsageError(`unknown command "${command}" (expected run, report or list)`);
+    if (!options) throw new UsageError(`unknown command "${command}" (expected ${Object.keys(OPTIONS).join(', ')})`);
     const separator = rest.indexOf('--');
     const own = separator >= 0 ? rest.slice(0, separator) : rest;
     const passThrough = separator >= 0 ? rest.slice(separator + 1) : [];
     if (passThrough.length > 0 && command !== 'run') throw new UsageError(`"lazyjoin ${command}" takes no arguments after --`);
     let values: Record<string, string | boolean | (string | boolean)[] | undefined>;
+    let positionals: string[];
     try {
-      ({ values } = parseArgs({ args: own, options, strict: true, allowPositionals: false }));
+      ({ values, positionals } = parseArgs({ args: own, options, strict: true, allowPositionals: POSITIONALS.has(command) }));
     } catch (e) {
       throw new UsageError((e as Error).message.split('\n')[0]);
     }
@@ -134,6 +187,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (command === 'run') return await runCommand(values, passThrough);
     if (command === 'report') return reportCommand(values);
+    if (command === 'ca') return await caCommand(values, positionals);
+    if (command === 'external-config') return externalConfigCommand(values);
     return await listCommand(values);
   } catch (e) {
     if (e instanceof UsageError) {
@@ -192,8 +247,21 @@ function profileGating(value: unknown): boolean {
 async function runCommand(values: Record<string, unknown>, passThrough: string[]): Promise<number> {
   const gating = profileGating(values.profile);
   const candidates = list(values.candidate).length ? list(values.candidate) : list(process.env.LAZYJOIN_CANDIDATES ?? 'synapse');
-  for (const c of candidates) if (!/^[a-z0-9][a-z0-9._-]*$/.test(c)) throw new UsageError(`--candidate ${c}: not a candidate name`);
-  const outDir = resolve(String(values.out ?? DEFAULT_REPORT_DIR));
+  // With a config of its own (-c after --), the candidates are that config's projects, which the
+  // --list below checks; otherwise they are the drivers'.
+  const ownConfig = passThrough.some((a) => a === '-c' || a === '--config' || a.startsWith('--config='));
+  for (const c of ownConfig ? [] : candidates) {
+    if (!knownCandidates.includes(c)) throw new UsageError(`--candidate ${c}: no such candidate (known: ${knownCandidates.join(', ')})`);
+  }
+  let external: ExternalDescription | undefined;
+  if (candidates.includes('external')) {
+    try {
+      external = externalFromEnv();
+    } catch (e) {
+      throw new UsageError(`${(e as Error).message} (see "lazyjoin external-config --help")`);
+    }
+  }
+  const outDir = writableDir('--out', String(values.out ?? DEFAULT_REPORT_DIR));
   const baselines = baselineFiles(values.baseline);
   const shard = values.shard === undefined ? undefined : String(values.shard);
   if (shard !== undefined) {
@@ -203,10 +271,26 @@ async function runCommand(values: Record<string, unknown>, passThrough: string[]
   const terms = list(values.grep);
   const args = [PLAYWRIGHT_CLI, 'test', ...candidates.map((c) => `--project=${c}`)];
   args.push(`--reporter=${[REPORTER, 'junit', SUMMARY_LINE, ...(shard ? ['blob'] : [])].join(',')}`);
-  if (terms.length) args.push(`--grep=${grepPattern(terms, loadCatalogue().requirements)}`);
+  if (terms.length) {
+    const pattern = grepPattern(terms, loadCatalogue().requirements);
+    const selected = await listTests(candidates, pattern, passThrough);
+    if (selected.length === 0) {
+      throw new UsageError(`--grep ${terms.join(',')}: selects no test of ${candidates.join(', ')} ("lazyjoin list" shows the requirements each test covers)`);
+    }
+    args.push(`--grep=${pattern}`);
+  }
   if (shard) args.push(`--shard=${shard}`);
   args.push(...passThrough);
 
+  // Before anything is removed or started: a misconfigured external server stops the run here.
+  if (external) {
+    const ca = await ensureSuiteCA();
+    if (ca.notice) process.stderr.write(`lazyjoin: ${ca.notice}\n`);
+    pinSuiteCA(ca);
+    const result = await preflightExternal(external);
+    process.stdout.write(formatPreflight(external, result) + '\n');
+    if (!result.ok) return 2;
+  }
   // A run that executes no candidate test writes no report: a previous one in DIR stays as it was
   // and is never read as this run's (its files are older than this run).
   const runStartedMs = Date.now() - 1_000;
@@ -220,6 +304,7 @@ async function runCommand(values: Record<string, unknown>, passThrough: string[]
     ...(values.strict ? { LAZYJOIN_STRICT: '1' } : {}),
     ...(gating ? {} : { LAZYJOIN_PROFILE: 'none' }),
     ...(baselines.length ? { LAZYJOIN_BASELINE: baselines.join(',') } : {}),
+    ...(external ? { [PREFLIGHT_PASSED_ENV]: '1' } : {}),
   };
   process.stdout.write(`lazyjoin: testing ${candidates.join(', ')}${terms.length ? ` (${terms.join(', ')})` : ''}${shard ? `, shard ${shard}` : ''}\n`);
   // Ctrl-C reaches Playwright too (same process group): it stops the tests and its reporter writes
@@ -246,6 +331,102 @@ async function runCommand(values: Record<string, unknown>, passThrough: string[]
     return 2;
   }
   return outcome;
+}
+
+/** `dir` made if missing and writable, or a usage error naming the option and the cause. */
+function writableDir(option: string, dir: string): string {
+  const path = resolve(dir);
+  try {
+    // One level at a time: a recursive mkdir under /proc never returns (Node loops on ENOENT there).
+    const missing: string[] = [];
+    for (let p = path; !existsSync(p); p = dirname(p)) missing.unshift(p);
+    for (const p of missing) mkdirSync(p);
+    accessSync(path, constants.W_OK);
+  } catch (e) {
+    throw new UsageError(`${option} ${path}: cannot write there (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  return path;
+}
+
+/** The tests `playwright test --list` selects for these projects and grep pattern (nothing runs). */
+async function listTests(candidates: string[], grep: string | undefined, extra: string[] = []): Promise<ListedTest[]> {
+  const args = [PLAYWRIGHT_CLI, 'test', '--list', '--reporter=json', ...candidates.map((c) => `--project=${c}`), ...(grep ? [`--grep=${grep}`] : []), ...extra];
+  const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((done, fail) => {
+    const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env: { ...process.env, LAZYJOIN_CANDIDATES: candidates.join(',') }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    child.on('error', fail);
+    child.on('close', (c) => done({ code: c, stdout: out, stderr: err }));
+  });
+  const start = stdout.indexOf('{');
+  if (start < 0) throw new Error(`playwright --list gave no JSON (exit ${code}): ${(stderr || stdout).trim().split('\n')[0]}`);
+  return collectTests(JSON.parse(stdout.slice(start)));
+}
+
+async function caCommand(values: Record<string, unknown>, positionals: string[]): Promise<number> {
+  const [sub, ...names] = positionals;
+  if (sub === undefined) {
+    if (values.out !== undefined || values.days !== undefined) throw new UsageError('--out and --days go with "ca issue NAME... --out DIR"');
+    const ca = await ensureSuiteCA();
+    if (ca.status === 'created') process.stderr.write(`lazyjoin: created the suite CA (kept for every later run)\n`);
+    if (ca.notice) process.stderr.write(`lazyjoin: ${ca.notice}\n`);
+    process.stdout.write(`${ca.certPath}\n`);
+    return 0;
+  }
+  if (sub !== 'issue') throw new UsageError(`ca ${sub}: unknown subcommand (expected "ca" or "ca issue NAME... --out DIR")`);
+  if (names.length === 0) throw new UsageError('ca issue: give at least one DNS name or IP address, e.g. "ca issue 127.0.0.1 --out tls/"');
+  for (const name of names) {
+    const problem = checkCertificateName(name);
+    if (problem) throw new UsageError(`ca issue: ${problem}`);
+  }
+  if (values.out === undefined) throw new UsageError('ca issue: --out DIR is required (where NAME.crt and NAME.key go)');
+  const days = values.days === undefined ? ISSUED_CERT_VALIDITY_DAYS : Number(values.days);
+  if (!Number.isInteger(days) || days < 1) throw new UsageError(`--days ${String(values.days)}: expected a whole number of days, at least 1`);
+  const out = writableDir('--out', String(values.out));
+  const ca = await ensureSuiteCA();
+  if (ca.notice) process.stderr.write(`lazyjoin: ${ca.notice}\n`);
+  const issued = await issueServerCert(names, ca, { validityDays: days });
+  const certPath = join(out, `${names[0]}.crt`);
+  const keyPath = join(out, `${names[0]}.key`);
+  writeFileSync(keyPath, issued.keyPem, { mode: 0o600 });
+  chmodSync(keyPath, 0o600);
+  writeFileSync(certPath, issued.certPem, { mode: 0o644 });
+  const described = describeCertificate(issued.certPem);
+  process.stdout.write(
+    [
+      `certificate: ${certPath} (${described.names}; valid to ${described.validTo})`,
+      `key:         ${keyPath}`,
+      `issued by:   ${ca.certPath} (the server must trust it for outbound federation too)`,
+    ].join('\n') + '\n',
+  );
+  return 0;
+}
+
+function externalConfigCommand(values: Record<string, unknown>): number {
+  const implementation = values.implementation === undefined ? undefined : String(values.implementation);
+  if (!implementation || !(RECIPE_IMPLEMENTATIONS as readonly string[]).includes(implementation)) {
+    throw new UsageError(`--implementation ${implementation ?? '(missing)'}: expected one of ${RECIPE_IMPLEMENTATIONS.join(', ')}`);
+  }
+  const serverName = String(values['server-name'] ?? '127.0.0.1:8448');
+  try {
+    splitServerName(serverName);
+  } catch (e) {
+    throw new UsageError(`--server-name: ${(e as Error).message}`);
+  }
+  const clientPort = Number(values['client-port'] ?? 8008);
+  if (!Number.isInteger(clientPort) || clientPort < 1 || clientPort > 65535) throw new UsageError(`--client-port ${String(values['client-port'])}: expected a port number`);
+  const recipe = externalRecipe({
+    implementation: implementation as RecipeImplementation,
+    serverName,
+    clientPort,
+    caCertPath: join(suiteCADir(), 'ca.crt'),
+    certDir: String(values['cert-dir'] ?? 'lazyjoin-tls'),
+    ...(values.secret !== undefined ? { secret: String(values.secret) } : {}),
+  });
+  process.stdout.write(recipe);
+  return 0;
 }
 
 function reportCommand(values: Record<string, unknown>): number {
@@ -295,20 +476,7 @@ async function listCommand(values: Record<string, unknown>): Promise<number> {
   const candidate = String(values.candidate ?? 'synapse');
   const catalogue = loadCatalogue();
   const terms = list(values.grep);
-  const args = [PLAYWRIGHT_CLI, 'test', '--list', '--reporter=json', `--project=${candidate}`];
-  if (terms.length) args.push(`--grep=${grepPattern(terms, catalogue.requirements)}`);
-  const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((done, fail) => {
-    const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env: { ...process.env, LAZYJOIN_CANDIDATES: candidate }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    child.on('error', fail);
-    child.on('close', (c) => done({ code: c, stdout: out, stderr: err }));
-  });
-  const start = stdout.indexOf('{');
-  if (start < 0) throw new Error(`playwright --list gave no JSON (exit ${code}): ${(stderr || stdout).trim().split('\n')[0]}`);
-  const tests = collectTests(JSON.parse(stdout.slice(start)));
+  const tests = await listTests([candidate], terms.length ? grepPattern(terms, catalogue.requirements) : undefined);
 
   const byRequirement = new Map<string, ListedTest[]>();
   for (const t of tests) {

@@ -9,11 +9,17 @@
  *   LAZYJOIN_EXTERNAL_IMPLEMENTATION       the implementation (synapse, dendrite, ...; default external),
  *   LAZYJOIN_EXTERNAL_VERSION              and its version (default unknown): shown in the report and
  *                                          naming the baseline expectations/<implementation>-<version>.json
+ *   LAZYJOIN_EXTERNAL_CA                   PEM of the CA its federation certificate chains to, when it is
+ *                                          not one from `lazyjoin ca issue`
  *
- * Its operator must make it trust the suite CA for outbound federation; start() prints where it is.
+ * Its operator must make it trust the suite CA for outbound federation (`lazyjoin ca` prints where
+ * it is; `lazyjoin external-config` prints the settings); the preflight
+ * (external-preflight.ts) checks all this before the first test.
  */
-import { request } from 'undici';
+import { rootCertificates } from 'node:tls';
+import { Agent, request, setGlobalDispatcher } from 'undici';
 import { setServerUrl } from '../remote/discovery.ts';
+import { externalCAFromEnv, federationTrust } from '../remote/tls-trust.ts';
 import { freshLocalpart, registerWithSharedSecret } from './shared-secret-registration.ts';
 import { registerWithToken } from './token-registration.ts';
 import { CandidateError, type Candidate, type CandidateUser, type DriverOptions } from './types.ts';
@@ -47,6 +53,11 @@ export function externalFromEnv(env: NodeJS.ProcessEnv = process.env): ExternalD
   const clientUrl = env[ENV.clientUrl]!.replace(/\/+$/, '');
   if (!/^https?:\/\/[^/]+/.test(clientUrl)) throw new CandidateError(`external candidate: ${ENV.clientUrl}="${clientUrl}" is not an http(s) URL`);
   const serverName = env[ENV.serverName]!;
+  try {
+    externalCAFromEnv(env);
+  } catch (err) {
+    throw new CandidateError(`external candidate: ${(err as Error).message}`);
+  }
   return {
     clientUrl,
     serverName,
@@ -55,6 +66,14 @@ export function externalFromEnv(env: NodeJS.ProcessEnv = process.env): ExternalD
     implementation: env[ENV.implementation] || 'external',
     version: env[ENV.version] || 'unknown',
   };
+}
+
+/**
+ * A client API served over TLS (a Conduit-family server on one port) may have a certificate from
+ * the suite CA or LAZYJOIN_EXTERNAL_CA: the suite's client requests then trust those as well.
+ */
+export function trustTlsClientApi(clientUrl: string): void {
+  if (clientUrl.startsWith('https:')) setGlobalDispatcher(new Agent({ connect: { ca: [...rootCertificates, ...federationTrust()] } }));
 }
 
 export function createExternal(opts: DriverOptions): Candidate {
@@ -87,6 +106,7 @@ class ExternalCandidate implements Candidate {
       console.log(`[lazyjoin] external candidate ${this.serverName}: it must trust the suite CA at ${this.opts.caCertPath} for outbound federation`);
       // Remotes reach the candidate at its federation URL, which may differ from its server name.
       setServerUrl(this.serverName, this.federationUrl);
+      trustTlsClientApi(this.clientUrl);
     }
     const url = `${this.clientUrl}/_matrix/client/versions`;
     try {

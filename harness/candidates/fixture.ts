@@ -22,6 +22,7 @@ import { CandidateClient } from '../client/client.ts';
 import { issueServerCert, runDir, suiteCA } from '../remote/pki.ts';
 import { CANDIDATE_ANNOTATION, LOG_ATTACHMENT } from '../report/compliance-reporter.ts';
 import { createCandidate, defaultCacheDir } from './index.ts';
+import { behindProxy, faultsFromEnv, startFaultProxy } from './fault-proxy.ts';
 import { CandidateError, describeExit, type Candidate, type CandidateUser } from './types.ts';
 
 /** Installing on a cold cache takes minutes; starting takes seconds. */
@@ -73,7 +74,11 @@ export const candidateTest = test.extend<CandidateTestFixtures, CandidateWorkerF
         writeFileSync(memo, err instanceof Error ? err.message : String(err));
         throw err;
       }
-      await use(candidate);
+      // Known-bad self-tests only: answers rewritten by a proxy in front of the real candidate.
+      const faults = faultsFromEnv();
+      const proxy = faults.length ? await startFaultProxy(candidate, faults) : undefined;
+      await use(proxy ? behindProxy(candidate, proxy) : candidate);
+      await proxy?.close();
       await candidate.teardown();
     },
     { scope: 'worker', timeout: CANDIDATE_SETUP_TIMEOUT_MS },

@@ -2,8 +2,6 @@
  * Picks the driver for a candidate name (the names are those of the Playwright projects), and
  * installs candidates into the cache ahead of a run.
  */
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import { createDendrite } from './dendrite/index.ts';
 import { DEFAULT_DENDRITE_VERSION, installDendrite } from './dendrite/install.ts';
 import { deferred, type DriverFactory } from './deferred.ts';
@@ -35,10 +33,9 @@ const drivers: Record<string, DriverFactory> = {
 
 export const knownCandidates = Object.keys(drivers);
 
-/** Where installs are cached across runs: env `LAZYJOIN_CACHE`, else `~/.cache/lazyjoin`. */
-export function defaultCacheDir(): string {
-  return process.env.LAZYJOIN_CACHE ?? join(homedir(), '.cache', 'lazyjoin');
-}
+import { defaultCacheDir } from './cache-dir.ts';
+
+export { defaultCacheDir };
 
 /** Creates (does not start) the driver for `name`. */
 export function createCandidate(name: string, opts: DriverOptions): Candidate {

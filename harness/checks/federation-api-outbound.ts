@@ -3,7 +3,7 @@
  * requests, and the events it creates (content hash, origin signature, reference-hash event ID,
  * selected auth events).
  */
-import { parseXMatrixHeader, type XMatrixParams } from '../matrix/index.ts';
+import { eventRefIds, parseXMatrixHeader, ROOM_VERSIONS, type XMatrixParams } from '../matrix/index.ts';
 import { defineCheck } from './define.ts';
 import type { Check, Evaluation } from './types.ts';
 
@@ -161,30 +161,40 @@ export const outboundSignedByOrigin: OutboundPduCheck = defineCheck({
   controls: [{ name: 'a signature that does not verify', mutate: (o) => withPdu(o, { signaturesOk: false, errors: ['signature check failed: bad signature'] }) }],
 });
 
-const REFERENCE_HASH_ID = /^\$[A-Za-z0-9_-]{43}$/;
+/** Event ID forms of reference-hash IDs, by the room version's event ID format: standard Base64 in v3, URL-safe from v4. */
+const REFERENCE_HASH_ID: Record<string, { pattern: RegExp; what: string }> = {
+  v3: { pattern: /^\$[A-Za-z0-9+/]{43}$/, what: '"$" + 43 standard Base64 characters' },
+  v4: { pattern: /^\$[A-Za-z0-9_-]{43}$/, what: '"$" + 43 URL-safe Base64 characters' },
+};
+
+/** The first ID with its second character swapped into the other Base64 alphabet. */
+function otherAlphabet(o: OutboundPduObservation, id: string): string {
+  return id.replace(/^\$./, ROOM_VERSIONS[o.roomVersion]?.eventIdFormat === 'v3' ? '$-' : '$+');
+}
 
 export const outboundEventIdIsReferenceHash: OutboundPduCheck = defineCheck({
   id: 'events/event-id-is-reference-hash',
   requirement: 'SG-06',
-  title: 'the event ID the server gives its client is "$" + URL-safe unpadded Base64 of the event\'s reference hash',
+  title: 'the event ID the server gives its client is "$" + unpadded Base64 (URL-safe from v4) of the event\'s reference hash',
   evaluate(o): Evaluation {
-    if (Number(o.roomVersion) < 4 || Number.isNaN(Number(o.roomVersion))) return { notApplicable: `room version ${o.roomVersion} has no reference-hash event IDs` };
+    const form = REFERENCE_HASH_ID[ROOM_VERSIONS[o.roomVersion]?.eventIdFormat ?? 'v1'];
+    if (!form) return { notApplicable: `room version ${o.roomVersion} has no reference-hash event IDs` };
     return everyPdu(
       o,
-      (p) => (!REFERENCE_HASH_ID.test(p.clientEventId) ? 'not "$" + 43 URL-safe Base64 characters' : p.clientEventId !== p.computed.eventId ? `the reference hash of the event gives ${p.computed.eventId}` : undefined),
+      (p) => (!form.pattern.test(p.clientEventId) ? `not ${form.what}` : p.clientEventId !== p.computed.eventId ? `the reference hash of the event gives ${p.computed.eventId}` : undefined),
       'the event ID the client was given equals the reference hash computed over the event as sent',
     );
   },
   controls: [
     { name: 'another ID than the reference hash', mutate: (o) => withPdu(o, { eventId: '$' + 'A'.repeat(43) }) },
-    { name: 'standard Base64 in the ID', mutate: (o) => ({ ...o, pdus: o.pdus.map((p, i) => (i === 0 ? { clientEventId: p.clientEventId.replace(/^\$./, '$+'), computed: { ...p.computed, eventId: p.clientEventId.replace(/^\$./, '$+') } } : p)) }) },
+    { name: 'the other Base64 alphabet in the ID', mutate: (o) => ({ ...o, pdus: o.pdus.map((p, i) => (i === 0 ? { clientEventId: otherAlphabet(o, p.clientEventId), computed: { ...p.computed, eventId: otherAlphabet(o, p.clientEventId) } } : p)) }) },
   ],
 });
 
 export const outboundAuthEventsSelected: OutboundPduCheck = defineCheck({
   id: 'events/auth-events-selected',
   requirement: 'SG-09',
-  title: 'the auth_events of the events the server creates are exactly those the selection rules name (create, power levels, the sender\'s membership for a message)',
+  title: 'the auth_events of the events the server creates are exactly those the selection rules of the room version name (for a message: the create event where the version lists it, power levels, the sender\'s membership)',
   evaluate(o): Evaluation {
     const judged = o.pdus.filter((p) => p.expectedAuthEvents && p.authEvents);
     if (judged.length === 0) return { notApplicable: 'the test gave no expected auth events' };

@@ -5,6 +5,7 @@
  * What the candidate sends (its requests' X-Matrix headers, its own events) is judged in
  * federation-api-outbound.ts; both are listed in `federationApiChecks`.
  */
+import { eventRefIds, impliedCreateEventId, ROOM_VERSIONS, roomIdOfEvent } from '../matrix/index.ts';
 import { defineCheck, errcodeOfBody, withResponseBody } from './define.ts';
 import type { Check, Evaluation } from './types.ts';
 import {
@@ -173,6 +174,8 @@ export const keysValidForAnHour: KeyCheck = defineCheck({
 export interface EventReadObservation {
   endpoint: 'event' | 'event_auth' | 'get_missing_events';
   roomId: string;
+  /** The room's version: how auth_events are written and which room a create event belongs to (v12 has no room_id on it). */
+  roomVersion: string;
   /** /event and /event_auth: the event asked for. */
   eventId?: string;
   /** /event_auth: the asked event's own auth_events (from /event or the client API). */
@@ -244,8 +247,12 @@ export const eventAuthComplete: ReadCheck = defineCheck({
     if (typeof chain === 'string') return { ok: false, reason: chain, expected, observed: o.response.body };
     const ids = new Set(idsOf(o, chain));
     const missing = new Set(o.authEventsOfTarget.filter((id) => !ids.has(id)));
-    for (const e of chain) for (const id of (Array.isArray(e.auth_events) ? e.auth_events : []) as string[]) if (!ids.has(id)) missing.add(id);
-    const foreign = chain.filter((e) => e.room_id !== o.roomId).length;
+    const v = ROOM_VERSIONS[o.roomVersion];
+    // In v12 every event implies the create event, which its auth_events do not list.
+    const implied = v ? impliedCreateEventId(o.roomId, v) : undefined;
+    if (implied && !ids.has(implied)) missing.add(implied);
+    for (const e of chain) for (const id of eventRefIds(e.auth_events)) if (!ids.has(id)) missing.add(id);
+    const foreign = chain.filter((e) => (v ? roomIdOfEvent(e, v, o.eventIdOf) : e.room_id) !== o.roomId).length;
     if (missing.size === 0 && foreign === 0) return { ok: true };
     return {
       ok: false,
@@ -257,7 +264,16 @@ export const eventAuthComplete: ReadCheck = defineCheck({
   controls: [
     { name: 'the create event left out', mutate: (o) => withReadBody(o, (b) => { b.auth_chain = (b.auth_chain as Record<string, unknown>[]).filter((e) => e.type !== 'm.room.create'); }) },
     { name: 'auth_chain under another name', mutate: (o) => withReadBody(o, (b) => { b.pdus = b.auth_chain; delete b.auth_chain; }) },
-    { name: 'an event of another room', mutate: (o) => withReadBody(o, (b) => { (b.auth_chain as Record<string, unknown>[])[0].room_id = '!other:elsewhere.example'; }) },
+    { name: 'an event of another room', mutate: (o) => withReadBody(o, (b) => { (b.auth_chain as Record<string, unknown>[])[1].room_id = '!other:elsewhere.example'; }) },
+    {
+      // v1-v11: the create event names another room; v12: a create event with other content is another room's.
+      name: "another room's create event",
+      mutate: (o) => withReadBody(o, (b) => {
+        const create = (b.auth_chain as Record<string, unknown>[]).find((e) => e.type === 'm.room.create')!;
+        if (ROOM_VERSIONS[o.roomVersion]?.roomIdFromCreateEvent) create.content = { ...(create.content as object), 'org.lazyjoin.other': true };
+        else create.room_id = '!other:elsewhere.example';
+      }),
+    },
   ],
 });
 

@@ -8,6 +8,8 @@
  * failing or known-failure outcome carries the test's wire exchanges up to the judgement.
  */
 import { expect, type TestInfo } from '@playwright/test';
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { requirement } from './catalogue.ts';
 import { knownFailureFor } from './test-baseline.ts';
 import { trimForReport, trimmedJson } from './trim.ts';
@@ -80,10 +82,37 @@ export function judge<O>(testInfo: TestInfo, check: Check<O>, observation: O): C
     if (exchanges.length) outcome = { ...outcome, exchanges };
   }
   record(testInfo, outcome);
+  recordCallSite(testInfo, check, observation, outcome);
   const failsTest = outcome.verdict === 'fail' || outcome.verdict === 'error' || (outcome.verdict === 'non-strict' && strictMode());
   // The message is the assertion's title, so it leads the error report as written.
   expect.soft(failsTest, failsTest ? failureMessage(outcome, check.title) : `check ${check.id}`).toBe(false);
   return outcome;
+}
+
+/**
+ * With LAZYJOIN_RECORD_CALL_SITES=<folder>, appends each judged observation (when it is plain
+ * JSON) to <folder>/call-sites.jsonl with the test file and the check: the material of the
+ * self-test that proves each call site can fail (tests/self/checks-call-sites.spec.ts).
+ */
+function recordCallSite<O>(testInfo: TestInfo, check: Check<O>, observation: O, outcome: CheckOutcome): void {
+  const dir = process.env.LAZYJOIN_RECORD_CALL_SITES;
+  if (!dir) return;
+  let text: string;
+  try {
+    text = JSON.stringify(observation);
+    if (text === undefined || JSON.stringify(JSON.parse(text)) !== text || hasFunction(observation)) return;
+  } catch {
+    return;
+  }
+  const file = relative(process.cwd(), testInfo.file);
+  mkdirSync(dir, { recursive: true });
+  appendFileSync(join(dir, 'call-sites.jsonl'), `${JSON.stringify({ file, test: testInfo.title, check: check.id, verdict: outcome.verdict, observation: JSON.parse(text) })}\n`);
+}
+
+function hasFunction(value: unknown): boolean {
+  if (typeof value === 'function') return true;
+  if (typeof value !== 'object' || value === null) return false;
+  return Object.values(value).some(hasFunction);
 }
 
 /**

@@ -7,13 +7,18 @@ import { fileURLToPath } from 'node:url';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import type { ErrorObject, ValidateFunction } from 'ajv';
+import { ROOM_VERSIONS } from '../matrix/room-versions.ts';
 
 /** The schema files of `schemas/`, by the short ID `validate` takes (file name without `.schema.json`). */
 export type SchemaId =
   | 'common'
   | 'pdu'
+  | 'pdu-v1'
+  | 'pdu-v3'
+  | 'pdu-v4'
   | 'pdu-v10'
   | 'pdu-v11'
+  | 'pdu-v12'
   | 'make-join-response'
   | 'send-join-v2-response'
   | 'state-response'
@@ -82,9 +87,16 @@ export function validate(schemaId: SchemaId, value: unknown): ValidationResult {
   return { ok: false, errors: [...new Set(errors)] };
 }
 
-/** The PDU schema for a room version, or undefined when the suite has none for it. */
-export function pduSchemaFor(roomVersion: string): SchemaId | undefined {
-  if (roomVersion === '10') return 'pdu-v10';
-  if (roomVersion === '11') return 'pdu-v11';
-  return undefined;
+/**
+ * The PDU schema for a room version, from what the room-version table says the version changes
+ * (its ID and reference forms, where `redacts` lives, integer power levels, v12 room IDs);
+ * undefined for a version the table does not know.
+ */
+export function pduSchemaFor(version: string): SchemaId | undefined {
+  const v = ROOM_VERSIONS[version];
+  if (!v) return undefined;
+  if (v.roomIdFromCreateEvent) return 'pdu-v12';
+  if (v.redactsInContent) return 'pdu-v11';
+  if (v.integerPowerLevels) return 'pdu-v10';
+  return v.eventIdFormat === 'v4' ? 'pdu-v4' : v.eventIdFormat === 'v3' ? 'pdu-v3' : 'pdu-v1';
 }

@@ -5,9 +5,11 @@
  * pure; its controls are mutations of a passing observation that must make it fail.
  */
 import { defineCheck, errcodeOfBody } from './define.ts';
+import { eventRefIds, ROOM_VERSIONS } from '../matrix/index.ts';
 import type { Check, Evaluation } from './types.ts';
 import {
   arr,
+  authEventIdsOf,
   describeEvent,
   isMember,
   onView,
@@ -32,11 +34,13 @@ interface AuthWalk {
 }
 
 /** Walks auth_events from the join and every returned state event, transitively. */
-function walkAuth(o: SendJoinObservation, v: SendJoinView): AuthWalk {
+function walkAuth(o: SendJoinObservation, v: SendJoinView, opts: { implied: boolean }): AuthWalk {
   const inState = new Map<string, WirePdu>();
   const inChain = new Map<string, WirePdu>();
   for (const pdu of v.state) inState.set(safeEventId(o, pdu), pdu);
   for (const pdu of v.authChain) inChain.set(safeEventId(o, pdu), pdu);
+  // SJ-17a judges the chain the events list; SJ-16 also needs what they imply (v12's create event).
+  const authIds = (pdu: WirePdu) => (opts.implied ? authEventIdsOf(o, pdu) : eventRefIds(pdu.auth_events));
   const missing: AuthWalk['missing'] = [];
   const onlyInState = new Set<string>();
   const visited = new Set<string>();
@@ -48,9 +52,7 @@ function walkAuth(o: SendJoinObservation, v: SendJoinView): AuthWalk {
     const { pdu, id } = queue.pop()!;
     if (visited.has(id)) continue;
     visited.add(id);
-    const authIds = Array.isArray(pdu.auth_events) ? pdu.auth_events : [];
-    for (const authId of authIds) {
-      if (typeof authId !== 'string') continue;
+    for (const authId of authIds(pdu)) {
       const found = inChain.get(authId) ?? inState.get(authId);
       if (!found) {
         missing.push({ id: authId, neededBy: `${id} (${describeEvent(pdu)})` });
@@ -66,9 +68,9 @@ function walkAuth(o: SendJoinObservation, v: SendJoinView): AuthWalk {
 export const authChainComplete: SendJoinCheck = defineCheck({
   id: 'send-join/auth-chain-complete',
   requirement: 'SJ-16',
-  title: 'every auth event of the join and of every returned event is returned (in auth_chain, or in state when deduplication is allowed)',
+  title: 'every auth event of the join and of every returned event is returned (in auth_chain, or in state when deduplication is allowed); in v12 that includes the create event every event implies',
   evaluate: (o) => onView(o, (v) => {
-    const { missing } = walkAuth(o, v);
+    const { missing } = walkAuth(o, v, { implied: true });
     if (missing.length === 0) return { ok: true };
     return {
       ok: false,
@@ -129,7 +131,7 @@ export const authChainSelfContainedWithoutOptIn: SendJoinCheck = defineCheck({
   evaluate: (o) => {
     if (optedIn(o)) return { notApplicable: 'with omit_members=true, auth events in state may be left out of auth_chain' };
     return onView(o, (v) => {
-      const { onlyInState } = walkAuth(o, v);
+      const { onlyInState } = walkAuth(o, v, { implied: false });
       if (onlyInState.length === 0) return { ok: true };
       return {
         ok: false,
@@ -140,7 +142,13 @@ export const authChainSelfContainedWithoutOptIn: SendJoinCheck = defineCheck({
     });
   },
   controls: [
-    { name: 'create event left out of auth_chain', mutate: (o) => withBody(o, (b) => { b.auth_chain = arr(b, 'auth_chain').filter((e) => e.type !== 'm.room.create'); }) },
+    {
+      name: "the join's first auth event left out of auth_chain",
+      mutate: (o) => withBody(o, (b) => {
+        const first = eventRefIds(o.request.joinEvent.auth_events)[0];
+        b.auth_chain = arr(b, 'auth_chain').filter((e) => o.eventIdOf(e) !== first);
+      }),
+    },
     { name: 'power levels left out of auth_chain', mutate: (o) => withBody(o, (b) => { b.auth_chain = arr(b, 'auth_chain').filter((e) => e.type !== 'm.room.power_levels'); }) },
   ],
 });
@@ -290,6 +298,47 @@ export const restrictedJoinEventCountersigned: SendJoinCheck = defineCheck({
         const s = ((b.event as WirePdu).signatures as Record<string, Record<string, string>>)[serverOf(authorisingUser(o))!];
         for (const k of Object.keys(s)) s[k] = s[k].startsWith('A') ? 'B' + s[k].slice(1) : 'A' + s[k].slice(1);
       }),
+    },
+  ],
+});
+
+// ---- SJ-11: v1/v2 references carry their reference hashes -------------------------------------------
+
+/** `[event_id, hashes]` entries of a v1/v2 event whose hashes lack a sha256 string. */
+function unhashedReferences(pdu: WirePdu): string[] {
+  const out: string[] = [];
+  for (const field of ['prev_events', 'auth_events'] as const) {
+    const refs = pdu[field];
+    if (!Array.isArray(refs)) continue;
+    for (const ref of refs) {
+      if (!Array.isArray(ref)) continue;
+      const hashes = ref[1] as Record<string, unknown> | undefined;
+      if (typeof hashes?.sha256 !== 'string') out.push(`${field}: ${String(ref[0])} with ${JSON.stringify(hashes ?? null)}`);
+    }
+  }
+  return out;
+}
+
+export const v1ReferenceHashes: SendJoinCheck = defineCheck({
+  id: 'send-join/v1-reference-hashes',
+  requirement: 'SJ-11',
+  title: 'in room versions 1 and 2, every [event_id, hashes] reference of a returned event carries the referenced event\'s sha256 hash',
+  evaluate: (o) => {
+    if (!ROOM_VERSIONS[o.request.roomVersion]?.eventReferencesWithHashes) return { notApplicable: `room version ${o.request.roomVersion} references events by ID alone` };
+    return onView(o, (v) => {
+      const bad = [...v.state, ...v.authChain].flatMap((pdu) => unhashedReferences(pdu).map((r) => `${describeEvent(pdu)} ${r}`));
+      if (bad.length === 0) return { ok: true };
+      return { ok: false, reason: `${bad.length} reference(s) without a sha256 hash: ${bad.slice(0, 4).join('; ')}`, expected: 'prev_events and auth_events entries [event_id, {"sha256": <reference hash>}] (EventHash: sha256 required)', observed: bad.slice(0, 20) };
+    });
+  },
+  controls: [
+    {
+      name: 'a reference with empty hashes',
+      // On a version 3+ answer the control also turns the observation into version 1, whose references it writes.
+      mutate: (o) => {
+        const m = withBody(o, (b) => { const e = arr(b, 'state').find((x) => Array.isArray(x.auth_events) && x.auth_events.length > 0)!; e.auth_events = (e.auth_events as unknown[]).map((r) => [Array.isArray(r) ? r[0] : r, {}]); });
+        return { ...m, request: { ...m.request, roomVersion: ROOM_VERSIONS[o.request.roomVersion]?.eventReferencesWithHashes ? o.request.roomVersion : '1' } };
+      },
     },
   ],
 });

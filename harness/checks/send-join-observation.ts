@@ -16,6 +16,7 @@
  *   synchronous and recorded observations can be judged again.
  */
 import type { Evaluation } from './types.ts';
+import { eventRefIds, impliedCreateEventId, ROOM_VERSIONS, roomIdOfEvent } from '../matrix/index.ts';
 
 /** An event as received over federation: any JSON object. Checks read its fields defensively. */
 export type WirePdu = Record<string, unknown>;
@@ -154,6 +155,24 @@ export function stateIndex(o: SendJoinObservation, v: SendJoinView): Map<string,
     if (!index.has(key)) index.set(key, { pdu, id: safeEventId(o, pdu) });
   }
   return index;
+}
+
+/**
+ * The auth event IDs of a returned event under the observation's room version: its `auth_events`
+ * (bare IDs, or the IDs of v1/v2 `[id, hashes]` pairs) and, in versions where every event cites
+ * the create event implicitly (v12), the room's create event.
+ */
+export function authEventIdsOf(o: SendJoinObservation, pdu: WirePdu): string[] {
+  const ids = eventRefIds(pdu.auth_events);
+  const v = ROOM_VERSIONS[o.request.roomVersion];
+  const create = v && pdu.type !== 'm.room.create' ? impliedCreateEventId(o.request.roomId, v) : undefined;
+  return create && !ids.includes(create) ? [...ids, create] : ids;
+}
+
+/** The room a returned event belongs to, under the observation's room version (a v12 create event has no room_id). */
+export function roomOf(o: SendJoinObservation, pdu: WirePdu): unknown {
+  const v = ROOM_VERSIONS[o.request.roomVersion];
+  return v ? roomIdOfEvent(pdu, v, (p) => o.eventIdOf(p)) : pdu.room_id;
 }
 
 /** The event ID, or a marker that cannot collide with a real one when the event is too broken. */

@@ -16,9 +16,11 @@ import {
   restrictedJoinEventCountersigned,
   restrictedJoinEventReturned,
   returnedEventsVerify,
+  v1ReferenceHashes,
   serversInRoomListed,
 } from './send-join-chain.ts';
 import type { Check } from './types.ts';
+import { ROOM_VERSIONS } from '../matrix/index.ts';
 import {
   arr,
   describeEvent,
@@ -30,6 +32,7 @@ import {
   optedIn,
   safeEventId,
   serverOf,
+  roomOf,
   viewOf,
   withBody,
   withTruth,
@@ -97,7 +100,8 @@ export const stateIsRoomStateBeforeJoin: SendJoinCheck = defineCheck({
     const joinId = safeEventId(o, o.request.joinEvent);
     v.state.forEach((pdu, i) => {
       if (typeof pdu.state_key !== 'string') problems.push(`state[${i}] (${String(pdu.type)}) has no state_key: not a state event`);
-      if (pdu.room_id !== o.request.roomId) problems.push(`state[${i}] belongs to room ${JSON.stringify(pdu.room_id)}`);
+      const room = roomOf(o, pdu);
+      if (room !== o.request.roomId) problems.push(`state[${i}] belongs to room ${JSON.stringify(room)}`);
       const key = keyOf(pdu.type, pdu.state_key);
       if (seen.has(key)) problems.push(`state[${i}] and state[${seen.get(key)}] are both ${describeEvent(pdu)}`);
       else seen.set(key, i);
@@ -117,6 +121,15 @@ export const stateIsRoomStateBeforeJoin: SendJoinCheck = defineCheck({
     { name: 'a state key duplicated with other content', mutate: (o) => withBody(o, (b) => { const s = arr(b, 'state'); s.push({ ...s[s.length - 1], content: { duplicated: true } }); }) },
     { name: 'the join event itself added', mutate: (o) => withBody(o, (b) => { arr(b, 'state').push(structuredClone(o.request.joinEvent)); }) },
     { name: 'an event of another room', mutate: (o) => withBody(o, (b) => { arr(b, 'state')[1].room_id = '!elsewhere:resident.test'; }) },
+    {
+      // v1-v11: the create event names another room; v12: a create event with other content is another room's.
+      name: "another room's create event",
+      mutate: (o) => withBody(o, (b) => {
+        const create = arr(b, 'state').find((e) => e.type === 'm.room.create')!;
+        if (ROOM_VERSIONS[o.request.roomVersion]?.roomIdFromCreateEvent) create.content = { ...(create.content as object), 'org.lazyjoin.other': true };
+        else create.room_id = '!elsewhere:resident.test';
+      }),
+    },
     { name: 'a message event among the state', mutate: (o) => withBody(o, (b) => { const s = arr(b, 'state'); const m = structuredClone(s[1]); delete m.state_key; m.type = 'm.room.message'; s.push(m); }) },
   ],
 });
@@ -238,7 +251,7 @@ export const nonMemberStateComplete: SendJoinCheck = defineCheck({
   controls: [
     { name: 'join rules dropped', mutate: (o) => withBody(o, (b) => { b.state = arr(b, 'state').filter((e) => e.type !== 'm.room.join_rules'); }) },
     { name: 'create event dropped', mutate: (o) => withBody(o, (b) => { b.state = arr(b, 'state').filter((e) => e.type !== 'm.room.create'); }) },
-    { name: 'power levels replaced by another event', mutate: (o) => withBody(o, (b) => { const pl = arr(b, 'state').find((e) => e.type === 'm.room.power_levels'); if (pl) pl.origin_server_ts = Number(pl.origin_server_ts) + 1; }) },
+    { name: 'power levels replaced by another event', mutate: (o) => withBody(o, (b) => { const pl = arr(b, 'state').find((e) => e.type === 'm.room.power_levels'); if (pl) { pl.origin_server_ts = Number(pl.origin_server_ts) + 1; if (typeof pl.event_id === 'string') pl.event_id = `$another-${pl.event_id.slice(1)}`; } }) },
   ],
 });
 
@@ -332,5 +345,6 @@ export const sendJoinChecks: ReadonlyArray<SendJoinCheck> = [
   restrictedJoinEventReturned,
   restrictedJoinEventCountersigned,
   returnedEventsVerify,
+  v1ReferenceHashes,
   ...sendJoinRefusalChecks,
 ];

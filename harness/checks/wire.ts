@@ -25,9 +25,9 @@ type Entry =
   | { kind: 'inbound'; atMs: number; record: InboundRecord };
 
 /** At most this many exchanges are attached to one finding (the latest ones). */
-export const EXCHANGES_PER_FINDING = 40;
+export const EXCHANGES_PER_FINDING = 25;
 /** Bodies longer than this are cut, the cut marked. */
-export const EXCHANGE_BODY_CHARS = 3_000;
+export const EXCHANGE_BODY_CHARS = 1_500;
 
 let journal: { openedAt: number; entries: Entry[] } | undefined;
 

@@ -202,6 +202,33 @@ export function eventReference(id: string, referenced: PDU | undefined, version:
   return [id, { sha256: encodeBase64(referenceHash(referenced, v)) }];
 }
 
+/**
+ * The ID of the create event every event of `roomId` implicitly cites, in versions whose events do
+ * not list it in `auth_events` and whose room ID is the create event's reference hash (v12): `$`
+ * + the room ID's hash. Undefined where the create event is listed explicitly.
+ */
+export function impliedCreateEventId(roomId: string, version: RoomVersion | string): string | undefined {
+  const v = resolveRoomVersion(version);
+  if (v.createInAuthEvents || !v.roomIdFromCreateEvent || typeof roomId !== 'string' || !roomId.startsWith('!')) return undefined;
+  return `$${roomId.slice(1)}`;
+}
+
+/**
+ * The room an event belongs to: its `room_id`, or for a create event in versions whose room ID is
+ * derived from it (v12, no `room_id`), `!` + the hash part of its event ID (computed by `eventIdOf`).
+ */
+export function roomIdOfEvent(pdu: Record<string, unknown>, version: RoomVersion | string, eventIdOf: (pdu: Record<string, unknown>) => string): unknown {
+  const v = resolveRoomVersion(version);
+  if (v.roomIdFromCreateEvent && pdu.type === 'm.room.create' && !Object.hasOwn(pdu, 'room_id')) {
+    try {
+      return `!${eventIdOf(pdu).slice(1)}`;
+    } catch {
+      return undefined;
+    }
+  }
+  return pdu.room_id;
+}
+
 /** A fresh event ID for room versions whose events carry their own (`$opaque:server`, v1 and v2). */
 export function opaqueEventId(serverName: string): string {
   return `$${randomBytes(12).toString('base64url')}:${serverName}`;

@@ -6,6 +6,7 @@
 import { request } from 'undici';
 import { signRequest, STABLE_ROOM_VERSIONS, type PDU, type SigningKey } from '../matrix/index.ts';
 import { baseUrlFor, federationAgent } from './discovery.ts';
+import { certificateVerificationCode, explainUntrustedCertificate } from './tls-trust.ts';
 import { noteOutbound } from '../checks/wire.ts';
 
 export interface FederationResponse<T = any> {
@@ -90,6 +91,8 @@ export class FederationClient {
     } catch (err) {
       const cause = (err as { cause?: { message?: string } }).cause?.message;
       answered(undefined, `(no answer: ${(err as Error).message}${cause ? `; ${cause}` : ''})`);
+      const tlsCode = certificateVerificationCode(err);
+      if (tlsCode) throw new Error(`${method} ${url} from ${this.origin} failed: ${await explainUntrustedCertificate(this.origin, destination, url, tlsCode)}`);
       throw new Error(`${method} ${url} from ${this.origin} failed: ${(err as Error).message}${cause ? ` (${cause})` : ''}`);
     }
     let body: T | undefined;

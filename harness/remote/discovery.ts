@@ -1,5 +1,5 @@
 /**
- * How the suite reaches a server name, and the one HTTPS agent that trusts the suite CA.
+ * How the suite reaches a server name, and the one HTTPS agent that trusts the suite CA (see tls-trust.ts).
  *
  * Names are IP literals or host names with a port (`127.1.0.4:39211`, `localhost:8448`), reached
  * at `https://<name>`; a name without a port gets the federation default 8448. There is no
@@ -8,7 +8,7 @@
  * `LAZYJOIN_SERVER_URLS` (a JSON object: server name -> base URL), read once per process.
  */
 import { Agent } from 'undici';
-import { suiteCA } from './pki.ts';
+import { federationTrust } from './tls-trust.ts';
 
 const overrides = new Map<string, string>();
 let envLoaded = false;
@@ -62,10 +62,10 @@ export function baseUrlFor(serverName: string): string {
 
 let agent: Agent | undefined;
 
-/** The process's HTTPS agent for federation traffic: trusts the suite CA only. */
+/** The process's HTTPS agent for federation traffic: trusts the suite CA (and LAZYJOIN_EXTERNAL_CA) only. */
 export function federationAgent(): Agent {
   agent ??= new Agent({
-    connect: { ca: suiteCA().certPem },
+    connect: { ca: federationTrust() },
     connections: 32,
     // A remote shut down mid-test must not keep pooled sockets open for long.
     keepAliveTimeout: 2_000,

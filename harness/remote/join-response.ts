@@ -4,6 +4,7 @@
  */
 import { stateKey as stateMapKey } from '../matrix/index.ts';
 import type { Room } from './room.ts';
+import { collectSteps, pacer, runSliced, runToEnd, type Steps } from './slices.ts';
 
 export interface SendJoinContent {
   /** Event IDs for `state`. */
@@ -27,19 +28,40 @@ export interface SendJoinContent {
  * full auth chain of the join and of every state event (nothing dropped).
  */
 export function sendJoinContent(room: Room, joinEventId: string, joiner: string, omitMembers: boolean): SendJoinContent {
-  const before = room.stateBefore(joinEventId);
-  const serversInRoom = room.serversInRoom(before);
+  return runToEnd(sendJoinSteps(room, joinEventId, joiner, omitMembers));
+}
+
+/**
+ * `sendJoinContent` in slices between which the event loop runs: what the route uses, so that a
+ * remote working out a 150,000-member answer still answers the key requests meanwhile.
+ */
+export function sendJoinContentAsync(room: Room, joinEventId: string, joiner: string, omitMembers: boolean): Promise<SendJoinContent> {
+  return runSliced(sendJoinSteps(room, joinEventId, joiner, omitMembers));
+}
+
+function* sendJoinSteps(room: Room, joinEventId: string, joiner: string, omitMembers: boolean): Steps<SendJoinContent> {
+  const before = yield* room.stateBeforeSteps(joinEventId);
+  yield;
+  const serversInRoom = yield* room.serversInRoomSteps(before);
   if (!omitMembers) {
-    const state = [...before.values()];
-    return { state, authChain: room.authChain([joinEventId, ...state]), membersOmitted: false, serversInRoom, heroes: [] };
+    const state = yield* collectSteps(before.values());
+    return { state, authChain: yield* room.authChainSteps(joinAndState(joinEventId, state)), membersOmitted: false, serversInRoom, heroes: [] };
   }
-  const heroes = room.isNameless(before) ? room.heroes(joiner, before) : [];
+  const heroes = room.isNameless(before) ? yield* room.heroesSteps(joiner, before) : [];
   const keptMembers = new Set([...heroes, joiner].map((u) => stateMapKey('m.room.member', u)));
+  const pace = pacer();
   const state: string[] = [];
   for (const [key, id] of before) {
+    if (pace()) yield;
     if (room.mustEvent(id).type !== 'm.room.member' || keptMembers.has(key)) state.push(id);
   }
   const inState = new Set(state);
-  const authChain = room.authChain([joinEventId, ...state]).filter((id) => !inState.has(id));
+  const authChain = (yield* room.authChainSteps(joinAndState(joinEventId, state))).filter((id) => !inState.has(id));
   return { state, authChain, membersOmitted: true, serversInRoom, heroes };
+}
+
+/** The join then the state's events, without copying a 150,000-entry list. */
+function* joinAndState(joinEventId: string, state: readonly string[]): Generator<string> {
+  yield joinEventId;
+  yield* state;
 }

@@ -6,6 +6,7 @@
 import { request } from 'undici';
 import { decodeBase64, signJson, verifyJsonSignature, type KeyLookup, type SigningKey } from '../matrix/index.ts';
 import { baseUrlFor, federationAgent } from './discovery.ts';
+import { certificateVerificationCode, explainUntrustedCertificate } from './tls-trust.ts';
 
 /** How long published keys claim to be valid. Short enough that no candidate keeps them past the run. */
 export const KEY_VALIDITY_MS = 24 * 3600_000;
@@ -68,6 +69,8 @@ export class KeyCache {
       status = res.statusCode;
       text = await res.body.text();
     } catch (err) {
+      const tlsCode = certificateVerificationCode(err);
+      if (tlsCode) throw new Error(`fetching keys of ${serverName} from ${url} failed: ${await explainUntrustedCertificate('(key fetch)', serverName, url, tlsCode)}`);
       throw new Error(`fetching keys of ${serverName} from ${url} failed: ${(err as Error).message}`);
     }
     if (status !== 200) throw new Error(`key server of ${serverName} (${url}) answered ${status}: ${text.slice(0, 200)}`);

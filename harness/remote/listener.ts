@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { generateSigningKey } from '../matrix/index.ts';
 import { allocateLoopbackAddress, uniqueKeyId } from './identity.ts';
 import { issueServerCert } from './pki.ts';
+import { explainRefusedRemoteCertificate } from './tls-trust.ts';
 import type { HostedServer } from './routing.ts';
 import type { BystanderMode } from './remote-types.ts';
 
@@ -21,6 +22,19 @@ export interface HostedListener {
   server: Server;
   address: string;
   port: number;
+  /** Handshakes a connecting server broke off, refusing this listener's certificate. */
+  tlsRefusals: TlsRefusal[];
+  /** Called on each refusal (see `Remote.nextTlsRefusal`). */
+  onTlsRefusal: Set<(refusal: TlsRefusal) => void>;
+}
+
+/** A connecting server refused a remote's certificate (it does not trust the suite CA). */
+export interface TlsRefusal {
+  at: number;
+  /** `address:port` of the connecting side. */
+  peer: string;
+  /** The alert, e.g. `tlsv1 alert unknown ca`. */
+  message: string;
 }
 
 export function corruptSignatures(value: unknown): unknown {
@@ -127,7 +141,20 @@ export async function openListener(
     server,
     address,
     port,
+    tlsRefusals: [],
+    onTlsRefusal: new Set(),
   };
+  server.on('tlsClientError', (err, socket) => {
+    // Only an alert from the peer means it refused the certificate; a dropped connection is not news.
+    if (!/alert/i.test(err.message)) return;
+    const peer = `${socket.remoteAddress}:${socket.remotePort}`;
+    // OpenSSL's text ends in the alert's name: "...:tlsv1 alert unknown ca:...". Keep that part.
+    const alert = /(tlsv1 alert [a-z ]+|sslv3 alert [a-z ]+)/i.exec(err.message)?.[1] ?? err.message.trim();
+    const refusal = { at: Date.now(), peer, message: alert };
+    listener.tlsRefusals.push(refusal);
+    explainRefusedRemoteCertificate(listener.hosted.serverName, peer, alert);
+    for (const notify of listener.onTlsRefusal) notify(refusal);
+  });
   server.on('request', (req, res) => {
     handler(listener, req, res).catch((err) => {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });

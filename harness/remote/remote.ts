@@ -24,7 +24,7 @@ import { backfill, event, eventAuth, getMissingEvents, state, stateIds } from '.
 import { invite, makeJoin, makeLeave, removedEndpoint, sendJoinHandler, sendLeave } from './routes/membership.ts';
 import { send, type ReceivedEdu } from './routes/send.ts';
 import { queryDirectory, userDevices, userKeysQuery } from './routes/user.ts';
-import { closeListener, corruptSignatures, openListener, readBody, safeParse, writeChunks, type HostedListener } from './listener.ts';
+import { closeListener, corruptSignatures, openListener, readBody, safeParse, writeChunks, type HostedListener, type TlsRefusal } from './listener.ts';
 import type { Bystander, BystanderMode, Fault, InviteRecord, PduOutcome } from './remote-types.ts';
 import { joinRoom, resyncState, type JoinOptions, type JoinResult, type ResyncResult } from './joiner.ts';
 
@@ -320,6 +320,26 @@ export class Remote {
     // Let released handlers write their answers before connections are cut.
     await new Promise((resolve) => setImmediate(resolve));
     await Promise.all(this.listeners.map(closeListener));
+  }
+
+  /** Handshakes in which a connecting server refused this remote's certificates (all its listeners). */
+  tlsRefusals(): readonly TlsRefusal[] {
+    return this.listeners.flatMap((l) => l.tlsRefusals).sort((a, b) => a.at - b.at);
+  }
+
+  /** Resolves at the next refusal of this remote's certificate (or the first one already seen); undefined after `timeoutMs`. */
+  nextTlsRefusal(timeoutMs: number): Promise<TlsRefusal | undefined> {
+    const seen = this.tlsRefusals();
+    if (seen.length) return Promise.resolve(seen[0]);
+    return new Promise((resolve) => {
+      const done = (refusal: TlsRefusal | undefined) => {
+        clearTimeout(timer);
+        for (const l of this.listeners) l.onTlsRefusal.delete(done);
+        resolve(refusal);
+      };
+      const timer = setTimeout(() => done(undefined), timeoutMs);
+      for (const l of this.listeners) l.onTlsRefusal.add(done);
+    });
   }
 
   get isClosed(): boolean {

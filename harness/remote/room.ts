@@ -8,7 +8,8 @@
  * linear history this is exact. For forks it is a documented simplification, not state
  * resolution v2: the state after a merge is the union of the branches' state where, for a key set
  * on several branches, the event that entered the model last wins (no auth or power ordering).
- * Tests that need a particular resolved state forge the merge event's auth events explicitly.
+ * Tests that need a particular resolved state forge the merge event's auth events explicitly, or
+ * ask `resolvedStateBeforePrevs`, which resolves every merge by the room version's algorithm.
  */
 import {
   eventId as computeEventId,
@@ -23,9 +24,11 @@ import {
   type RoomVersion,
   type StateMap,
 } from '../matrix/index.ts';
+import { resolveState } from '../matrix/state-res.ts';
 
 import { serverOf, type EventSpec, type Membership, type RoomOptions, type SignerLookup } from './room-types.ts';
 import { createContent, stateAfterCreate } from './room-creation.ts';
+import { pacer, runSliced, runToEnd, type Steps } from './slices.ts';
 
 export { serverOf, type SignerLookup, type Membership, type JoinRule, type RoomOptions, type EventSpec } from './room-types.ts';
 
@@ -237,10 +240,19 @@ export class Room {
    * current state with that event's own key put back, a copy instead of a replay of the room.
    * This is what send_join needs for the join it has just stored.
    */
-  private stateBeforeLastLinear(id: string): StateMap | undefined {
+  private *stateBeforeLastLinear(id: string): Steps<StateMap | undefined> {
     const last = this.lastLinear;
     if (!last || last.id !== id || !this.currentValid) return undefined;
-    const state = new Map(this.current);
+    const pace = pacer();
+    const state: StateMap = new Map();
+    for (const [k, v] of this.current) {
+      if (pace()) {
+        yield;
+        // Another event linked meanwhile: current state has moved on, so replay instead.
+        if (this.lastLinear !== last || !this.currentValid) return undefined;
+      }
+      state.set(k, v);
+    }
     if (last.key !== undefined) {
       if (last.previous === undefined) state.delete(last.key);
       else state.set(last.key, last.previous);
@@ -339,6 +351,16 @@ export class Room {
 
   /** State before `id` (what `/state_ids?event_id=` returns). */
   stateBefore(id: string): StateMap {
+    return runToEnd(this.stateBeforeSteps(id));
+  }
+
+  /** `stateBefore` in slices between which the event loop runs (for request handlers; see slices.ts). */
+  stateBeforeAsync(id: string): Promise<StateMap> {
+    return runSliced(this.stateBeforeSteps(id));
+  }
+
+  /** `stateBefore` as a walk that pauses (see slices.ts). */
+  *stateBeforeSteps(id: string): Steps<StateMap> {
     const snapshot = this.stateBeforeSnapshots.get(id);
     if (snapshot) return snapshot;
     const cached = this.stateBeforeCache.get(id);
@@ -346,7 +368,7 @@ export class Room {
     const stored = this.events.get(id);
     if (!stored) throw new Error(`event ${id} is not in room ${this.roomId}`);
     if (stored.outlier) throw new Error(`event ${id} is an outlier: it has no state in room ${this.roomId}`);
-    const state = this.stateBeforeLastLinear(id) ?? this.replay(this.refs(stored.pdu, 'prev_events'));
+    const state = (yield* this.stateBeforeLastLinear(id)) ?? (yield* this.replaySteps(this.refs(stored.pdu, 'prev_events')));
     if (this.stateBeforeCache.size >= STATE_CACHE_ENTRIES) this.stateBeforeCache.delete(this.stateBeforeCache.keys().next().value!);
     this.stateBeforeCache.set(id, state);
     return state;
@@ -363,6 +385,39 @@ export class Room {
     return after;
   }
 
+  /**
+   * The state an event with these prev_events sees under the room version's state resolution
+   * (v2, v2.1; harness/matrix/state-res.ts): every merge among their ancestors resolved as the
+   * spec says, rather than by the model's union (`stateBeforePrevs`). It walks the ancestors once,
+   * keeping a state per event, so it is meant for forked test rooms, not big linear ones. Room
+   * version 1 (state resolution v1) keeps the union.
+   */
+  resolvedStateBeforePrevs(prevEvents: string[]): StateMap {
+    if (this.version.stateResolution === 'v1') return this.stateBeforePrevs(prevEvents);
+    const ancestors = new Set<string>();
+    const stack = [...prevEvents];
+    while (stack.length) {
+      const id = stack.pop()!;
+      const stored = this.events.get(id);
+      if (ancestors.has(id) || !stored || stored.outlier) continue;
+      ancestors.add(id);
+      if (!this.stateBeforeSnapshots.has(id)) stack.push(...eventRefIds(pduField<unknown>(stored.pdu, 'prev_events')));
+    }
+    const createEventId = this.stateEventId('m.room.create', '');
+    const resolve = (sets: StateMap[]): StateMap =>
+      sets.length === 1 ? sets[0] : resolveState({ version: this.version, stateSets: sets, event: (id) => this.event(id), createEventId });
+    const after = new Map<string, StateMap>();
+    for (const stored of this.stream) {
+      if (!ancestors.has(stored.id)) continue;
+      const prevs = eventRefIds(pduField<unknown>(stored.pdu, 'prev_events')).filter((p) => after.has(p));
+      const before = this.stateBeforeSnapshots.get(stored.id) ?? (prevs.length === 0 ? new Map<string, string>() : resolve(prevs.map((p) => after.get(p)!)));
+      const sk = pduField<string | undefined>(stored.pdu, 'state_key');
+      after.set(stored.id, sk === undefined ? before : new Map(before).set(stateMapKey(pduField<string>(stored.pdu, 'type'), sk), stored.id));
+    }
+    const heads = prevEvents.filter((p) => after.has(p));
+    return heads.length === 0 ? new Map() : new Map(resolve(heads.map((p) => after.get(p)!)));
+  }
+
   /** Records the state before an event whose history this model lacks (a replica's join event). */
   setStateBefore(id: string, state: StateMap): void {
     this.stateBeforeSnapshots.set(id, new Map(state));
@@ -375,10 +430,16 @@ export class Room {
    * snapshot contributes that snapshot and is not walked past.
    */
   private replay(heads: string[]): StateMap {
+    return runToEnd(this.replaySteps(heads));
+  }
+
+  private *replaySteps(heads: string[]): Steps<StateMap> {
+    const pace = pacer();
     const ancestors = new Set<string>();
     const bases: StoredEvent[] = [];
     const stack = [...heads];
     while (stack.length) {
+      if (pace()) yield;
       const id = stack.pop()!;
       if (ancestors.has(id)) continue;
       const stored = this.events.get(id);
@@ -394,14 +455,33 @@ export class Room {
     for (const base of bases.sort((a, b) => a.order - b.order)) {
       for (const [k, v] of this.stateBeforeSnapshots.get(base.id)!) state.set(k, v);
     }
-    if (ancestors.size * 4 < this.stream.length) {
-      for (const stored of [...ancestors].map((id) => this.events.get(id)!).sort((a, b) => a.order - b.order)) {
-        this.applyToState(state, stored);
-      }
-    } else {
-      for (const stored of this.stream) if (ancestors.has(stored.id)) this.applyToState(state, stored);
+    for (const stored of yield* this.inStreamOrder(ancestors)) {
+      if (pace()) yield;
+      this.applyToState(state, stored);
     }
     return state;
+  }
+
+  /**
+   * The stored events `ids` in stream order: marks their positions and scans the stream (linear,
+   * and it pauses; a comparison sort of a big room's chain would hold the loop for its whole length).
+   */
+  private *inStreamOrder(ids: Iterable<string>): Steps<StoredEvent[]> {
+    const pace = pacer();
+    // Events stored while the walk pauses come later in the stream than every one of `ids`.
+    const marked = new Uint8Array(this.stream.length);
+    let count = 0;
+    for (const id of ids) {
+      if (pace()) yield;
+      marked[this.events.get(id)!.order] = 1;
+      count++;
+    }
+    const out: StoredEvent[] = [];
+    for (let i = 0; i < marked.length && out.length < count; i++) {
+      if (pace()) yield;
+      if (marked[i]) out.push(this.stream[i]);
+    }
+    return out;
   }
 
   private applyToState(state: StateMap, stored: StoredEvent): void {
@@ -427,8 +507,15 @@ export class Room {
 
   /** Member event IDs of `state` with their user and membership, in the map's order. */
   members(state: StateMap = this.currentState()): Array<{ userId: string; membership: Membership; eventId: string }> {
+    return runToEnd(this.membersSteps(state));
+  }
+
+  /** `members` as a walk that pauses (see slices.ts). */
+  *membersSteps(state: StateMap = this.currentState()): Steps<Array<{ userId: string; membership: Membership; eventId: string }>> {
+    const pace = pacer();
     const out: Array<{ userId: string; membership: Membership; eventId: string }> = [];
     for (const eventId of state.values()) {
+      if (pace()) yield;
       const pdu = this.events.get(eventId)?.pdu;
       if (!pdu || pduField<string>(pdu, 'type') !== 'm.room.member') continue;
       out.push({
@@ -442,8 +529,17 @@ export class Room {
 
   /** Servers with at least one joined member in `state` (default: current state), sorted. */
   serversInRoom(state: StateMap = this.currentState()): string[] {
+    return runToEnd(this.serversInRoomSteps(state));
+  }
+
+  /** `serversInRoom` as a walk that pauses (see slices.ts). */
+  *serversInRoomSteps(state: StateMap = this.currentState()): Steps<string[]> {
+    const pace = pacer();
     const servers = new Set<string>();
-    for (const m of this.members(state)) if (m.membership === 'join') servers.add(serverOf(m.userId));
+    for (const m of yield* this.membersSteps(state)) {
+      if (pace()) yield;
+      if (m.membership === 'join') servers.add(serverOf(m.userId));
+    }
     return [...servers].sort();
   }
 
@@ -453,16 +549,25 @@ export class Room {
    * or invited; when there are none, the left and banned ones.
    */
   heroes(forUser: string, state: StateMap = this.currentState(), limit = 5): string[] {
-    const others = this.members(state).filter((m) => m.userId !== forUser);
+    return runToEnd(this.heroesSteps(forUser, state, limit));
+  }
+
+  /** `heroes` as a walk that pauses (see slices.ts). */
+  *heroesSteps(forUser: string, state: StateMap = this.currentState(), limit = 5): Steps<string[]> {
+    const others = (yield* this.membersSteps(state)).filter((m) => m.userId !== forUser);
+    yield;
     const present = others.filter((m) => m.membership === 'join' || m.membership === 'invite');
+    yield;
     const pool = present.length ? present : others.filter((m) => m.membership === 'leave' || m.membership === 'ban');
-    return this.earliest(pool, limit).map((m) => m.userId);
+    return (yield* this.earliest(pool, limit)).map((m) => m.userId);
   }
 
   /** The `limit` items whose events came first in stream order, in that order (no full sort: rooms are big). */
-  private earliest<T extends { eventId: string }>(items: T[], limit: number): T[] {
+  private *earliest<T extends { eventId: string }>(items: T[], limit: number): Steps<T[]> {
+    const pace = pacer();
     const best: Array<{ item: T; order: number }> = [];
     for (const item of items) {
+      if (pace()) yield;
       const order = this.streamOrder(item.eventId);
       if (best.length === limit && order >= best[limit - 1].order) continue;
       let at = best.length;
@@ -488,13 +593,26 @@ export class Room {
    * the union's visited set already does that work once per event.
    */
   authChain(ids: Iterable<string>): string[] {
+    return runToEnd(this.authChainSteps(ids));
+  }
+
+  /** `authChain` in slices between which the event loop runs (for request handlers; see slices.ts). */
+  authChainAsync(ids: Iterable<string>): Promise<string[]> {
+    return runSliced(this.authChainSteps(ids));
+  }
+
+  /** `authChain` as a walk that pauses (see slices.ts). */
+  *authChainSteps(ids: Iterable<string>): Steps<string[]> {
+    const pace = pacer();
     const seen = new Set<string>();
     const stack: string[] = [];
     for (const id of ids) {
+      if (pace()) yield;
       const pdu = this.events.get(id)?.pdu;
       if (pdu) for (const a of this.refs(pdu, 'auth_events')) stack.push(a);
     }
     while (stack.length) {
+      if (pace()) yield;
       const id = stack.pop()!;
       if (seen.has(id)) continue;
       const stored = this.events.get(id);
@@ -502,7 +620,14 @@ export class Room {
       seen.add(id);
       for (const a of this.refs(stored.pdu, 'auth_events')) if (!seen.has(a)) stack.push(a);
     }
-    return [...seen].sort((a, b) => this.events.get(a)!.order - this.events.get(b)!.order);
+    const ordered = yield* this.inStreamOrder(seen);
+    seen.clear();
+    const out: string[] = [];
+    for (const stored of ordered) {
+      if (pace()) yield;
+      out.push(stored.id);
+    }
+    return out;
   }
 
   // ---------------------------------------------------------------------------------------------

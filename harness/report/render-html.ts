@@ -76,7 +76,7 @@ h1 { font-size: 20px; margin: 0 0 4px; }
 #gate { margin: 6px 0; font-weight: 600; }
 #gate.passed { color: var(--pass); } #gate.failed { color: var(--fail); } #gate.incomplete { color: var(--error); }
 #run-status { margin: 6px 0; padding: 6px 10px; border-radius: 6px; background: #fff8c5; border: 1px solid #d4a72c; font-weight: 600; }
-#tables { flex: 1 1 auto; min-width: 0; }
+#tables { flex: 1 1 auto; min-width: 0; overflow-x: auto; }
 #profile-section h2 { font-size: 17px; margin: 24px 0 4px; }
 #profile-matrix th, #profile-matrix td { border-bottom: 1px solid var(--line); padding: 4px 8px; text-align: left; vertical-align: top; }
 #profile-matrix td.summary { max-width: 46em; color: #424a53; }

@@ -12,6 +12,7 @@ import { fixtureOf, judgeAll, makeJoinChecks, writeObservationFixture, matrixFun
 import { UNSTABLE_PARTIAL_STATE } from '../checks/send-join-observation.ts';
 import type { FixtureExpectation } from '../checks/fixtures.ts';
 import { signJoinTemplate, type ResidentRoom, type SuiteServer } from './room.ts';
+import { annotateRoomVersion } from './versions.ts';
 
 /** Room versions the suite's joiner offers in `ver`: every stable version the room model builds. */
 export const OFFERED_VERSIONS: string[] = [...STABLE_ROOM_VERSIONS];
@@ -161,6 +162,7 @@ export function judgeApplicable<O>(testInfo: TestInfo, checks: ReadonlyArray<Che
 
 /** Judges both halves of a join exchange with every registered make_join and send_join check. */
 export function judgeJoin(testInfo: TestInfo, exchange: JoinExchange): CheckOutcome[] {
+  annotateRoomVersion(testInfo, exchange.sendJoin.request.roomVersion);
   return [...judgeApplicable(testInfo, makeJoinChecks, exchange.makeJoin), ...judgeApplicable(testInfo, sendJoinChecks, exchange.sendJoin)];
 }
 

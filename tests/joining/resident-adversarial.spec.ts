@@ -12,7 +12,7 @@ import type { TestInfo } from '@playwright/test';
 import { judge, recordNotSupported } from '../../harness/checks/judge.ts';
 import { clientOperationsWorkWhilePartial } from '../../harness/checks/partial-state.ts';
 import { timelineOf } from '../../harness/client/types.ts';
-import { eventId as computeEventId, stateKey as stateMapKey, type PDU } from '../../harness/matrix/index.ts';
+import { eventId as computeEventId, eventReference, eventRefIds, stateKey as stateMapKey, type PDU } from '../../harness/matrix/index.ts';
 import { judgeAdversarialOutcome, rewrittenSendJoin, stateKeyOf, type SendJoinBody } from '../../harness/joining/adversarial-resident.ts';
 import { observeStateAtEvent, pushAndJudge, seenInLazySync } from '../../harness/joining/resync-observe.ts';
 import { UncheckedJoin, type UncheckedJoinOptions } from '../../harness/joining/unchecked-join.ts';
@@ -50,6 +50,7 @@ function replaceInState(body: SendJoinBody, key: string, event: unknown) {
 
 const PL = stateMapKey('m.room.power_levels', '');
 const JOIN_RULES = stateMapKey('m.room.join_rules', '');
+const TOPIC = stateMapKey('m.room.topic', '');
 
 test.describe('joining: adversarial residents', () => {
   test('members_omitted is true but servers_in_room is missing', { tag: ['@JS-01', '@JS-03'] }, async ({ candidate, client, remote }, testInfo) => {
@@ -223,6 +224,32 @@ test.describe('joining: adversarial residents', () => {
       requirement: 'JS-03',
       forbidden: [{ eventId: foreignPl, why: `it belongs to room ${elsewhere.roomId}` }],
       safeBehaviour: 'Reject the event of another room (it is not a valid event of this room, JS-01) and refuse the join with a client error or take the real power levels from the resync.',
+    });
+  });
+
+  test('a state event of the room cites the power levels of another room among its auth events', { tag: ['@JS-01', '@JS-03'] }, async ({ candidate, client, remote }, testInfo) => {
+    const elsewhere = remote.createRoom({ creator: remote.userId('charlie') });
+    const foreignPl = elsewhere.stateEventId('m.room.power_levels', '')!;
+    let forgedId = '';
+    const join = await UncheckedJoin.start({
+      candidate,
+      client,
+      remote,
+      sendJoinRoute: rewrittenSendJoin((body, { room }) => {
+        // A topic of this room whose power levels auth event is the other room's.
+        const spec = { type: 'm.room.topic', stateKey: '', sender: remote.userId('charlie'), content: { topic: 'authorised by another room' } };
+        const ownPl = room.stateEventId('m.room.power_levels', '');
+        const authEvents = eventRefIds(room.draft(spec).auth_events).map((id) => (id === ownPl ? foreignPl : id));
+        const forged = room.build({ ...spec, authEvents: authEvents.map((id) => eventReference(id, id === foreignPl ? elsewhere.mustEvent(id) : room.mustEvent(id), room.version)) as string[] });
+        forgedId = computeEventId(forged, room.version.id);
+        body.state = [...body.state.filter((e) => stateKeyOf(e) !== TOPIC), forged as unknown as Record<string, unknown>];
+        body.auth_chain = [...body.auth_chain, elsewhere.mustEvent(foreignPl) as unknown as Record<string, unknown>];
+      }),
+    });
+    await judgeAdversarialOutcome(testInfo, join, {
+      requirement: 'JS-03',
+      forbidden: [{ eventId: forgedId, why: `one of its auth events (${foreignPl}) belongs to room ${elsewhere.roomId}; the auth rules reject an event with an auth event of another room` }],
+      safeBehaviour: 'Reject the event whose auth events name another room\'s event (auth rules: every auth event must be in the same room) and either refuse the join with a client error or take the true state from the resync.',
     });
   });
 

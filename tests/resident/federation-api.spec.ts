@@ -11,13 +11,14 @@ import { federationApiChecks, type ContentTypeObservation, type EventReadObserva
 import { keyDocumentVerifier } from '../../harness/checks/matrix-binding.ts';
 import { requestSignatureObject, signedRequestObservation } from '../../harness/checks/request-object.ts';
 import { judge } from '../../harness/checks/judge.ts';
-import { eventId, parseXMatrixHeader, signEvent, signRequest, type PDU } from '../../harness/matrix/index.ts';
+import { eventId, eventRefIds, parseXMatrixHeader, selectAuthEvents, signEvent, signRequest, stateKey, type PDU, type StateMap } from '../../harness/matrix/index.ts';
 import type { CandidateClient } from '../../harness/client/client.ts';
 import type { FederationResponse } from '../../harness/remote/client.ts';
 import { baseUrlFor, federationAgent } from '../../harness/remote/discovery.ts';
 import type { Remote } from '../../harness/remote/index.ts';
 import { judgeApplicable } from '../../harness/resident/observe.ts';
 import { ResidentRoom } from '../../harness/resident/room.ts';
+import { forEachRoomVersion, roomVersionOffered } from '../../harness/resident/versions.ts';
 
 /** Bound on a PDU the candidate sends reaching the remote. */
 const PDU_WITHIN_MS = 20_000;
@@ -38,8 +39,8 @@ class ContentTypes {
 }
 
 /** A room on the candidate with a user of `remote` in it, so that the remote may read it. */
-async function sharedRoom(candidateServer: string, client: CandidateClient, remote: Remote): Promise<ResidentRoom> {
-  const room = await ResidentRoom.create(client, { preset: 'public_chat', name: 'federation API' });
+async function sharedRoom(candidateServer: string, client: CandidateClient, remote: Remote, roomVersion?: string): Promise<ResidentRoom> {
+  const room = await ResidentRoom.create(client, { preset: 'public_chat', name: 'federation API', ...(roomVersion ? { room_version: roomVersion } : {}) });
   await room.joinRemoteUser(candidateServer, remote, remote.userId('reader'));
   return room;
 }
@@ -103,8 +104,9 @@ test.describe('federation API of the resident', () => {
     judge(testInfo, requestSignatureObject, signedRequestObservation(candidate.serverName, remote.requests(), remote.keys.lookup));
   });
 
-  test("the candidate's own events: a matching content hash, its signature over the redacted event, the reference hash as event ID, the selected auth events", { tag: ['@SG-02', '@SG-04', '@SG-06', '@SG-09', '@must'] }, async ({ candidate, client, remote }, testInfo) => {
-    const room = await sharedRoom(candidate.serverName, client, remote);
+  forEachRoomVersion((version, vTag) => test("the candidate's own events: a matching content hash, its signature over the redacted event, the reference hash as event ID, the selected auth events", { tag: ['@SG-02', '@SG-04', '@SG-06', '@SG-09', '@must', vTag] }, async ({ candidate, client, remote }, testInfo) => {
+    if (!(await roomVersionOffered(testInfo, client, version))) return;
+    const room = await sharedRoom(candidate.serverName, client, remote, version.id);
     // Each event is found on arrival by its content, not by the ID under test.
     const sent: Array<{ id: string; matches: (p: PDU) => boolean }> = [];
     const topic = 'a state event too';
@@ -112,22 +114,24 @@ test.describe('federation API of the resident', () => {
     for (const body of ['plain', 'with unicode: é ü 中文 🎉']) {
       sent.push({ id: (await client.sendMessage(room.roomId, body)).ok().event_id as string, matches: (p) => p.type === 'm.room.message' && p.content?.body === body });
     }
-    // For a message or a topic, the selection rules name the create event, the power levels and
-    // the sender's membership (no state of these kinds changed in between).
-    const state = await room.currentState();
-    const stateId = (type: string, stateKey: string) => state.find((e) => e.type === type && e.state_key === stateKey)?.event_id;
-    const expectedAuthEvents = [stateId('m.room.create', ''), stateId('m.room.power_levels', ''), stateId('m.room.member', client.userId)].filter((id): id is string => id !== undefined);
+    // For a message or a topic, the room version's selection rules name the power levels, the
+    // sender's membership and, where the version lists it, the create event (no state of these
+    // kinds changed in between).
+    const state: StateMap = new Map((await room.currentState()).filter((e) => typeof e.state_key === 'string').map((e) => [stateKey(e.type, e.state_key!), e.event_id]));
     const pdus = [];
     for (const { id, matches } of sent) {
       const pdu = await remote.expectPdu((p) => p.room_id === room.roomId && matches(p), { within: PDU_WITHIN_MS });
       const v = await remote.verifyPdu(pdu, room.roomVersion);
-      pdus.push({ clientEventId: id, computed: { eventId: v.eventId, hashOk: v.hashOk, signaturesOk: v.signaturesOk, errors: v.errors }, authEvents: pdu.auth_events, expectedAuthEvents });
+      // The selection only asks whether the picked state events exist; the state map is the candidate's own.
+      const expectedAuthEvents = selectAuthEvents(pdu, state, () => ({}) as PDU, room.roomVersion);
+      pdus.push({ clientEventId: id, computed: { eventId: v.eventId, hashOk: v.hashOk, signaturesOk: v.signaturesOk, errors: v.errors }, authEvents: eventRefIds(pdu.auth_events), expectedAuthEvents });
     }
     judgeApplicable(testInfo, federationApiChecks['outbound-pdus'], { roomVersion: room.roomVersion, pdus });
-  });
+  }));
 
-  test('reading the room: /event, /event_auth and /get_missing_events', { tag: ['@ST-05', '@ST-06', '@ST-08', '@SJ-28', '@must'] }, async ({ candidate, client, remote }, testInfo) => {
-    const room = await sharedRoom(candidate.serverName, client, remote);
+  forEachRoomVersion((version, vTag) => test('reading the room: /event, /event_auth and /get_missing_events', { tag: ['@ST-05', '@ST-06', '@ST-08', '@SJ-28', '@must', vTag] }, async ({ candidate, client, remote }, testInfo) => {
+    if (!(await roomVersionOffered(testInfo, client, version))) return;
+    const room = await sharedRoom(candidate.serverName, client, remote, version.id);
     const {
       ids: [m1, m2, m3, m4],
     } = await linearMessages(client, room, remote, ['m1', 'm2', 'm3', 'm4']);
@@ -139,24 +143,24 @@ test.describe('federation API of the resident', () => {
     const eventPath = `/_matrix/federation/v1/event/${enc(m4)}`;
     const event = await remote.client.request('GET', candidate.serverName, eventPath);
     types.add(`GET ${eventPath}`, event);
-    judgeRead({ endpoint: 'event', roomId: room.roomId, eventId: m4, response: answer(event), eventIdOf });
+    judgeRead({ endpoint: 'event', roomId: room.roomId, roomVersion: room.roomVersion, eventId: m4, response: answer(event), eventIdOf });
 
     // The asked event's auth_events, from the client API's view of it where /event failed.
     const fetched = (event.body?.pdus ?? []).find((p: Record<string, unknown>) => eventIdOf(p) === m4) as PDU | undefined;
     const authPath = `/_matrix/federation/v1/event_auth/${enc(room.roomId)}/${enc(m4)}`;
     const auth = await remote.client.request('GET', candidate.serverName, authPath);
     types.add(`GET ${authPath}`, auth);
-    judgeRead({ endpoint: 'event_auth', roomId: room.roomId, eventId: m4, authEventsOfTarget: fetched?.auth_events, response: answer(auth), eventIdOf });
+    judgeRead({ endpoint: 'event_auth', roomId: room.roomId, roomVersion: room.roomVersion, eventId: m4, authEventsOfTarget: fetched ? eventRefIds(fetched.auth_events) : undefined, response: answer(auth), eventIdOf });
 
     // m1..m4 were sent one after another by one user: a single line of prev_events.
     const missingPath = `/_matrix/federation/v1/get_missing_events/${enc(room.roomId)}`;
     for (const [limit, expected] of [[10, [m2, m3]], [1, [m3]]] as Array<[number, string[]]>) {
       const missing = await remote.client.request('POST', candidate.serverName, missingPath, { body: { earliest_events: [m1], latest_events: [m4], limit, min_depth: 0 } });
       types.add(`POST ${missingPath} (limit ${limit})`, missing);
-      judgeRead({ endpoint: 'get_missing_events', roomId: room.roomId, missing: { earliest: [m1], latest: [m4], limit, expected }, response: answer(missing), eventIdOf });
+      judgeRead({ endpoint: 'get_missing_events', roomId: room.roomId, roomVersion: room.roomVersion, missing: { earliest: [m1], latest: [m4], limit, expected }, response: answer(missing), eventIdOf });
     }
     judgeApplicable(testInfo, federationApiChecks['resident-content-type'], types.observation);
-  });
+  }));
 
   test('a transaction holding a PDU the candidate rejects is still answered 200', { tag: ['@ST-10', '@SJ-28', '@should'] }, async ({ candidate, client, remote }, testInfo) => {
     const room = await sharedRoom(candidate.serverName, client, remote);

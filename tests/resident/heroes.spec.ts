@@ -11,16 +11,18 @@
 import { test } from '../../harness/fixtures.ts';
 import { judgeJoin, observeJoin, partialAnswered, recordFixtureIfAsked } from '../../harness/resident/observe.ts';
 import { ResidentRoom } from '../../harness/resident/room.ts';
+import { forEachRoomVersion, roomVersionOffered } from '../../harness/resident/versions.ts';
 
 test.describe('heroes in partial answers', () => {
-  test('a nameless room with two members: both are heroes and kept', { tag: ['@SJ-15', '@SJ-12', '@SJ-13', '@SJ-14', '@SJ-16', '@should'] }, async ({ candidate, client, newClient, remote }, testInfo) => {
-    const room = await ResidentRoom.create(client, { preset: 'public_chat' });
+  forEachRoomVersion((version, vTag) => test('a nameless room with two members: both are heroes and kept', { tag: ['@SJ-15', '@SJ-12', '@SJ-13', '@SJ-14', '@SJ-16', '@should', vTag] }, async ({ candidate, client, newClient, remote }, testInfo) => {
+    if (!(await roomVersionOffered(testInfo, client, version))) return;
+    const room = await ResidentRoom.create(client, { preset: 'public_chat', room_version: version.id });
     await room.joinLocal(await newClient());
     const exchange = await observeJoin(remote, candidate.serverName, room, remote.userId('zed'));
     judgeJoin(testInfo, exchange);
     partialAnswered(testInfo, exchange.sendJoin);
-    recordFixtureIfAsked(testInfo, candidate, 'partial-nameless', exchange);
-  });
+    recordFixtureIfAsked(testInfo, candidate, `partial-nameless-v${version.id}`, exchange);
+  }));
 
   test('a nameless room with seven members: the first five in stream order are heroes, whatever their user IDs', { tag: ['@SJ-15', '@SJ-12', '@SJ-13', '@SJ-16', '@SJ-18', '@should'] }, async ({ candidate, client, makeRemote, remote }, testInfo) => {
     const room = await ResidentRoom.create(client, { preset: 'public_chat' });

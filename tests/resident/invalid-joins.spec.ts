@@ -9,6 +9,7 @@ import { judgeApplicable, observeJoin, type JoinExchange, type ObserveJoinOption
 import type { CandidateClient } from '../../harness/client/client.ts';
 import type { Remote } from '../../harness/remote/index.ts';
 import { ResidentRoom } from '../../harness/resident/room.ts';
+import { forEachRoomVersion, roomVersionOffered } from '../../harness/resident/versions.ts';
 import { sendJoinChecks } from '../../harness/checks/index.ts';
 
 /** Flips the first character of every signature, keeping its length. */
@@ -39,8 +40,8 @@ const FAULTS: Array<{ fault: InvalidJoinFault; requirement: string; what: string
  * rebased on that change (its auth and prev events), so it is well formed and consistent with the
  * room. Only the join rules stand in its way.
  */
-async function joinAfterRulesChange(candidateServer: string, client: CandidateClient, remote: Remote, rules: Record<string, unknown>, fault: InvalidJoinFault, authorisedVia?: string): Promise<JoinExchange> {
-  const room = await ResidentRoom.create(client, { preset: 'public_chat', room_version: '10', name: `turns ${String(rules.join_rule)}` });
+async function joinAfterRulesChange(candidateServer: string, client: CandidateClient, remote: Remote, rules: Record<string, unknown>, fault: InvalidJoinFault, roomVersion: string, authorisedVia?: string): Promise<JoinExchange> {
+  const room = await ResidentRoom.create(client, { preset: 'public_chat', room_version: roomVersion, name: `turns ${String(rules.join_rule)}` });
   const before = (await room.currentState()).find((e) => e.type === 'm.room.join_rules')!.event_id;
   let changed = '';
   const exchange = await observeJoin(remote, candidateServer, room, remote.userId('zed'), {
@@ -61,34 +62,46 @@ async function joinAfterRulesChange(candidateServer: string, client: CandidateCl
 }
 
 test.describe('invalid joins', () => {
-  for (const { fault, requirement, what, make } of FAULTS) {
-    test(`send_join refuses ${what}`, { tag: ['@SJ-01', `@${requirement}`, '@must', '@should'] }, async ({ candidate, client, remote }, testInfo) => {
-      const room = await ResidentRoom.create(client, { name: `invalid join: ${fault}` });
-      const exchange = await observeJoin(remote, candidate.serverName, room, remote.userId('zed'), { ...make(remote.serverName), invalidJoin: fault });
+  forEachRoomVersion((version, vTag) => {
+    for (const { fault, requirement, what, make } of FAULTS) {
+      test(`send_join refuses ${what}`, { tag: ['@SJ-01', `@${requirement}`, '@must', '@should', vTag] }, async ({ candidate, client, remote }, testInfo) => {
+        if (!(await roomVersionOffered(testInfo, client, version))) return;
+        const room = await ResidentRoom.create(client, { name: `invalid join: ${fault}`, room_version: version.id });
+        const exchange = await observeJoin(remote, candidate.serverName, room, remote.userId('zed'), { ...make(remote.serverName), invalidJoin: fault });
+        judgeApplicable(testInfo, sendJoinChecks, exchange.sendJoin);
+      });
+    }
+  });
+
+  // The join is rebased on the rules change by rewriting its references, which v1/v2 write as
+  // [id, hash] pairs of events the joiner cannot fetch before joining: versions 3+ only.
+  forEachRoomVersion((version, vTag) => {
+    test('send_join of a join the room forbids (invite-only, no invite) is refused with 403 M_FORBIDDEN', { tag: ['@SJ-01', '@SJ-24', '@must', vTag] }, async ({ candidate, client, remote }, testInfo) => {
+      if (!(await roomVersionOffered(testInfo, client, version))) return;
+      const exchange = await joinAfterRulesChange(candidate.serverName, client, remote, { join_rule: 'invite' }, 'not-permitted', version.id);
       judgeApplicable(testInfo, sendJoinChecks, exchange.sendJoin);
     });
-  }
+  }, (v) => !v.eventReferencesWithHashes);
 
-  test('send_join of a join the room forbids (invite-only, no invite) is refused with 403 M_FORBIDDEN', { tag: ['@SJ-01', '@SJ-24', '@must'] }, async ({ candidate, client, remote }, testInfo) => {
-    const exchange = await joinAfterRulesChange(candidate.serverName, client, remote, { join_rule: 'invite' }, 'not-permitted');
-    judgeApplicable(testInfo, sendJoinChecks, exchange.sendJoin);
-  });
+  forEachRoomVersion((version, vTag) => {
+    test('send_join to a restricted room whose only allowed room the candidate is not in is refused with 400 M_UNABLE_TO_AUTHORISE_JOIN', { tag: ['@SJ-01', '@SJ-23', '@must', vTag] }, async ({ candidate, client, remote }, testInfo) => {
+      if (!(await roomVersionOffered(testInfo, client, version))) return;
+      // The allowing room lives on the remote, which has zed in it; the candidate cannot check that.
+      // The join names the room's creator as authorising it, as a restricted make_join would.
+      const elsewhere = remote.createRoom({ joinRule: 'public', name: 'the allowing room, not on the candidate' });
+      elsewhere.join(remote.userId('zed'));
+      const exchange = await joinAfterRulesChange(candidate.serverName, client, remote, { join_rule: 'restricted', allow: [{ type: 'm.room_membership', room_id: elsewhere.roomId }] }, 'restricted-unverifiable', version.id, client.userId);
+      judgeApplicable(testInfo, sendJoinChecks, exchange.sendJoin);
+    });
 
-  test('send_join to a restricted room whose only allowed room the candidate is not in is refused with 400 M_UNABLE_TO_AUTHORISE_JOIN', { tag: ['@SJ-01', '@SJ-23', '@must'] }, async ({ candidate, client, remote }, testInfo) => {
-    // The allowing room lives on the remote, which has zed in it; the candidate cannot check that.
-    // The join names the room's creator as authorising it, as a restricted make_join would.
-    const elsewhere = remote.createRoom({ joinRule: 'public', name: 'the allowing room, not on the candidate' });
-    elsewhere.join(remote.userId('zed'));
-    const exchange = await joinAfterRulesChange(candidate.serverName, client, remote, { join_rule: 'restricted', allow: [{ type: 'm.room_membership', room_id: elsewhere.roomId }] }, 'restricted-unverifiable', client.userId);
-    judgeApplicable(testInfo, sendJoinChecks, exchange.sendJoin);
-  });
-
-  test('send_join to a restricted room by a user in none of its allowed rooms is refused with 403 M_FORBIDDEN', { tag: ['@SJ-01', '@SJ-23', '@must'] }, async ({ candidate, client, remote }, testInfo) => {
-    // The allowing room is on the candidate, so it can check; zed is not in it.
-    const allowing = await ResidentRoom.create(client, { name: 'the allowing room, zed not in it' });
-    const exchange = await joinAfterRulesChange(candidate.serverName, client, remote, { join_rule: 'restricted', allow: [{ type: 'm.room_membership', room_id: allowing.roomId }] }, 'restricted-not-allowed', client.userId);
-    judgeApplicable(testInfo, sendJoinChecks, exchange.sendJoin);
-  });
+    test('send_join to a restricted room by a user in none of its allowed rooms is refused with 403 M_FORBIDDEN', { tag: ['@SJ-01', '@SJ-23', '@must', vTag] }, async ({ candidate, client, remote }, testInfo) => {
+      if (!(await roomVersionOffered(testInfo, client, version))) return;
+      // The allowing room is on the candidate, so it can check; zed is not in it.
+      const allowing = await ResidentRoom.create(client, { name: 'the allowing room, zed not in it' });
+      const exchange = await joinAfterRulesChange(candidate.serverName, client, remote, { join_rule: 'restricted', allow: [{ type: 'm.room_membership', room_id: allowing.roomId }] }, 'restricted-not-allowed', version.id, client.userId);
+      judgeApplicable(testInfo, sendJoinChecks, exchange.sendJoin);
+    });
+  }, (v) => v.restrictedJoins);
 
   test('send_join for a room the resident does not know is refused', { tag: ['@SJ-01', '@must'] }, async ({ candidate, client, remote }, testInfo) => {
     const room = await ResidentRoom.create(client, { name: 'a real room to get a template from' });

@@ -173,3 +173,27 @@ test.describe('room model', () => {
     expect(room.mustEvent(room.sendMessage(alice, 'after')).prev_events).toHaveLength(2);
   });
 });
+
+test('resolvedStateBeforePrevs resolves a fork by the spec (a ban concurrent with the banner\'s demotion is undone), where stateBeforePrevs keeps the union', () => {
+  const { signer } = keyring(A, B);
+  const bob = `@bob:${B}`;
+  const carol = `@carol:${B}`;
+  for (const version of ['10', '12']) {
+    const users = version === '12' ? { [bob]: 50 } : { [alice]: 100, [bob]: 50 };
+    const room = Room.create({ creator: alice, version, powerLevels: { users } }, signer);
+    room.join(bob);
+    room.join(carol);
+    const base = room.forwardExtremities();
+    const demotion = room.forge({ type: 'm.room.power_levels', stateKey: '', sender: alice, content: { ...room.stateContent('m.room.power_levels', '')!, users: { ...users, [bob]: 0 } }, prevEvents: base }).eventId;
+    const ban = room.forge({ type: 'm.room.member', stateKey: carol, sender: bob, content: { membership: 'ban' }, prevEvents: base }).eventId;
+    const carolKey = stateKey('m.room.member', carol);
+    // The union lets the event that entered the model last win: the ban.
+    expect(room.stateBeforePrevs([demotion, ban]).get(carolKey)).toBe(ban);
+    // State resolution applies the admin's demotion first; the ban then fails the auth rules.
+    const resolved = room.resolvedStateBeforePrevs([demotion, ban]);
+    expect(resolved.get(carolKey)).toBe(room.stateAfter(base[0]).get(carolKey));
+    expect(resolved.get(stateKey('m.room.power_levels', ''))).toBe(demotion);
+    // A linear history resolves to the model's own state.
+    expect([...room.resolvedStateBeforePrevs([demotion])].sort()).toEqual([...room.stateAfter(demotion)].sort());
+  }
+});

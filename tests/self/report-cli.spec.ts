@@ -21,7 +21,7 @@ test('--help for the command and each subcommand', async () => {
 
 test('usage errors exit 2 with a one-line message', async () => {
   const cases: [string[], string][] = [
-    [['frobnicate'], 'lazyjoin: unknown command "frobnicate" (expected run, report or list)'],
+    [['frobnicate'], 'lazyjoin: unknown command "frobnicate" (expected run, report, list, ca, external-config)'],
     [['run', '--shard', '3/2'], 'lazyjoin: --shard 3/2: expected I/N with 1 <= I <= N'],
     [['run', '--colour'], "lazyjoin: Unknown option '--colour'"],
     [['report', '--from', '/nonexistent-lazyjoin'], 'lazyjoin: --from /nonexistent-lazyjoin: no results.json there'],

@@ -8,6 +8,8 @@ import { buildRoom, makeJoinObservation, sendJoinObservation, stateObservation }
 
 const v10 = buildRoom({ roomVersion: '10' });
 const v11 = buildRoom({ roomVersion: '11', named: true });
+const v12 = buildRoom({ roomVersion: '12' });
+const full12 = sendJoinObservation(v12).response.body as Record<string, unknown[]>;
 const partial = sendJoinObservation(v10, { partial: true }).response.body as Record<string, unknown[]>;
 const full11 = sendJoinObservation(v11).response.body as Record<string, unknown[]>;
 const event = (body: Record<string, unknown[]>, type: string) => structuredClone(body.state.find((e) => (e as { type: string }).type === type)) as Record<string, unknown>;
@@ -27,7 +29,28 @@ const specLikePdu = {
   unsigned: { age: 4612 },
 };
 
+/** Room versions 1 and 2: the event carries its ID; references are [event_id, {sha256}] pairs. */
+const v1Pdu = {
+  ...specLikePdu,
+  event_id: '$a1b2c3:example.com',
+  prev_events: [['$prev:example.org', { sha256: '5jM4wQpv6lnBo7CLIghJuHdW+s2CMBJPUOGOC89ncos' }]],
+  auth_events: [['$auth:example.org', { sha256: 'KxwGjPSDEtvnFgU00fwFz+l6d2pJM6XBIaMEn81SXPQ' }]],
+};
+/** Room version 3: standard Base64 event IDs. */
+const v3Pdu = { ...specLikePdu, prev_events: ['$Rqnc+F+dvnEYJTyHq/iKxU2bZ1CI92+kuZq3a5lr5Zg'], auth_events: ['$Rqnc+F+dvnEYJTyHq/iKxU2bZ1CI92+kuZq3a5lr5Zg'] };
+/** Room version 12: a room ID without server name. */
+const v12Pdu = { ...specLikePdu, room_id: '!Rqnc-F-dvnEYJTyHq_iKxU2bZ1CI92-kuZq3a5lr5Zg' };
+
 const valid: Array<[SchemaId, string, unknown]> = [
+  ['pdu-v1', 'v1 event carrying its event_id, references as pairs', v1Pdu],
+  ['pdu', 'v1 event against the fields shared by every version', v1Pdu],
+  ['pdu-v3', 'v3 event with standard Base64 IDs', v3Pdu],
+  ['pdu-v4', 'spec-like message event in versions 4-9', specLikePdu],
+  ['pdu-v12', 'v12 message in a room ID without server name', v12Pdu],
+  ['pdu-v12', 'v12 create event without room_id', event(full12, 'm.room.create')],
+  ['pdu-v12', 'v12 power levels without the creator', event(full12, 'm.room.power_levels')],
+  ['send-join-v2-response', 'v12 full answer', full12],
+  ['make-join-response', 'v12 join template', makeJoinObservation(v12).response.body],
   ['pdu-v10', 'spec-like message event', specLikePdu],
   ['pdu-v11', 'spec-like message event', specLikePdu],
   ['pdu-v10', 'v10 create event with creator', event(partial, 'm.room.create')],
@@ -52,6 +75,12 @@ for (const [schema, name, value] of valid) {
 
 /** [schema, case, value, a fragment the error list must contain (path and message)] */
 const invalid: Array<[SchemaId, string, unknown, string]> = [
+  ['pdu-v1', 'v1 event without event_id', (() => { const { event_id: _e, ...rest } = v1Pdu; return rest; })(), "/: must have required property 'event_id'"],
+  ['pdu-v1', 'v1 references as bare IDs', { ...v1Pdu, prev_events: ['$prev:example.org'] }, '/prev_events/0: must be array'],
+  ['pdu-v3', 'v3 event with URL-safe IDs', { ...v3Pdu, prev_events: ['$Rqnc-F-dvnEYJTyHq_iKxU2bZ1CI92-kuZq3a5lr5Zg'] }, '/prev_events/0: must match pattern'],
+  ['pdu-v12', 'v12 create event with a room_id', { ...event(full12, 'm.room.create'), room_id: v12Pdu.room_id }, '/: must NOT be valid'],
+  ['pdu-v12', 'v12 message in a room ID with a server name', specLikePdu, '/room_id: must match pattern'],
+  ['pdu-v11', 'v11 message in a v12 room ID', v12Pdu, '/room_id: must match pattern'],
   ['send-join-v2-response', 'numeric content hash', (() => { const b = structuredClone(partial); (b.state[3] as { hashes: { sha256: unknown } }).hashes.sha256 = 5; return b; })(), '/state/3/hashes/sha256: must be string'],
   ['send-join-v2-response', 'members_omitted without servers_in_room', (() => { const b = structuredClone(partial) as Record<string, unknown>; delete b.servers_in_room; return b; })(), "/: must have required property 'servers_in_room'"],
   ['send-join-v2-response', 'members_omitted as a string', { ...partial, members_omitted: 'true' }, '/members_omitted: must be boolean'],

@@ -5,7 +5,10 @@
  */
 import { dendriteArgs, dendriteEnv, dendriteInstanceFiles, dendriteInstancePaths } from '../dendrite/config.ts';
 import { checkSynapseLogLevel, synapseInstanceFiles, synapseInstancePaths } from '../synapse/config.ts';
+import { conduitFamilyEnv, conduitLazyjoinSettings, tomlTable, type ConduitFamilyName, type TomlValue } from '../conduit/config.ts';
 import { CandidateError, type InstanceFile } from '../types.ts';
+
+export { tomlTable };
 
 /** The instance folder inside the container. */
 export const CONTAINER_DATA_DIR = '/data';
@@ -98,38 +101,31 @@ const dendrite: ContainerKind = {
 };
 
 /**
- * The Conduit family (tuwunel, continuwuity): one TOML file, both ports in one listener list with
- * `dual_protocol` (plain HTTP and TLS on each), RocksDB in /data, no key servers, loopback not
- * blocked, outbound TLS trusting the suite CA only (SSL_CERT_FILE; the platform store otherwise),
- * users through a registration token. Key names: /work/shared/reference/homeservers.md section 3.
- * NOT verified by lazyjoin's own CI, which cannot fetch these images.
+ * The Conduit family (conduwuit, continuwuity, tuwunel): one TOML file, both ports in one
+ * listener list with `dual_protocol` (plain HTTP and TLS on each), RocksDB in /data, and the
+ * settings lazyjoin needs from conduit/config.ts (the same the operator's recipe prints).
+ * Conduit itself has one port, so it has no kind here. NOT verified by lazyjoin's own CI, which
+ * cannot fetch these images.
  */
-function conduitFamily(name: string, configEnv: string, extra: Record<string, TomlValue>): ContainerKind {
+function conduitFamily(name: ConduitFamilyName): ContainerKind {
   return {
     name,
     instance(i) {
       const configPath = `${CONTAINER_DATA_DIR}/${name}.toml`;
       const tlsCert = `${CONTAINER_DATA_DIR}/federation.crt`;
       const tlsKey = `${CONTAINER_DATA_DIR}/federation.key`;
+      const needed = conduitLazyjoinSettings(name, { registrationToken: i.registrationSecret, tlsCertPath: tlsCert, tlsKeyPath: tlsKey });
       const global: Record<string, TomlValue> = {
         server_name: i.serverName,
         address: [i.bindAddress],
         port: [i.clientPort, i.federationPort],
         database_path: `${CONTAINER_DATA_DIR}/db`,
-        allow_federation: true,
-        // Registration only with the token: closed to anyone else.
-        allow_registration: true,
-        registration_token: i.registrationSecret,
-        trusted_servers: [],
-        query_trusted_key_servers_first: false,
-        query_trusted_key_servers_first_on_join: false,
-        ip_range_denylist: [],
         allow_check_for_updates: false,
         admin_room_notices: false,
         log: 'info',
-        ...extra,
+        ...needed.global,
       };
-      const toml = [tomlTable('global', global), tomlTable('global.tls', { certs: tlsCert, key: tlsKey, dual_protocol: true })].join('\n');
+      const toml = [tomlTable('global', global), tomlTable('global.tls', needed.tls)].join('\n');
       return {
         files: [
           { path: configPath, content: toml, mode: 0o644 },
@@ -137,7 +133,7 @@ function conduitFamily(name: string, configEnv: string, extra: Record<string, To
           { path: tlsKey, content: i.tls.keyPem, mode: 0o600 },
         ],
         command: [],
-        environment: { [configEnv]: configPath, SSL_CERT_FILE: CONTAINER_CA_PATH },
+        environment: conduitFamilyEnv(name, configPath, CONTAINER_CA_PATH),
         healthPath: '/_matrix/client/versions',
         registration: 'token',
       };
@@ -145,20 +141,11 @@ function conduitFamily(name: string, configEnv: string, extra: Record<string, To
   };
 }
 
-type TomlValue = string | number | boolean | Array<string | number>;
+const conduwuit = conduitFamily('conduwuit');
+const tuwunel = conduitFamily('tuwunel');
+const continuwuity = conduitFamily('continuwuity');
 
-/** One TOML table of plain values; strings as JSON strings, which are valid TOML basic strings. */
-export function tomlTable(name: string, values: Record<string, TomlValue>): string {
-  const literal = (v: string | number | boolean) => JSON.stringify(v);
-  const lines = Object.entries(values).map(([key, v]) => `${key} = ${Array.isArray(v) ? `[${v.map(literal).join(', ')}]` : literal(v)}`);
-  return `[${name}]\n${lines.join('\n')}\n`;
-}
-
-const tuwunel = conduitFamily('tuwunel', 'TUWUNEL_CONFIG', {});
-// First-run mode interferes with registration (continuwuity's own note on this hidden key).
-const continuwuity = conduitFamily('continuwuity', 'CONTINUWUITY_CONFIG', { force_disable_first_run_mode: true });
-
-export const containerKinds: Record<string, ContainerKind> = { synapse, dendrite, tuwunel, continuwuity };
+export const containerKinds: Record<string, ContainerKind> = { synapse, dendrite, tuwunel, continuwuity, conduwuit };
 
 export function containerKind(name: string, source: string): ContainerKind {
   const kind = containerKinds[name];

@@ -67,29 +67,20 @@ export function checkDendriteLogLevel(level: string): string {
 /** golang.org/x/crypto/bcrypt's MinCost: registration and login stay cheap. */
 const BCRYPT_MIN_COST = 4;
 
-export function dendriteConfig(c: DendriteConfigInput): Record<string, unknown> {
-  const logLevel = checkDendriteLogLevel(c.logLevel ?? 'info');
-  const sqlite = (name: string) => ({ connection_string: `file:${join(c.workDir, `dendrite_${name}.db`)}` });
-  const config: Record<string, Record<string, unknown> | unknown> = {
-    version: 2,
+/**
+ * The settings lazyjoin needs of any Dendrite, however it is run (the driver, a container, an
+ * operator's server), as config sections to merge: presence off, shared-secret registration, no
+ * rate limits, outbound federation verifying certificates (against the suite CA, given through
+ * SSL_CERT_FILE: see dendriteEnv), no key servers. `lazyjoin external-config --implementation
+ * dendrite` prints exactly this.
+ */
+export function dendriteLazyjoinSettings(c: { registrationSharedSecret: string }): Record<string, Record<string, unknown>> {
+  return {
     global: {
-      server_name: c.serverName,
-      private_key: c.signingKeyPath,
+      presence: { enable_inbound: false, enable_outbound: false },
+      // Never ask matrix.org (or anyone) for third-party IDs.
       trusted_third_party_id_servers: [],
       disable_federation: false,
-      presence: { enable_inbound: false, enable_outbound: false },
-      jetstream: {
-        // Dendrite's embedded NATS does not listen on any port; only its store needs isolating.
-        storage_path: join(c.workDir, 'jetstream'),
-        in_memory: c.jetstreamInMemory ?? false,
-        topic_prefix: 'Dendrite',
-      },
-      metrics: { enabled: false },
-      sentry: { enabled: false },
-      dns_cache: { enabled: false },
-      // On by default: would create a `_server` user and room the tests never asked for.
-      server_notices: { enabled: false },
-      report_stats: { enabled: false },
     },
     client_api: {
       // Users come only from the shared-secret admin API, which this flag does not gate.
@@ -109,6 +100,34 @@ export function dendriteConfig(c: DendriteConfigInput): Record<string, unknown> 
       prefer_direct_fetch: true,
       enable_relays: false,
     },
+  };
+}
+
+export function dendriteConfig(c: DendriteConfigInput): Record<string, unknown> {
+  const logLevel = checkDendriteLogLevel(c.logLevel ?? 'info');
+  const sqlite = (name: string) => ({ connection_string: `file:${join(c.workDir, `dendrite_${name}.db`)}` });
+  const needed = dendriteLazyjoinSettings(c);
+  const config: Record<string, Record<string, unknown> | unknown> = {
+    version: 2,
+    global: {
+      server_name: c.serverName,
+      private_key: c.signingKeyPath,
+      ...needed.global,
+      jetstream: {
+        // Dendrite's embedded NATS does not listen on any port; only its store needs isolating.
+        storage_path: join(c.workDir, 'jetstream'),
+        in_memory: c.jetstreamInMemory ?? false,
+        topic_prefix: 'Dendrite',
+      },
+      metrics: { enabled: false },
+      sentry: { enabled: false },
+      dns_cache: { enabled: false },
+      // On by default: would create a `_server` user and room the tests never asked for.
+      server_notices: { enabled: false },
+      report_stats: { enabled: false },
+    },
+    client_api: needed.client_api,
+    federation_api: needed.federation_api,
     media_api: { base_path: join(c.workDir, 'media') },
     mscs: { mscs: [] },
     sync_api: { search: { enabled: false } },

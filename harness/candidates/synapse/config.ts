@@ -1,7 +1,8 @@
 /**
- * The Synapse configuration for one candidate instance: local SQLite (or a given database), a plain client listener and
- * a TLS federation listener on loopback, outbound federation trusting only the suite CA and
- * allowed to reach loopback, no key servers, no rate limits, cheap hashing.
+ * The Synapse configuration for one candidate instance: local SQLite (or a given database), a
+ * plain client listener and a TLS federation listener on loopback, cheap hashing, and the settings lazyjoin needs of every
+ * Synapse (synapseLazyjoinSettings: outbound federation trusting only the suite CA and allowed to
+ * reach loopback, no key servers, no rate limits), which the operator's recipe prints too.
  */
 import { randomBytes } from 'node:crypto';
 import { stringify } from 'yaml';
@@ -48,31 +49,24 @@ const BLOCKED_EXCEPT_LOOPBACK = [
 /** Limits far above anything a test does, so rate limiting never shapes a result. */
 const UNLIMITED = { per_second: 1_000_000, burst_count: 1_000_000 };
 
-export function synapseConfig(c: SynapseConfigInput): Record<string, unknown> {
+/** What lazyjoin needs of any Synapse, however it is run (the driver, a container, an operator's server). */
+export interface SynapseLazyjoinInput {
+  /** The suite CA as the server sees it: the only root trusted for outbound federation. */
+  caCertPath: string;
+  /** The federation listener's certificate and key (from the suite CA), as the server sees them. */
+  tlsCertPath: string;
+  tlsKeyPath: string;
+  registrationSharedSecret: string;
+}
+
+/**
+ * The settings lazyjoin needs of a Synapse: federation TLS from the suite CA both ways, loopback
+ * and IP-literal remotes reachable, no notary key servers, no rate limits, shared-secret
+ * registration, presence off, no cached /sync. The driver's config and the operator's recipe
+ * (`lazyjoin external-config --implementation synapse`) are both made from this one object.
+ */
+export function synapseLazyjoinSettings(c: SynapseLazyjoinInput): Record<string, unknown> {
   return {
-    server_name: c.serverName,
-    pid_file: `${c.workDir}/homeserver.pid`,
-    public_baseurl: `http://127.0.0.1:${c.clientPort}/`,
-    report_stats: false,
-    listeners: [
-      {
-        port: c.clientPort,
-        bind_addresses: [c.bindAddress ?? '127.0.0.1'],
-        type: 'http',
-        tls: false,
-        x_forwarded: false,
-        resources: [{ names: ['client'], compress: false }],
-      },
-      {
-        // `federation` also serves the key server, `/_matrix/key/v2/*`.
-        port: c.federationPort,
-        bind_addresses: [c.bindAddress ?? '127.0.0.1'],
-        type: 'http',
-        tls: true,
-        x_forwarded: false,
-        resources: [{ names: ['federation'], compress: false }],
-      },
-    ],
     tls_certificate_path: c.tlsCertPath,
     tls_private_key_path: c.tlsKeyPath,
     federation_verify_certificates: true,
@@ -84,23 +78,13 @@ export function synapseConfig(c: SynapseConfigInput): Record<string, unknown> {
     ip_range_whitelist: ['127.0.0.0/8', '::1/128'],
     trusted_key_servers: [],
     suppress_key_server_warning: true,
-    database: c.database ?? { name: 'sqlite3', args: { database: `${c.workDir}/homeserver.db` } },
-    media_store_path: `${c.workDir}/media_store`,
-    signing_key_path: c.signingKeyPath,
-    log_config: c.logConfigPath,
     registration_shared_secret: c.registrationSharedSecret,
-    enable_registration: false,
-    macaroon_secret_key: randomBytes(24).toString('hex'),
-    form_secret: randomBytes(24).toString('hex'),
-    bcrypt_rounds: 4,
     // A cached /sync answer could hide a state change a test waits for.
     caches: { sync_response_cache_duration: 0 },
     // Presence EDUs are federation traffic unrelated to joins; they would only add noise to what
     // the remotes record.
     presence: { enabled: false },
     allow_device_name_lookup_over_federation: true,
-    enable_metrics: false,
-    url_preview_enabled: false,
     rc_message: UNLIMITED,
     rc_registration: UNLIMITED,
     rc_registration_token_validity: UNLIMITED,
@@ -113,6 +97,49 @@ export function synapseConfig(c: SynapseConfigInput): Record<string, unknown> {
     rc_third_party_invite: UNLIMITED,
     rc_key_requests: UNLIMITED,
     rc_federation: { window_size: 1000, sleep_limit: 1_000_000, sleep_delay: 1, reject_limit: 1_000_000, concurrent: 1_000_000 },
+  };
+}
+
+/** A plain client listener and a TLS federation listener (which also serves `/_matrix/key/v2/*`). */
+export function synapseListeners(c: { clientPort: number; federationPort: number; bindAddress?: string }): Record<string, unknown>[] {
+  return [
+    {
+      port: c.clientPort,
+      bind_addresses: [c.bindAddress ?? '127.0.0.1'],
+      type: 'http',
+      tls: false,
+      x_forwarded: false,
+      resources: [{ names: ['client'], compress: false }],
+    },
+    {
+      port: c.federationPort,
+      bind_addresses: [c.bindAddress ?? '127.0.0.1'],
+      type: 'http',
+      tls: true,
+      x_forwarded: false,
+      resources: [{ names: ['federation'], compress: false }],
+    },
+  ];
+}
+
+export function synapseConfig(c: SynapseConfigInput): Record<string, unknown> {
+  return {
+    server_name: c.serverName,
+    pid_file: `${c.workDir}/homeserver.pid`,
+    public_baseurl: `http://127.0.0.1:${c.clientPort}/`,
+    report_stats: false,
+    listeners: synapseListeners(c),
+    database: c.database ?? { name: 'sqlite3', args: { database: `${c.workDir}/homeserver.db` } },
+    media_store_path: `${c.workDir}/media_store`,
+    signing_key_path: c.signingKeyPath,
+    log_config: c.logConfigPath,
+    enable_registration: false,
+    macaroon_secret_key: randomBytes(24).toString('hex'),
+    form_secret: randomBytes(24).toString('hex'),
+    bcrypt_rounds: 4,
+    enable_metrics: false,
+    url_preview_enabled: false,
+    ...synapseLazyjoinSettings(c),
   };
 }
 

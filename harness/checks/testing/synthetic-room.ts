@@ -11,7 +11,7 @@
  * The suite's joiner is @zed:joiner.test.
  */
 import { createHash } from 'node:crypto';
-import { cosignEvent, signEvent, signingKeyFromSeed, type PDU, type SigningKey } from '../../matrix/index.ts';
+import { cosignEvent, eventRefIds, roomVersion, signEvent, signingKeyFromSeed, type PDU, type SigningKey } from '../../matrix/index.ts';
 import { matrixFunctions, type PublishedKeys } from '../matrix-binding.ts';
 import type { MakeJoinObservation } from '../make-join.ts';
 import type { InvalidJoinFault, RoomTruth, SendJoinObservation, StateEntry, WirePdu } from '../send-join-observation.ts';
@@ -34,6 +34,8 @@ const sha = (s: string) => createHash('sha256').update(s).digest();
 const omit = (pdu: WirePdu, keys: string[]) => Object.fromEntries(Object.entries(pdu).filter(([k]) => !keys.includes(k)));
 
 export function syntheticEventId(pdu: WirePdu): string {
+  // v1/v2 events carry their ID.
+  if (typeof pdu.event_id === 'string') return pdu.event_id;
   return '$' + sha(stable(omit(pdu, ['signatures', 'unsigned']))).toString('base64url');
 }
 function contentHash(pdu: WirePdu): string {
@@ -107,8 +109,11 @@ export function matrixCrypto(roomVersion: string): EventCrypto {
   };
 }
 
+/** Room versions the synthetic room is built in: v1 (events carry their ID, references are pairs), v10, v11, v12. */
+export type SyntheticVersion = '1' | '10' | '11' | '12';
+
 export interface SyntheticRoom {
-  roomVersion: '10' | '11';
+  roomVersion: SyntheticVersion;
   crypto: EventCrypto;
   roomId: string;
   /** Every event by ID. */
@@ -124,10 +129,11 @@ export interface SyntheticRoom {
 const key = (type: string, stateKey: string) => JSON.stringify([type, stateKey]);
 
 function add(room: SyntheticRoom, type: string, sender: string, content: Record<string, unknown>, stateKey?: string): WirePdu {
+  const v = roomVersion(room.roomVersion);
   const auth: string[] = [];
   const pick = (t: string, sk: string) => { const id = room.state.get(key(t, sk)); if (id && !auth.includes(id)) auth.push(id); };
   if (type !== 'm.room.create') {
-    pick('m.room.create', '');
+    if (v.createInAuthEvents) pick('m.room.create', '');
     pick('m.room.power_levels', '');
     pick('m.room.member', sender);
     if (type === 'm.room.member') {
@@ -137,17 +143,26 @@ function add(room: SyntheticRoom, type: string, sender: string, content: Record<
     }
   }
   const unsigned: WirePdu = {
-    room_id: room.roomId,
+    // v12: the create event has no room_id; the room's ID is derived from it.
+    ...(v.roomIdFromCreateEvent && type === 'm.room.create' ? {} : { room_id: room.roomId }),
     sender,
     type,
     ...(stateKey !== undefined ? { state_key: stateKey } : {}),
     content,
     origin_server_ts: 1_700_000_000_000 + room.depth,
     depth: room.depth + 1,
-    prev_events: room.lastEventId ? [room.lastEventId] : [],
-    auth_events: auth,
+    prev_events: refs(room, room.lastEventId ? [room.lastEventId] : []),
+    auth_events: refs(room, auth),
+    // v1/v2: the creating server names the event.
+    ...(v.eventReferencesWithHashes ? { event_id: `$e${room.depth + 1}-${type.replace(/\W/g, '')}-${room.events.size}:${serverOf(sender)}` } : {}),
   };
   return room.crypto.sign(unsigned, serverOf(sender));
+}
+
+/** References as the room version writes them: IDs, or v1/v2 [id, {sha256}] pairs (a stand-in hash of the referenced event). */
+function refs(room: SyntheticRoom, ids: string[]): unknown[] {
+  if (!roomVersion(room.roomVersion).eventReferencesWithHashes) return ids;
+  return ids.map((id) => [id, { sha256: sha(stable(omit(room.events.get(id)!, ['signatures', 'unsigned']))).toString('base64').replace(/=+$/, '') }]);
 }
 
 function commit(room: SyntheticRoom, pdu: WirePdu): string {
@@ -161,7 +176,7 @@ function commit(room: SyntheticRoom, pdu: WirePdu): string {
 }
 
 export interface RoomOptions {
-  roomVersion?: '10' | '11';
+  roomVersion?: SyntheticVersion;
   /** Default: STAND_IN_CRYPTO. */
   crypto?: EventCrypto;
   /** Give the room an m.room.name (then no heroes are needed). */
@@ -170,13 +185,16 @@ export interface RoomOptions {
 }
 
 export function buildRoom(options: RoomOptions = {}): SyntheticRoom {
-  const roomVersion = options.roomVersion ?? '10';
-  const room: SyntheticRoom = { roomVersion, crypto: options.crypto ?? STAND_IN_CRYPTO, roomId: `!synthetic${roomVersion}:${RESIDENT}`, events: new Map(), state: new Map(), members: new Map(), lastEventId: '', depth: 0 };
+  const roomVersionId = options.roomVersion ?? '10';
+  const v = roomVersion(roomVersionId);
+  const room: SyntheticRoom = { roomVersion: roomVersionId, crypto: options.crypto ?? STAND_IN_CRYPTO, roomId: `!synthetic${roomVersionId}:${RESIDENT}`, events: new Map(), state: new Map(), members: new Map(), lastEventId: '', depth: 0 };
   const alice = `@alice:${RESIDENT}`;
   const put = (type: string, sender: string, content: Record<string, unknown>, stateKey?: string) => commit(room, add(room, type, sender, content, stateKey));
-  put('m.room.create', alice, { room_version: roomVersion, ...(roomVersion === '10' ? { creator: alice } : {}) }, '');
+  const createId = put('m.room.create', alice, { room_version: roomVersionId, ...(v.createHasCreator ? { creator: alice } : {}) }, '');
+  if (v.roomIdFromCreateEvent) room.roomId = `!${createId.slice(1)}`;
   put('m.room.member', alice, { membership: 'join' }, alice);
-  put('m.room.power_levels', alice, { users: { [alice]: 100 }, events: { 'm.room.topic': 0 }, users_default: 0, events_default: 0, state_default: 50, ban: 50, kick: 50, redact: 50, invite: 0 }, '');
+  // From v12 the creator's power is infinite and not listed.
+  put('m.room.power_levels', alice, { users: v.privilegedCreators ? {} : { [alice]: 100 }, events: { 'm.room.topic': 0 }, users_default: 0, events_default: 0, state_default: 50, ban: 50, kick: 50, redact: 50, invite: 0 }, '');
   const joinRule = options.joinRule ?? 'public';
   put('m.room.join_rules', alice, joinRule === 'restricted' ? { join_rule: 'restricted', allow: [{ type: 'm.room_membership', room_id: `!space:${RESIDENT}` }] } : { join_rule: 'public' }, '');
   put('m.room.history_visibility', alice, { history_visibility: 'shared' }, '');
@@ -208,12 +226,12 @@ export function truthOf(room: SyntheticRoom, heroesKnown = true): RoomTruth {
 /** Auth chain (transitive auth_events) of the given events, as event IDs in a stable order. */
 function authClosure(room: SyntheticRoom, roots: WirePdu[]): string[] {
   const out = new Set<string>();
-  const stack = roots.flatMap((r) => r.auth_events as string[]);
+  const stack = roots.flatMap((r) => eventRefIds(r.auth_events));
   while (stack.length) {
     const id = stack.pop()!;
     if (out.has(id)) continue;
     out.add(id);
-    stack.push(...(room.events.get(id)!.auth_events as string[]));
+    stack.push(...eventRefIds(room.events.get(id)!.auth_events));
   }
   return [...room.events.keys()].filter((id) => out.has(id));
 }
@@ -283,10 +301,10 @@ export function invalidJoinObservation(room: SyntheticRoom, fault: InvalidJoinFa
 /** make_join refused as it must be: a room version not offered, or an unknown room. */
 export function refusedMakeJoinObservation(room: SyntheticRoom, why: 'incompatible-version' | 'unknown-room' | 'not-permitted'): MakeJoinObservation {
   if (why === 'not-permitted') {
-    return { request: { roomId: room.roomId, userId: JOINING_USER, supportedVersions: ['10', '11'], notPermitted: true }, response: { status: 403, body: { errcode: 'M_FORBIDDEN', error: 'not invited' } } };
+    return { request: { roomId: room.roomId, userId: JOINING_USER, supportedVersions: ['10', '11', '12'], notPermitted: true }, response: { status: 403, body: { errcode: 'M_FORBIDDEN', error: 'not invited' } } };
   }
   if (why === 'unknown-room') {
-    return { request: { roomId: `!unknown:${RESIDENT}`, userId: JOINING_USER, supportedVersions: ['10', '11'], unknownRoom: true }, response: { status: 404, body: { errcode: 'M_NOT_FOUND', error: 'unknown room' } } };
+    return { request: { roomId: `!unknown:${RESIDENT}`, userId: JOINING_USER, supportedVersions: ['10', '11', '12'], unknownRoom: true }, response: { status: 404, body: { errcode: 'M_NOT_FOUND', error: 'unknown room' } } };
   }
   return {
     request: { roomId: room.roomId, userId: JOINING_USER, supportedVersions: ['1', '2'], roomVersion: room.roomVersion },
@@ -297,7 +315,7 @@ export function refusedMakeJoinObservation(room: SyntheticRoom, why: 'incompatib
 export function makeJoinObservation(room: SyntheticRoom): MakeJoinObservation {
   const { signatures: _s, hashes: _h, ...template } = joinEventFor(room);
   return {
-    request: { roomId: room.roomId, userId: JOINING_USER, supportedVersions: ['10', '11'] },
+    request: { roomId: room.roomId, userId: JOINING_USER, supportedVersions: ['10', '11', '12'] },
     response: { status: 200, body: { room_version: room.roomVersion, event: { ...template, origin: RESIDENT } } },
   };
 }
@@ -320,6 +338,10 @@ export function passingObservations(crypto?: (roomVersion: string) => EventCrypt
   const v10 = room({ roomVersion: '10' });
   const v11Named = room({ roomVersion: '11', named: true });
   const restricted = room({ roomVersion: '10', joinRule: 'restricted' });
+  const v1 = room({ roomVersion: '1' });
+  const v12 = room({ roomVersion: '12' });
+  const v12Named = room({ roomVersion: '12', named: true });
+  const v12Restricted = room({ roomVersion: '12', joinRule: 'restricted' });
   return [
     { name: 'v10 full send_join', kind: 'send-join', observation: sendJoinObservation(v10) },
     { name: 'v10 partial send_join, nameless room (heroes)', kind: 'send-join', observation: sendJoinObservation(v10, { partial: true }) },
@@ -335,6 +357,17 @@ export function passingObservations(crypto?: (roomVersion: string) => EventCrypt
     { name: 'make_join for an unknown room', kind: 'make-join', observation: refusedMakeJoinObservation(v10, 'unknown-room') },
     { name: 'make_join of a user who may not join', kind: 'make-join', observation: refusedMakeJoinObservation(v10, 'not-permitted') },
     { name: 'v11 make_join', kind: 'make-join', observation: makeJoinObservation(v11Named) },
+    { name: 'v1 full send_join', kind: 'send-join', observation: sendJoinObservation(v1) },
+    { name: 'v1 partial send_join, nameless room (heroes)', kind: 'send-join', observation: sendJoinObservation(v1, { partial: true }) },
+    { name: 'v12 full send_join', kind: 'send-join', observation: sendJoinObservation(v12) },
+    { name: 'v12 partial send_join, nameless room (heroes)', kind: 'send-join', observation: sendJoinObservation(v12, { partial: true }) },
+    { name: 'v12 partial send_join, named room', kind: 'send-join', observation: sendJoinObservation(v12Named, { partial: true }) },
+    { name: 'v12 restricted join authorised via @alice', kind: 'send-join', observation: sendJoinObservation(v12Restricted, { authorisedVia: `@alice:${RESIDENT}` }) },
+    ...(['bad-signature', 'foreign-sender', 'unknown-room'] as const).map((fault) => (
+      { name: `v12 send_join of an invalid join (${fault})`, kind: 'send-join' as const, observation: invalidJoinObservation(v12, fault) })),
+    { name: 'v12 make_join', kind: 'make-join', observation: makeJoinObservation(v12) },
+    { name: 'v12 /state', kind: 'state', observation: stateObservation(v12, 'state') },
+    { name: 'v12 /state_ids', kind: 'state', observation: stateObservation(v12Named, 'state_ids') },
     { name: 'v10 /state', kind: 'state', observation: stateObservation(v10, 'state') },
     { name: 'v11 /state_ids', kind: 'state', observation: stateObservation(v11Named, 'state_ids') },
   ];

@@ -1,5 +1,6 @@
 /** Reading a room's history and state: state, state_ids, event, event_auth, get_missing_events, backfill. */
 import type { Room } from '../room.ts';
+import { collectSteps, runSliced } from '../slices.ts';
 import { chunkedAnswer, isResponse, json, matrixError, roomOf, type RouteContext, type RouteHandler, type RouteResponse } from '../routing.ts';
 
 /** The event named by `event_id` in the query (state, state_ids) or the path, as a DAG member of `room`. */
@@ -14,25 +15,26 @@ function listJson(room: Room, ids: string[]): string {
 }
 
 /** GET /state: the state before `event_id` and the full auth chain of those state events. */
-export const state: RouteHandler = (ctx) => {
+export const state: RouteHandler = async (ctx) => {
   const room = roomOf(ctx);
   if (isResponse(room)) return room;
   const id = eventInRoom(ctx, room, ctx.query.get('event_id'));
   if (isResponse(id)) return id;
   if (room.isOutlier(id)) return matrixError(404, 'M_NOT_FOUND', `event ${id} is an outlier: no state is known at it`);
-  const stateIds = [...room.stateBefore(id).values()];
-  return chunkedAnswer(room, { auth_chain: room.authChain(stateIds), pdus: stateIds });
+  // Worked out in slices: a big room's state and chain take long enough to hold up other requests.
+  const stateIds = await runSliced(collectSteps((await room.stateBeforeAsync(id)).values()));
+  return chunkedAnswer(room, { auth_chain: await room.authChainAsync(stateIds), pdus: stateIds });
 };
 
 /** GET /state_ids: as /state, with event IDs only. */
-export const stateIds: RouteHandler = (ctx) => {
+export const stateIds: RouteHandler = async (ctx) => {
   const room = roomOf(ctx);
   if (isResponse(room)) return room;
   const id = eventInRoom(ctx, room, ctx.query.get('event_id'));
   if (isResponse(id)) return id;
   if (room.isOutlier(id)) return matrixError(404, 'M_NOT_FOUND', `event ${id} is an outlier: no state is known at it`);
-  const ids = [...room.stateBefore(id).values()];
-  return json({ auth_chain_ids: room.authChain(ids), pdu_ids: ids });
+  const ids = await runSliced(collectSteps((await room.stateBeforeAsync(id)).values()));
+  return json({ auth_chain_ids: await room.authChainAsync(ids), pdu_ids: ids });
 };
 
 /** GET /event/{eventId}: the event from whichever room holds it. */
@@ -45,12 +47,12 @@ export const event: RouteHandler = (ctx) => {
 };
 
 /** GET /event_auth: the full auth chain of the event. */
-export const eventAuth: RouteHandler = (ctx) => {
+export const eventAuth: RouteHandler = async (ctx) => {
   const room = roomOf(ctx);
   if (isResponse(room)) return room;
   const id = eventInRoom(ctx, room, ctx.params.eventId);
   if (isResponse(id)) return id;
-  return chunkedAnswer(room, { auth_chain: room.authChain([id]) });
+  return chunkedAnswer(room, { auth_chain: await room.authChainAsync([id]) });
 };
 
 /** Walks prev_events back from `from`, breadth first, stopping at `stop`; at most `limit` events, in stream order. */

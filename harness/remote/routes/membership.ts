@@ -1,6 +1,6 @@
 /** make_join, send_join (v2, and v1 as the spec now has it: gone), make_leave, send_leave, invite. */
 import { cosignEvent, eventId as computeEventId, type PDU } from '../../matrix/index.ts';
-import { sendJoinContent } from '../join-response.ts';
+import { sendJoinContentAsync } from '../join-response.ts';
 import { serverOf, type Room } from '../room.ts';
 import { chunkedAnswer, isResponse, json, matrixError, roomOf, type RouteContext, type RouteHandler, type RouteResponse } from '../routing.ts';
 
@@ -116,15 +116,15 @@ export function sendJoinHandler(behaviour: SendJoinBehaviour = {}): RouteHandler
     const { event, cosigned } = received;
     const id = room.importEvent(event, { trustedEventId: received.id });
     const omit = (stable === true || unstable === true) && !behaviour.ignoreOmitMembers;
-    const content = sendJoinContent(room, id, event.sender, omit);
+    const content = await sendJoinContentAsync(room, id, event.sender, omit);
     let state = content.state;
     let authChain = content.authChain;
     if (omit && behaviour.leaveMembersIn) {
       const kept = new Set(state);
-      const extra = [...room.stateBefore(id).values()].filter((e) => !kept.has(e) && room.mustEvent(e).type === 'm.room.member');
+      const extra = [...(await room.stateBeforeAsync(id)).values()].filter((e) => !kept.has(e) && room.mustEvent(e).type === 'm.room.member');
       state = [...state, ...extra.slice(0, behaviour.leaveMembersIn)];
     }
-    if (behaviour.keepStateInAuthChain) authChain = room.authChain([id, ...state]);
+    if (behaviour.keepStateInAuthChain) authChain = await room.authChainAsync([id, ...state]);
     const fields: Array<[string, string]> = [];
     const membersOmitted = behaviour.membersOmitted ?? content.membersOmitted;
     const serversInRoom = behaviour.serversInRoom ?? (content.membersOmitted ? content.serversInRoom : 'omit');
@@ -158,7 +158,7 @@ export const legacySendJoinV1: RouteHandler = async (ctx) => {
   const received = await receiveMembership(ctx, room, 'join');
   if (isResponse(received)) return received;
   const id = room.importEvent(received.event);
-  const content = sendJoinContent(room, id, received.event.sender, false);
+  const content = await sendJoinContentAsync(room, id, received.event.sender, false);
   const list = (ids: string[]) => `[${ids.map((e) => room.eventJson(e)).join(',')}]`;
   return { status: 200, raw: `[200,{"auth_chain":${list(content.authChain)},"state":${list(content.state)}}]` };
 };
