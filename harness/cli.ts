@@ -62,9 +62,13 @@ Options:
                      a shard's gate covers the tests it ran, the whole-suite gate is the merge's
   -h, --help         this help
 
+The external candidate is described by LAZYJOIN_EXTERNAL_* variables ("lazyjoin external-config
+--help"); a preflight checks the server before the first test and stops the run when it fails.
+
 Exit status: 0 when no MUST requirement fails outside the baseline (nor a SHOULD under
 --strict), none could not be judged because its tests ended in errors, and no baseline entry
-passes unexpectedly; 1 otherwise; 2 on usage errors or when no report was written; 3 when the
+passes unexpectedly; 1 otherwise; 2 on usage errors, a failed external preflight, or when no
+report was written; 3 when the
 run was interrupted (Ctrl-C, a signal): an unfinished run never passes.`,
   report: `Usage: lazyjoin report [options]
 

@@ -2,6 +2,17 @@
 import { defineCheck, withResponseBody } from './define.ts';
 import { pduSchemaFor, validate, type SchemaId } from './schema.ts';
 import type { Check, Evaluation } from './types.ts';
+import { roomVersion } from '../matrix/room-versions.ts';
+
+/** A create event without room_id, as it is where the room ID is derived from it (v12+). */
+function isRoomlessCreate(ev: Record<string, unknown>, version: string): boolean {
+  if (ev.type !== 'm.room.create' || ev.room_id !== undefined) return false;
+  try {
+    return roomVersion(version).roomIdFromCreateEvent;
+  } catch {
+    return false;
+  }
+}
 
 export interface StateObservation {
   request: {
@@ -39,7 +50,7 @@ function wellFormed(o: StateObservation, schema: SchemaId, eventFields: string[]
       events.forEach((ev, i) => {
         const rv = validate(pduSchema, ev);
         if (!rv.ok) rv.errors.forEach((e) => errors.add(`/${field}/${i}${e.startsWith('/:') ? e.slice(1) : e}`));
-        if (typeof ev === 'object' && ev !== null && (ev as Record<string, unknown>).room_id !== o.request.roomId) {
+        if (typeof ev === 'object' && ev !== null && (ev as Record<string, unknown>).room_id !== o.request.roomId && !isRoomlessCreate(ev as Record<string, unknown>, o.request.roomVersion)) {
           errors.add(`/${field}/${i}/room_id: is not ${o.request.roomId}`);
         }
         if (field === 'pdus' && typeof (ev as Record<string, unknown>)?.state_key !== 'string') errors.add(`/${field}/${i}: is not a state event (no state_key)`);

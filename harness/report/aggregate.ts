@@ -97,6 +97,8 @@ export interface CellOutcome {
   checkId: string | null;
   verdict: Verdict;
   present?: boolean;
+  /** The room version the outcome was judged in, when the test names one. */
+  roomVersion?: string;
   /** Index into the cell's `tests`. */
   test: number;
 }
@@ -167,8 +169,33 @@ export interface ComplianceReport {
   /** Per candidate, over the base requirements (profile requirements are counted in `profiles`). */
   totals: Record<string, Totals>;
   profiles: ProfileSection[];
+  /** Per candidate, the outcomes of tests judged in a named room version, by version (oldest first). */
+  roomVersions: Record<string, RoomVersionLine[]>;
   gate: { passed: boolean; status: GateStatus; reasons: string[] };
   warnings: string[];
+}
+
+/** The outcomes judged in one room version for one candidate. */
+export interface RoomVersionLine {
+  roomVersion: string;
+  /** Tests that named this version. */
+  tests: number;
+  /** Check outcomes by verdict, after the baseline. */
+  counts: VerdictCounts;
+}
+
+/** Per room version: how many tests named it and their outcomes' verdicts (baseline applied). */
+function roomVersionLines(outcomes: ReadonlyArray<{ verdict: Verdict; record: TestRecord }>): RoomVersionLine[] {
+  const lines = new Map<string, { tests: Set<TestRecord>; counts: VerdictCounts }>();
+  for (const o of outcomes) {
+    const v = o.record.roomVersion;
+    if (v === undefined) continue;
+    const line = lines.get(v) ?? { tests: new Set(), counts: emptyCounts() };
+    line.tests.add(o.record);
+    line.counts[o.verdict]++;
+    lines.set(v, line);
+  }
+  return [...lines].sort(([a], [b]) => Number(a) - Number(b) || a.localeCompare(b)).map(([roomVersion, l]) => ({ roomVersion, tests: l.tests.size, counts: l.counts }));
 }
 
 export interface AggregateOptions {
@@ -275,6 +302,7 @@ export function aggregate(results: RunResults, options: AggregateOptions): Compl
   for (const req of options.catalogue) rows.set(req.id, rowOf(req));
 
   const candidates: CandidateEntry[] = [];
+  const roomVersions: Record<string, RoomVersionLine[]> = {};
   const requested: Record<string, Partial<Record<Profile, { requested: boolean; evidence?: unknown }>>> = {};
   for (const name of candidateNames) {
     const info = results.candidates[name] ?? { name, version: 'unknown', driver: 'unknown' };
@@ -294,6 +322,7 @@ export function aggregate(results: RunResults, options: AggregateOptions): Compl
       warnings.push(`baseline ${found.path} is for ${found.baseline.candidate} ${found.baseline.version}, applied to ${name} ${info.version}`);
     }
     const applied = applyBaseline(outcomes, found?.baseline);
+    roomVersions[name] = roomVersionLines(applied.outcomes);
     candidates.push({
       ...info,
       name,
@@ -395,6 +424,7 @@ export function aggregate(results: RunResults, options: AggregateOptions): Compl
     requirements,
     totals,
     profiles,
+    roomVersions,
     gate: { passed: status === 'passed', status, reasons },
     warnings,
   };
@@ -438,6 +468,7 @@ function cellOf(level: Level, given: (Outcome & { knownFailureReason?: string })
     checkId: o.checkId ?? null,
     verdict: o.verdict,
     ...(o.present !== undefined ? { present: o.present } : {}),
+    ...(o.record.roomVersion !== undefined ? { roomVersion: o.record.roomVersion } : {}),
     test: testIndex.get(o.record)!,
   }));
   const findings: Finding[] = outcomes

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, relative } from 'node:path';
 import type { FullConfig, FullResult, Reporter, Suite, TestCase, TestError, TestResult } from '@playwright/test/reporter';
-import { VERDICTS, type CandidateInfo, type CheckOutcome, type ProfileRequest, type RunResults, type TestRecord } from './model.ts';
+import { roomVersionOf, VERDICTS, type CandidateInfo, type CheckOutcome, type ProfileRequest, type RunResults, type TestRecord } from './model.ts';
 import { emptyCounts, requirementTags } from './aggregate.ts';
 import { CHECK_ANNOTATION, PROFILE_ANNOTATION, parseCheckAnnotation, parseProfileAnnotation } from '../checks/annotations.ts';
 import { lazyjoinVersion, settingsFromEnv, writeReport, type ReportSettings } from './write.ts';
@@ -145,6 +145,7 @@ export default class ComplianceReporter implements Reporter {
     }
     const wire = attachmentText(result, WIRE_ATTACHMENT);
     const log = attachmentText(result, LOG_ATTACHMENT);
+    const roomVersion = roomVersionOf(unique, test.tags);
     const file = isAbsolute(test.location.file) ? relative(process.cwd(), test.location.file) : test.location.file;
     return {
       candidate: project,
@@ -162,6 +163,7 @@ export default class ComplianceReporter implements Reporter {
       ...(skipReason !== undefined ? { skipReason } : {}),
       ...(wire !== undefined ? { wireExchange: trimHead(prettyJson(wire), WIRE_LIMIT) } : {}),
       ...(log !== undefined ? { candidateLogTail: trimTail(log, LOG_LIMIT) } : {}),
+      ...(roomVersion !== undefined ? { roomVersion } : {}),
     };
   }
 

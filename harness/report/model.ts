@@ -77,6 +77,19 @@ export interface TestRecord {
   wireExchange?: string;
   /** The candidate's log tail (`candidate-log` attachment), trimmed. */
   candidateLogTail?: string;
+  /** The room version the test judged in (its `lazyjoin-room-version` annotation, or its `@vN` tag). */
+  roomVersion?: string;
+}
+
+/** Annotation type naming the room version a test judged in. */
+export const ROOM_VERSION_ANNOTATION = 'lazyjoin-room-version';
+
+/** The room version of a test: its annotation, else its `@vN` tag. */
+export function roomVersionOf(annotations: ReadonlyArray<{ type: string; description?: string }>, tags: readonly string[]): string | undefined {
+  const annotated = annotations.find((a) => a.type === ROOM_VERSION_ANNOTATION && a.description)?.description;
+  if (annotated) return annotated;
+  const tag = tags.find((t) => /^@v\d+$/.test(t));
+  return tag?.slice(2);
 }
 
 /** Everything needed to rebuild a report: the content of `results.json`. */

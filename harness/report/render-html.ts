@@ -1,4 +1,5 @@
 import type { ComplianceReport } from './aggregate.ts';
+import { VERDICTS } from './model.ts';
 
 /** Escapes text for HTML element content and double- or single-quoted attribute values. */
 export function escapeHtml(text: string): string {
@@ -56,6 +57,7 @@ export function renderHtml(report: ComplianceReport): string {
       <p id="profile-intro" class="muted"></p>
       <table id="profile-matrix"><thead></thead><tbody></tbody></table>
     </section>
+${roomVersionSection(report)}
   </div>
   <aside id="details" hidden></aside>
 </main>
@@ -64,6 +66,22 @@ export function renderHtml(report: ComplianceReport): string {
 </body>
 </html>
 `;
+}
+
+/** Outcomes by room version and candidate: one row per (candidate, version), verdict counts as columns. */
+function roomVersionSection(report: ComplianceReport): string {
+  const rows = report.candidates.flatMap((c) => (report.roomVersions?.[c.name] ?? []).map((line) => ({ c, line })));
+  if (rows.length === 0) return '';
+  const verdicts = VERDICTS.filter((v) => rows.some(({ line }) => line.counts[v] > 0));
+  const head = `<tr><th>candidate</th><th>room version</th><th>tests</th>${verdicts.map((v) => `<th>${escapeHtml(v)}</th>`).join('')}</tr>`;
+  const body = rows
+    .map(({ c, line }) => `<tr><td>${escapeHtml(`${c.name} ${c.version}`)}</td><td>v${escapeHtml(line.roomVersion)}</td><td>${line.tests}</td>${verdicts.map((v) => `<td>${line.counts[v] || ''}</td>`).join('')}</tr>`)
+    .join('\n');
+  return `    <section id="room-versions">
+      <h2>Room versions</h2>
+      <p class="muted">Check outcomes of the tests judged in each room version (baseline applied).</p>
+      <table id="room-version-matrix"><thead>${head}</thead><tbody>${body}</tbody></table>
+    </section>`;
 }
 
 const CSS = `
@@ -79,7 +97,7 @@ h1 { font-size: 20px; margin: 0 0 4px; }
 #tables { flex: 1 1 auto; min-width: 0; overflow-x: auto; }
 #profile-section h2 { font-size: 17px; margin: 24px 0 4px; }
 #profile-matrix th, #profile-matrix td { border-bottom: 1px solid var(--line); padding: 4px 8px; text-align: left; vertical-align: top; }
-#profile-matrix td.summary { max-width: 46em; color: #424a53; }
+#profile-matrix td.summary { max-width: 32em; color: #424a53; }
 ol.exchanges { margin: 6px 0; padding-left: 2.2em; }
 ol.exchanges li { margin: 2px 0; }
 ol.exchanges summary { color: #1f2328; font: 12px/1.4 ui-monospace, monospace; }
@@ -96,7 +114,7 @@ table { border-collapse: collapse; }
 #matrix { flex: 1 1 auto; }
 #matrix th, #matrix td { border-bottom: 1px solid var(--line); padding: 4px 8px; text-align: left; vertical-align: top; }
 #matrix thead th { position: sticky; top: 44px; background: #fff; z-index: 1; }
-#matrix td.summary { max-width: 46em; color: #424a53; }
+#matrix td.summary { max-width: 32em; color: #424a53; }
 #matrix tr.uncatalogued td.id::after { content: " (uncatalogued)"; color: var(--muted); font-size: 12px; }
 .id { font-family: ui-monospace, monospace; white-space: nowrap; }
 .verdict { display: inline-block; min-width: 7.5em; border: 0; border-radius: 12px; padding: 2px 10px; color: #fff; font: 600 12px system-ui, sans-serif; cursor: pointer; text-align: center; }
@@ -229,7 +247,7 @@ const SCRIPT = `
     pane.append(el('p', { class: 'muted', text: counts ? 'Outcomes: ' + counts : 'No test covers this requirement.' }));
     if (cell.outcomes.length) {
       const table = el('table', { class: 'outcomes' }, el('tr', {}, el('th', { text: 'Check' }), el('th', { text: 'Outcome' }), el('th', { text: 'Test' })));
-      for (const o of cell.outcomes) table.append(el('tr', {}, el('td', { text: o.checkId || '(no check ran)' }),
+      for (const o of cell.outcomes) table.append(el('tr', {}, el('td', { text: o.checkId || (o.verdict === 'not-supported' ? '(feature not offered)' : '(no check ran)') }),
         el('td', { text: o.verdict + (o.present === undefined ? '' : o.present ? ' (present)' : ' (absent)') }), el('td', { text: cell.tests[o.test].title })));
       pane.append(el('h3', { text: 'Check outcomes behind the verdict' }), table);
     }

@@ -48,6 +48,18 @@ export function renderMarkdown(report: ComplianceReport, limit = MARKDOWN_LIMIT)
     head.push('');
   }
 
+  const versioned = report.candidates.filter((c) => (report.roomVersions?.[c.name] ?? []).length > 0);
+  if (versioned.length) {
+    head.push('### Room versions', '');
+    for (const c of versioned) {
+      for (const line of report.roomVersions[c.name]) {
+        const verdicts = Object.entries(line.counts).filter(([, n]) => n > 0).map(([v, n]) => `${n} ${v}`).join(', ');
+        head.push(`- ${inline(c.name)} ${inline(c.version)}, room version ${inline(line.roomVersion)}: ${line.tests} tests; outcomes ${verdicts || 'none'}`);
+      }
+    }
+    head.push('');
+  }
+
   const sections: string[] = [];
   for (const row of [...report.requirements.filter((r) => !r.profile), ...profileRows]) {
     const lines: string[] = [];
