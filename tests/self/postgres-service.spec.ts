@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { acquirePostgres, findPostgresBinaries, postgresIdentifier } from '../../harness/candidates/postgres.ts';
 import { processIsAlive, waitUntilGone } from '../../harness/candidates/process.ts';
+import { checkSynapseDatabase } from '../../harness/candidates/synapse/postgres.ts';
 
 const serviceModule = fileURLToPath(new URL('../../harness/candidates/postgres.ts', import.meta.url));
 
@@ -45,6 +46,12 @@ test('missing server binaries: one line naming the package to install', () => {
   expect(message).toMatch(/^PostgreSQL server binaries \(initdb, postgres\) not found: install Debian's postgresql package/);
   expect(message).not.toContain('\n');
   expect(() => findPostgresBinaries({ LAZYJOIN_PG_BINDIR: dir })).toThrow(/does not hold initdb, postgres and psql/);
+});
+
+test('LAZYJOIN_SYNAPSE_DATABASE takes sqlite or postgres; anything else is refused in one line before any work', () => {
+  expect(checkSynapseDatabase('Postgres')).toBe('postgres');
+  expect(checkSynapseDatabase('sqlite')).toBe('sqlite');
+  expect(() => checkSynapseDatabase('mysql')).toThrow('Synapse database "mysql" is not one of sqlite, postgres (from option or LAZYJOIN_SYNAPSE_DATABASE)');
 });
 
 test('database names become PostgreSQL identifiers', () => {
