@@ -10,7 +10,7 @@
  */
 import { test, expect } from '@playwright/test';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -88,6 +88,7 @@ async function runBehindFaults(faults: FaultName[], scenarios: Scenario[], grepI
     for (const s of suite.suites ?? []) walk(s, [...path, s.title]);
   };
   for (const s of report.suites) walk(s, []);
+  rmSync(dir, { recursive: true, force: true }); // the child's candidate data and reports
   return { exitCode, outcomes, tests, log };
 }
 
