@@ -48,7 +48,7 @@ Options:
   --candidate NAME   candidate to test (synapse, synapse-1.98, dendrite, palpo, external, synapse-container,
                      dendrite-container, container); repeatable or a comma list
                      (default: $LAZYJOIN_CANDIDATES or synapse)
-  --grep ID|AREA     only the tests of a requirement (SJ-12), an ID family (SJ) or an area
+  --grep ID|AREA     only the tests of a requirement (SJ-12), an ID family (SJ), an area or a room version (v12)
                      (send_join); repeatable or a comma list
   --out DIR          report folder (default: ${DEFAULT_REPORT_DIR})
   --strict           a broken SHOULD fails the run, as a broken MUST does
@@ -211,10 +211,12 @@ function list(value: unknown): string[] {
 
 /**
  * A Playwright --grep pattern over requirement tags. Each term is a requirement ID (SJ-12), an ID
- * family (SJ) or an area of the catalogue (send_join); anything else is a usage error.
+ * family (SJ), an area of the catalogue (send_join) or a room version (v12, @v12); anything else
+ * is a usage error.
  */
 export function grepPattern(terms: string[], catalogue: Requirement[]): string {
   const alternatives = terms.map((term) => {
+    if (/^@?v\d+$/.test(term)) return `@${escapeRegExp(term.replace(/^@/, ''))}`;
     if (REQUIREMENT_TAG.test(`@${term}`)) return `@${escapeRegExp(term)}`;
     if (/^[A-Z]+$/.test(term)) return `@${term}-\\d+[a-z]?`;
     const ids = catalogue.filter((r) => r.area === term).map((r) => r.id);

@@ -70,6 +70,7 @@ test('--grep turns IDs, ID families and areas into a tag pattern that stops at t
   expect(matches(['SJ'], 'x @SJ-12')).toBe(true);
   expect(matches(['resync'], 'x @JS-3')).toBe(true);
   expect(matches(['resync'], 'x @SJ-12')).toBe(false);
+  expect(grepPattern(['v12', '@v1'], catalogue)).toBe('(@v12|@v1)(?=\\s|$)');
   expect(() => grepPattern(['nowhere'], catalogue)).toThrow('--grep nowhere: not a requirement ID, an ID family or an area (areas: resync, send_join)');
 });
 
