@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { createPalpo, type PalpoDriverOptions } from '../../harness/candidates/palpo/index.ts';
 import { palpoConfig, palpoEnv, palpoInstanceFiles, palpoKeypair, toToml } from '../../harness/candidates/palpo/config.ts';
-import { databaseUrl } from '../../harness/candidates/palpo/database.ts';
+import { makeAdminSql } from '../../harness/candidates/palpo/database.ts';
 import { checkPalpoVersion, installPalpo, isPalpoInstalled, palpoInstallPaths, readPalpoMarker } from '../../harness/candidates/palpo/install.ts';
 import { freePort } from '../../harness/candidates/process.ts';
 import { TlsBridge } from '../../harness/candidates/tls-bridge.ts';
@@ -121,8 +121,9 @@ test.describe('Palpo config', () => {
     expect(env).toEqual({ PATH: '/usr/bin', PALPO_CONFIG: '/run/palpo.toml', SSL_CERT_FILE: '/run/ca.crt', SSL_CERT_DIR: '/run/empty', RUST_BACKTRACE: '1' });
   });
 
-  test('an instance database URL keeps the server and role of the administrative URL', () => {
-    expect(databaseUrl('postgres://postgres@127.0.0.1:55432/postgres', 'lazyjoin_palpo_w0')).toBe('postgres://postgres@127.0.0.1:55432/lazyjoin_palpo_w0');
+  test('an admin is made by its users row, with the user ID quoted as an SQL string', () => {
+    expect(makeAdminSql('@a:127.0.0.1:1')).toBe("UPDATE users SET is_admin = true WHERE id = '@a:127.0.0.1:1' RETURNING id");
+    expect(makeAdminSql("@o'neil:x")).toContain("WHERE id = '@o''neil:x'");
   });
 });
 

@@ -1,6 +1,8 @@
 /**
  * The Palpo candidate: the `palpo` crate built with cargo into a cached folder, one process per
- * instance, a PostgreSQL database per instance, one TLS listener on loopback.
+ * instance, a PostgreSQL database per instance (on the harness's PostgreSQL service, one server
+ * per test process, see ../postgres.ts; made at first start, dropped at teardown), one TLS
+ * listener on loopback.
  *
  * Palpo serves the client and federation APIs on a single listener, and with TLS on, only over
  * TLS. Remotes reach it there directly (`federationUrl`); the suite's client API calls go to a
@@ -13,7 +15,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { acquirePostgres, type PostgresService } from '../postgres.ts';
 import { writeInstanceFiles } from '../process.ts';
 import { ProcessCandidate, type Launch, type ProcessDriverOptions } from '../process-candidate.ts';
 import type { ListenerPorts } from '../loopback.ts';
@@ -22,12 +25,10 @@ import { TlsBridge } from '../tls-bridge.ts';
 import { registerWithToken } from '../token-registration.ts';
 import { CandidateError, type Candidate, type CandidateInfo, type CandidateUser } from '../types.ts';
 import { checkPalpoLogFilter, palpoEnv, palpoInstanceFiles, palpoInstancePaths } from './config.ts';
-import { databasesAt, psql, type DatabaseProvider, type InstanceDatabase } from './database.ts';
+import { makeAdmin } from './database.ts';
 import { DEFAULT_PALPO_VERSION, checkPalpoVersion, installPalpo } from './install.ts';
 
 export interface PalpoDriverOptions extends ProcessDriverOptions {
-  /** Where the instance's database is made (default: the server at env `LAZYJOIN_POSTGRES_URL`). */
-  databases?: DatabaseProvider;
   /** tracing filter (default env `LAZYJOIN_PALPO_LOG`, else `info`). */
   logFilter?: string;
 }
@@ -47,12 +48,6 @@ export function createPalpo(opts: PalpoDriverOptions): Candidate {
   return new PalpoCandidate(opts);
 }
 
-function defaultDatabases(): DatabaseProvider {
-  const url = process.env.LAZYJOIN_POSTGRES_URL;
-  if (!url) throw new CandidateError('palpo needs PostgreSQL: set LAZYJOIN_POSTGRES_URL to a server URL whose role may create databases');
-  return databasesAt(url);
-}
-
 class PalpoCandidate extends ProcessCandidate {
   readonly info: CandidateInfo;
   override readonly capabilities = { restart: true, admin: true };
@@ -60,7 +55,9 @@ class PalpoCandidate extends ProcessCandidate {
   private readonly registrationToken = randomBytes(16).toString('hex');
   private readonly logFilter: string;
   private readonly paths: ReturnType<typeof palpoInstancePaths> & { log: string; emptyCertDir: string };
-  private database?: InstanceDatabase;
+  private postgres?: PostgresService;
+  /** The instance database's URL (loopback TCP with the role's password). */
+  private databaseUrl?: string;
   private bridge?: TlsBridge;
   private configWritten = false;
 
@@ -73,10 +70,6 @@ class PalpoCandidate extends ProcessCandidate {
     this.info = { name: 'palpo', implementation: 'palpo', version, driver: 'process' };
     this.logFilter = logFilter;
     this.paths = { ...palpoInstancePaths(opts.workDir), log, emptyCertDir: join(opts.workDir, 'no-extra-roots') };
-  }
-
-  private get palpoOpts(): PalpoDriverOptions {
-    return this.opts as PalpoDriverOptions;
   }
 
   protected async prepareLaunch(ports: ListenerPorts): Promise<Launch> {
@@ -99,15 +92,16 @@ class PalpoCandidate extends ProcessCandidate {
 
   /** Makes the database and writes config, signing key and TLS files once; restarts reuse them. */
   private async writeConfig(ports: ListenerPorts): Promise<void> {
-    const databases = this.palpoOpts.databases ?? defaultDatabases();
-    const dbName = `lazyjoin_${this.name.replace(/[^a-z0-9]+/gi, '_').toLowerCase()}_${randomBytes(3).toString('hex')}`;
-    this.database = await databases.create(dbName);
+    // The service lives next to the instance folders, in the run folder.
+    this.postgres ??= await acquirePostgres(dirname(this.opts.workDir));
+    // Over TCP: Palpo parses the URL itself and needs a host in it.
+    this.databaseUrl = (await this.postgres.createDatabase(this.opts.instanceName)).tcpUrl;
     writeInstanceFiles(
       palpoInstanceFiles({
         serverName: this.serverName,
         listenPort: ports.federation,
         dir: this.opts.workDir,
-        databaseUrl: this.database.url,
+        databaseUrl: this.databaseUrl,
         registrationToken: this.registrationToken,
         logFilter: this.logFilter,
         tls: await this.opts.issueCert(['127.0.0.1']),
@@ -125,8 +119,16 @@ class PalpoCandidate extends ProcessCandidate {
 
   override async teardown(): Promise<void> {
     await super.teardown();
-    await this.database?.drop().catch(() => undefined);
-    this.database = undefined;
+    const postgres = this.postgres;
+    this.postgres = undefined;
+    this.configWritten = false;
+    if (postgres) {
+      try {
+        await postgres.dropDatabase(this.opts.instanceName);
+      } finally {
+        await postgres.stop();
+      }
+    }
   }
 
   protected removeData(): void {
@@ -142,11 +144,7 @@ class PalpoCandidate extends ProcessCandidate {
       displayName: opts.displayName,
       candidate: this.name,
     });
-    if (opts.admin) {
-      const id = user.userId.replace(/'/g, "''");
-      const updated = await psql(this.database!.url, `UPDATE users SET is_admin = true WHERE id = '${id}' RETURNING id`, `${this.name}: making ${user.userId} an admin`);
-      if (updated !== user.userId) throw new CandidateError(`${this.name}: making ${user.userId} an admin: no such row in users`);
-    }
+    if (opts.admin) await makeAdmin(this.databaseUrl!, user.userId, `${this.name}: making ${user.userId} an admin`);
     return user;
   }
 }
