@@ -81,13 +81,13 @@ test.describe('container driver: bad input without an engine', () => {
   test('the named-image driver lists the variables it lacks', async () => {
     const err = await failure(() => createNamedImageContainer(driverOptions('named'), {}));
     expect(headline(err)).toBe(
-      'container candidate: missing environment variable(s): LAZYJOIN_CONTAINER_IMAGE, LAZYJOIN_CONTAINER_KIND (kinds: synapse, dendrite, tuwunel, continuwuity)',
+      'container candidate: missing environment variable(s): LAZYJOIN_CONTAINER_IMAGE, LAZYJOIN_CONTAINER_KIND (kinds: synapse, dendrite, tuwunel, continuwuity, conduwuit)',
     );
   });
 
   test('an unknown config kind is refused when the candidate is created', async () => {
     const err = await failure(() => createNamedImageContainer(driverOptions('named'), { LAZYJOIN_CONTAINER_IMAGE: 'x', LAZYJOIN_CONTAINER_KIND: 'conduit' }));
-    expect(headline(err)).toBe('container config kind "conduit" (from LAZYJOIN_CONTAINER_KIND) is not one of synapse, dendrite, tuwunel, continuwuity');
+    expect(headline(err)).toBe('container config kind "conduit" (from LAZYJOIN_CONTAINER_KIND) is not one of synapse, dendrite, tuwunel, continuwuity, conduwuit');
   });
 
   test('an unknown network mode is refused', async () => {
