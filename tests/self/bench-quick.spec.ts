@@ -30,8 +30,9 @@ test('quick benchmark on Synapse: schema-valid results, partial and full joins a
   expect(written.failures, log.join('\n')).toEqual([]);
   expect(written.joins).toEqual(returned.joins);
   expect(written.joins.map((j) => `${j.members} ${j.mode}`)).toEqual(['50 partial', '50 full', '200 partial', '200 full']);
+  let profiledSamples = 0;
   for (const j of written.joins) {
-    // Synapse 1.98 asks for partial state; the remote honours it only in partial mode.
+    // Synapse asks for partial state; the remote honours it only in partial mode.
     expect(j.askedOmitMembers).toBe('true');
     expect(j.answeredPartial).toBe(j.mode === 'partial');
     expect(j.peakRssBytes).toBeGreaterThan(0);
@@ -40,13 +41,19 @@ test('quick benchmark on Synapse: schema-valid results, partial and full joins a
     if (pySpyAvailable()) {
       expect(j.profileError, log.join('\n')).toBeUndefined();
       const summary = readFileSync(join(outDir, j.profile!), 'utf8');
-      expect(summary).toMatch(/^synapse N=\d+ (partial|full) run 1: py-spy at 50 Hz, [1-9]\d* samples/);
+      // A join of 50 members can be over between two samples (seen: a full join at N=50 with 0
+      // busy samples on a quiet machine), so each profile need only say how many it took; the
+      // four together must have sampled something.
+      const samples = /^synapse N=\d+ (?:partial|full) run 1: py-spy at 50 Hz, (\d+) samples/.exec(summary);
+      expect(samples, summary).not.toBeNull();
+      profiledSamples += Number(samples![1]);
       expect(summary).toContain("Synapse's handlers, federation, storage, state, auth and crypto code, inclusive");
     } else {
       expect(j.profile).toBeUndefined();
       expect(j.profileError).toMatch(/^py-spy could not start/);
     }
   }
+  if (pySpyAvailable()) expect(profiledSamples, 'py-spy samples over the four joins').toBeGreaterThan(0);
   const [partial200, full200] = written.joins.slice(2);
   // A full answer carries every membership; a partial one none, so the resync fetches them.
   expect(full200.sendJoinEvents).toBeGreaterThan(200);
