@@ -14,6 +14,7 @@
  *     //    tcpUrl: postgresql://synapse_w0:<password>@127.0.0.1:<port>/synapse_w0 (loopback, password)
  *   await pg.dropDatabase('synapse-w0');       // at a candidate's teardown (optional)
  *   await pg.stop();                           // releases this lease
+ *   await releaseDatabase(pg, 'synapse-w0');   // both, the lease released even if the drop fails
  *
  * One cluster per test process (a Playwright worker, a benchmark): the first `acquirePostgres` in
  * a process makes it with initdb in `<dir>/postgres/p<pid>` and starts it; later calls in the
@@ -337,4 +338,14 @@ export async function acquirePostgres(dir: string): Promise<PostgresService> {
       await cluster.stop();
     },
   };
+}
+
+/** A candidate's teardown: drops its database and releases its lease, even when the drop fails. */
+export async function releaseDatabase(postgres: PostgresService | undefined, name: string): Promise<void> {
+  if (!postgres) return;
+  try {
+    await postgres.dropDatabase(name);
+  } finally {
+    await postgres.stop();
+  }
 }

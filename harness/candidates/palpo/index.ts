@@ -16,7 +16,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { acquirePostgres, type PostgresService } from '../postgres.ts';
+import { acquirePostgres, releaseDatabase, type PostgresService } from '../postgres.ts';
 import { writeInstanceFiles } from '../process.ts';
 import { ProcessCandidate, type Launch, type ProcessDriverOptions } from '../process-candidate.ts';
 import type { ListenerPorts } from '../loopback.ts';
@@ -122,13 +122,7 @@ class PalpoCandidate extends ProcessCandidate {
     const postgres = this.postgres;
     this.postgres = undefined;
     this.configWritten = false;
-    if (postgres) {
-      try {
-        await postgres.dropDatabase(this.opts.instanceName);
-      } finally {
-        await postgres.stop();
-      }
-    }
+    await releaseDatabase(postgres, this.opts.instanceName);
   }
 
   protected removeData(): void {

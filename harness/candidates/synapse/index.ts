@@ -8,7 +8,7 @@
  */
 import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { acquirePostgres, type PostgresService } from '../postgres.ts';
+import { acquirePostgres, releaseDatabase, type PostgresService } from '../postgres.ts';
 import { writeInstanceFiles } from '../process.ts';
 import { ProcessCandidate, type Launch, type ProcessDriverOptions } from '../process-candidate.ts';
 import type { ListenerPorts } from '../loopback.ts';
@@ -109,13 +109,7 @@ class SynapseCandidate extends ProcessCandidate {
     const postgres = this.postgres;
     this.postgres = undefined;
     this.configPath = undefined;
-    if (postgres) {
-      try {
-        await postgres.dropDatabase(this.opts.instanceName);
-      } finally {
-        await postgres.stop();
-      }
-    }
+    await releaseDatabase(postgres, this.opts.instanceName);
   }
 
   protected removeData(): void {
