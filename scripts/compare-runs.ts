@@ -11,6 +11,7 @@
  * a PROJECT, the first candidate of each file is taken. Prints every difference; exit status 1
  * when there is one, 0 when the verdicts are equal, 2 on bad input.
  */
+import { findBaseline } from '../harness/report/baseline.ts';
 import { buildReport, readResults } from '../harness/report/write.ts';
 import type { RunResults, TestRecord } from '../harness/report/model.ts';
 
@@ -24,6 +25,12 @@ export interface Comparison {
   equal: number;
   /** `ID: external X, process Y`, one per requirement whose verdicts differ. */
   differences: string[];
+  /**
+   * Requirements that passed on one side and were a known failure on the other where the
+   * candidate's baseline lists that requirement only as intermittent: a failure seen in some runs
+   * and not in others, so no difference between the drivers.
+   */
+  intermittent: string[];
   /** Tests left out because the external candidate could not run them by design. */
   notRunByDesign: string[];
   /** Verdict totals per side over the compared tests. */
@@ -51,6 +58,13 @@ export function compareRuns(external: RunSide, process: RunSide): Comparison {
   const b = buildReport(restrict(process, keep));
   const verdictsB = new Map(b.requirements.map((r) => [r.id, r.results[process.project]?.verdict ?? 'not-run']));
   const differences: string[] = [];
+  const intermittent: string[] = [];
+  const info = external.results.candidates[external.project];
+  const entries = info ? (findBaseline(info.implementation ?? external.project, info.version)?.baseline.knownFailures ?? []) : [];
+  const onlyIntermittent = (id: string) => {
+    const listed = entries.filter((e) => e.requirement === id);
+    return listed.length > 0 && listed.every((e) => e.intermittent === true);
+  };
   let equal = 0;
   const totals = { external: {} as Record<string, number>, process: {} as Record<string, number> };
   for (const row of a.requirements) {
@@ -60,9 +74,10 @@ export function compareRuns(external: RunSide, process: RunSide): Comparison {
     totals.external[va] = (totals.external[va] ?? 0) + 1;
     totals.process[vb] = (totals.process[vb] ?? 0) + 1;
     if (va === vb) equal++;
+    else if ([va, vb].sort().join() === 'known-failure,pass' && onlyIntermittent(row.id)) intermittent.push(`${row.id} (${row.level}): external ${va}, process ${vb}`);
     else differences.push(`${row.id} (${row.level}): external ${va}, process ${vb}`);
   }
-  return { equal, differences, notRunByDesign, totals };
+  return { equal, differences, intermittent, notRunByDesign, totals };
 }
 
 function side(arg: string): RunSide {
@@ -81,6 +96,7 @@ export function formatComparison(c: Comparison, names: { external: string; proce
     `verdicts, ${names.process}: ${totals(c.totals.process)}`,
     `${c.equal} requirement(s) with equal verdicts, ${c.differences.length} different`,
     ...c.differences.map((d) => `  differs: ${d}`),
+    ...c.intermittent.map((d) => `  intermittent in the baseline, not a difference: ${d}`),
     ...(c.notRunByDesign.length ? [`not run on the external candidate by design (needs a restart): ${c.notRunByDesign.length} test(s)`] : []),
     ...c.notRunByDesign.map((t) => `  not run: ${t}`),
   ];
