@@ -5,7 +5,7 @@
  */
 import { test, expect, type TestInfo } from '@playwright/test';
 import { defineCheck } from '../../harness/checks/registry.ts';
-import { CHECK_ANNOTATION, failureMessage, gatedByProfile, judge, judgeAll, outcomeOf, partialStateRequested, recordInformational, recordNotSupported, recordPartialStateRequested } from '../../harness/checks/judge.ts';
+import { CHECK_ANNOTATION, failureMessage, gatedByProfile, judge, judgeAll, outcomeOf, partialStateRequested, presenceCheck, recordInformational, recordNotSupported, recordPartialStateRequested } from '../../harness/checks/judge.ts';
 import { trimForReport } from '../../harness/checks/trim.ts';
 import type { CheckOutcome, Evaluation } from '../../harness/checks/types.ts';
 
@@ -146,4 +146,14 @@ test('a partial-state profile requirement binds only a candidate that asked for 
   // Two joins in one test: the profile binds once either asked.
   recordPartialStateRequested(never as TestInfo, true);
   expect(partialStateRequested(never)).toBe(true);
+});
+
+test('the presence check behind recordInformational passes on a present behaviour and fails under each of its controls', () => {
+  const check = presenceCheck('C-6', 'syncing: true during the resync');
+  const present = { present: true, observed: { during: true } };
+  expect(check.evaluate(present)).toMatchObject({ ok: true });
+  expect(check.controls.length).toBeGreaterThan(0);
+  for (const control of check.controls) {
+    expect(check.evaluate(control.mutate(structuredClone(present))), control.name).toMatchObject({ ok: false, reason: 'absent: syncing: true during the resync' });
+  }
 });
