@@ -22,7 +22,11 @@ import { json, responseText, type RouteContext, type RouteResponse } from '../..
 
 /** How far beyond the room the oversized answers go. */
 const JUNK_IDS = 100_000;
-const JUNK_EVENTS = 10_000;
+/**
+ * Badly signed events cost a joiner a signature check and, in Synapse, a refetch each: a count a
+ * sound joiner gets through within the resync bound, still hundreds of times the room.
+ */
+const JUNK_EVENTS = 2_000;
 /** The pace of the answer that never ends: one byte of JSON whitespace per interval (the attack, not a wait). */
 const DRIP_EVERY_MS = 250;
 
@@ -173,6 +177,7 @@ test.describe('joining: adversarial residents (the resync and after)', () => {
       },
     });
     if (partialOnly(testInfo, join, 'JS-03')) return;
+    join.skipAudit('this test judges the end state itself (JS-03); a candidate that lost the topic would differ from the room in every audited view, one finding counted under many requirements');
     await judgeAdversarialOutcome(testInfo, join, {
       requirement: 'JS-03',
       safeBehaviour:
