@@ -1,10 +1,12 @@
 /**
  * Adversarial residents in the resync and after the join: /state_ids and /state answers far
- * larger than the room, an answer that never ends, state IDs nobody serves, and a forged leave of
- * the joiner pushed while the room is partial. As in resident-adversarial.spec.ts, each test
- * states its `safeBehaviour`; no invalid event may become state (JS-01, judged) and the outcome is
- * judged under JS-03 (the resident's true state once resynced, other rooms still working), or,
- * for the answer that never ends, under JS-08 (the partial room and the others keep working).
+ * larger than the room, an answer that never ends, state IDs nobody serves, another room's state,
+ * and a forged leave of the joiner pushed while the room is partial. As in
+ * resident-adversarial.spec.ts, each test states its `safeBehaviour`; no invalid event may become
+ * state (JS-01, judged) and the outcome is judged under JS-03 (the resident's true state once
+ * resynced, other rooms still working); for the answer that never ends, under JS-08 (the partial
+ * room and the others keep working); where the resident never gives its true state, recorded
+ * under C-15.
  */
 import { randomBytes } from 'node:crypto';
 import type { TestInfo } from '@playwright/test';
@@ -182,6 +184,28 @@ test.describe('joining: adversarial residents (the resync and after)', () => {
       requirement: 'JS-03',
       safeBehaviour:
         'End with the real topic: the partial state already holds it and /state serves it, while the ID /state_ids names for it is served by nobody. A resync that cannot fetch an event it was told of must not drop the key from the room state (JS-03: the resync makes the state whole).',
+    });
+  });
+
+  test('the resync answers with the state of another room', { tag: ['@JS-01', '@C-15'] }, async ({ candidate, client, remote }, testInfo) => {
+    const elsewhere = remote.createRoom({ creator: remote.userId('charlie'), name: 'another room' });
+    const foreignState = [...elsewhere.currentState().values()];
+    const join = await UncheckedJoin.start({
+      candidate,
+      client,
+      remote,
+      resyncAnswer: {
+        stateIds: () => json({ pdu_ids: foreignState, auth_chain_ids: elsewhere.authChain(foreignState) }),
+        state: () => json({ pdus: foreignState.map((id) => elsewhere.mustEvent(id)), auth_chain: elsewhere.authChain(foreignState).map((id) => elsewhere.mustEvent(id)) }),
+      },
+    });
+    if (partialOnly(testInfo, join, 'C-15')) return;
+    join.skipAudit("the resident answers every resync with another room's state, so the room's true membership cannot be had from it: this test judges that none of the foreign events became state (JS-01) and records the rest (C-15)");
+    await judgeAdversarialOutcome(testInfo, join, {
+      requirement: 'C-15',
+      forbidden: foreignState.map((id) => ({ eventId: id, why: `it belongs to room ${elsewhere.roomId}` })),
+      safeBehaviour:
+        "Refuse every event of the answer that is not of the room (JS-01: not a valid event of this room) and keep the room's own state, retrying the resync or keeping the partial state's non-member events; never take another room's create, power levels or name. Whether the room ends whole is recorded, not failed: this resident never gives its true state (C-15).",
     });
   });
 
