@@ -11,10 +11,11 @@
 import { randomBytes } from 'node:crypto';
 import type { TestInfo } from '@playwright/test';
 import { test } from '../../harness/fixtures.ts';
-import { judge, recordNotSupported } from '../../harness/checks/judge.ts';
+import { judge, recordInformational, recordNotSupported } from '../../harness/checks/judge.ts';
+import { noInvalidEventInState } from '../../harness/checks/joiner-resync-integrity.ts';
 import { clientOperationsWorkWhilePartial } from '../../harness/checks/partial-state.ts';
 import { timelineOf } from '../../harness/client/types.ts';
-import { judgeAdversarialOutcome } from '../../harness/joining/adversarial-resident.ts';
+import { ADVERSARIAL_RESYNC_WITHIN_MS, judgeAdversarialOutcome, localRoomWorks, SAFE_BEHAVIOUR_ANNOTATION, stateKeyOf } from '../../harness/joining/adversarial-resident.ts';
 import { pushAndJudge, seenInLazySync } from '../../harness/joining/resync-observe.ts';
 import { UncheckedJoin } from '../../harness/joining/unchecked-join.ts';
 import { generateSigningKey, signEvent, type PDU } from '../../harness/matrix/index.ts';
@@ -201,12 +202,36 @@ test.describe('joining: adversarial residents (the resync and after)', () => {
     });
     if (partialOnly(testInfo, join, 'C-15')) return;
     join.skipAudit("the resident answers every resync with another room's state, so the room's true membership cannot be had from it: this test judges that none of the foreign events became state (JS-01) and records the rest (C-15)");
-    await judgeAdversarialOutcome(testInfo, join, {
-      requirement: 'C-15',
-      forbidden: foreignState.map((id) => ({ eventId: id, why: `it belongs to room ${elsewhere.roomId}` })),
-      safeBehaviour:
-        "Refuse every event of the answer that is not of the room (JS-01: not a valid event of this room) and keep the room's own state, retrying the resync or keeping the partial state's non-member events; never take another room's create, power levels or name. Whether the room ends whole is recorded, not failed: this resident never gives its true state (C-15).",
-    });
+    const forbidden = foreignState.map((id) => ({ eventId: id, why: `it belongs to room ${elsewhere.roomId}` }));
+    const safeBehaviour =
+      "Refuse every event of the answer that is not of the room (JS-01: not a valid event of this room) and keep the room's own state, retrying the resync or staying partial; never take another room's create, power levels or name, and never give the room up without a word to the user. Whether the room ends whole is recorded, not failed: this resident never gives its true state (C-15).";
+    join.releaseResync();
+    const resynced = await join.awaitResyncComplete(ADVERSARIAL_RESYNC_WITHIN_MS).then(() => true, () => false);
+    if (resynced) {
+      await judgeAdversarialOutcome(testInfo, join, { requirement: 'C-15', forbidden, safeBehaviour });
+      return;
+    }
+    // Not resynced (the candidate would not take the answer): its whole state may wait for the
+    // resync, but each non-member state event is answerable while partial (JS-08), with its ID.
+    testInfo.annotations.push({ type: SAFE_BEHAVIOUR_ANNOTATION, description: safeBehaviour });
+    const keys = new Map(foreignState.map((id) => [stateKeyOf(elsewhere.mustEvent(id) as unknown as Record<string, unknown>), elsewhere.mustEvent(id)]));
+    const stateAfter: Record<string, string> = {};
+    const unreadable: string[] = [];
+    // A 403 means the candidate no longer counts its user in the room (it gave the room up): nothing of it is served.
+    const notInRoom: string[] = [];
+    for (const [key, event] of keys) {
+      if (event.type === 'm.room.member') continue;
+      const read = await client.call('GET', `/_matrix/client/v3/rooms/${encodeURIComponent(join.roomId)}/state/${encodeURIComponent(event.type)}/${encodeURIComponent(event.state_key ?? '')}`, { query: { format: 'event' }, timeoutMs: 5_000 });
+      if (read.status === 200 && typeof read.body.event_id === 'string') stateAfter[key] = read.body.event_id;
+      else if (read.status === 403) notInRoom.push(key);
+      else if (read.status !== 404) unreadable.push(`${key}: HTTP ${read.status} ${JSON.stringify(read.body).slice(0, 200)}`);
+    }
+    if (unreadable.length) throw new Error(`the candidate's non-member state could not be read as events while partial: ${unreadable.join('; ')}`);
+    judge(testInfo, noInvalidEventInState, { join: { status: join.joinAnswer.status, errcode: join.joinAnswer.errcode }, stateAfter, forbidden });
+    const otherRooms = await localRoomWorks(client);
+    const adopted = forbidden.filter((f) => Object.values(stateAfter).includes(f.eventId)).length;
+    const lostRoom = notInRoom.length > 0;
+    recordInformational(testInfo, 'C-15', adopted === 0 && !lostRoom && otherRooms.ok, { resynced, stateAfter, adopted, lostRoom, otherRooms }, `safe behaviour: ${safeBehaviour}`);
   });
 
   test("a leave of the joiner, forged by the resident, is pushed while the room is partial", { tag: ['@JS-01', '@JS-03'] }, async ({ candidate, client, remote }, testInfo) => {
