@@ -11,6 +11,7 @@ import { knownCandidates } from './candidates/index.ts';
 import { CA_PIN_ENV, checkCertificateName, describeCertificate, ensureSuiteCA, ISSUED_CERT_VALIDITY_DAYS, issueServerCert, pinSuiteCA, suiteCADir } from './remote/pki.ts';
 import type { ComplianceReport } from './report/aggregate.ts';
 import { readBaseline } from './report/baseline.ts';
+import { complementCoverage, formatCoverage } from './report/complement.ts';
 import { loadCatalogue } from './checks/catalogue.ts';
 import type { Requirement } from './checks/types.ts';
 import { REQUIREMENT_TAG, VERDICTS } from './report/model.ts';
@@ -124,6 +125,8 @@ Options:
   --candidate NAME   the candidate project whose tests are listed (default: synapse)
   --grep ID|AREA     only these requirements (as for "run")
   --uncovered        only requirements no test covers
+  --coverage         Complement's 63 partial-state test cases and the tests covering each (from
+                     their @complement-N tags), as the Markdown table the README holds
   --json             machine-readable output
   -h, --help         this help`,
 };
@@ -150,7 +153,7 @@ const OPTIONS: Record<string, Options> = {
     profile: { type: 'string' },
     requirements: { type: 'string' },
   },
-  list: { ...COMMON, candidate: { type: 'string' }, grep: { type: 'string', multiple: true }, uncovered: { type: 'boolean' }, json: { type: 'boolean' } },
+  list: { ...COMMON, candidate: { type: 'string' }, grep: { type: 'string', multiple: true }, uncovered: { type: 'boolean' }, coverage: { type: 'boolean' }, json: { type: 'boolean' } },
   ca: { ...COMMON, out: { type: 'string' }, days: { type: 'string' } },
   'external-config': {
     ...COMMON,
@@ -480,6 +483,7 @@ interface ListedTest {
 
 async function listCommand(values: Record<string, unknown>): Promise<number> {
   const candidate = String(values.candidate ?? 'synapse');
+  if (values.coverage) return coverageCommand(candidate, values);
   const catalogue = loadCatalogue();
   const terms = list(values.grep);
   const tests = await listTests([candidate], terms.length ? grepPattern(terms, catalogue.requirements) : undefined);
@@ -513,6 +517,19 @@ async function listCommand(values: Record<string, unknown>): Promise<number> {
   if (uncatalogued.length) out.push(`Tagged but not in the catalogue: ${uncatalogued.join(', ')}`);
   process.stdout.write(out.join('\n') + '\n');
   return 0;
+}
+
+/** `list --coverage`: Complement's partial-state cases and the tests tagged with each. */
+async function coverageCommand(candidate: string, values: Record<string, unknown>): Promise<number> {
+  if (values.grep !== undefined || values.uncovered) throw new UsageError('--coverage lists every Complement case; it takes no --grep or --uncovered');
+  const coverage = complementCoverage(await listTests([candidate], undefined));
+  if (values.json) {
+    process.stdout.write(JSON.stringify({ candidate, covered: coverage.covered, total: coverage.total, cases: coverage.rows.map((r) => ({ ...r.case, tests: r.tests })), problems: coverage.problems }, null, 2) + '\n');
+  } else {
+    process.stdout.write(formatCoverage(coverage));
+  }
+  for (const p of coverage.problems) process.stderr.write(`lazyjoin: ${p}\n`);
+  return coverage.problems.length ? 1 : 0;
 }
 
 /** Specs of Playwright's JSON report (nested suites), with their tags. */

@@ -67,6 +67,11 @@ export interface AdversarialOutcomeOptions {
   refusalIsSafe?: boolean;
   /** The room state the candidate must end with (default: the remote's current state). */
   truth?: Map<string, string>;
+  /**
+   * Further facts a completed join must show once resynced, read then (e.g. the content a client is
+   * served where one event ID stood for two bodies); each must observe what it expects.
+   */
+  completedFacts?: () => Promise<Array<{ fact: string; expected: unknown; observed: unknown }>>;
 }
 
 export interface AdversarialOutcome {
@@ -74,6 +79,8 @@ export interface AdversarialOutcome {
   refused: boolean;
   resynced: boolean;
   stateMatches: boolean | null;
+  /** The candidate's room state once the join was over (type|state_key -> event ID), or null if refused or unreadable. */
+  stateAfter: Record<string, string> | null;
 }
 
 /**
@@ -117,10 +124,12 @@ export async function judgeAdversarialOutcome(testInfo: TestInfo, join: Unchecke
     const tamperedContentServed = refused || !opts.probeTampered ? undefined : await opts.probeTampered();
     judge(testInfo, noInvalidEventInState, { join: { status: answer.status, errcode: answer.errcode }, stateAfter, forbidden: opts.forbidden ?? [], ...(tamperedContentServed ? { tamperedContentServed } : refused && opts.probeTampered ? { tamperedContentServed: [] } : {}) });
   }
+  const completedFacts = !refused && opts.completedFacts ? await opts.completedFacts() : [];
+  const factsHold = completedFacts.every((f) => JSON.stringify(f.observed) === JSON.stringify(f.expected));
   const otherRooms = await localRoomWorks(join.client);
   const clearRefusal = refused && answer.errcode !== undefined;
-  const safe = otherRooms.ok && (clearRefusal ? opts.refusalIsSafe !== false : resynced && stateMatches === true);
-  const observed = { join: { status: answer.status, body: answer.body }, resynced, ...(resyncError ? { resyncError } : {}), stateMatches, stateDiff, otherRooms };
+  const safe = otherRooms.ok && (clearRefusal ? opts.refusalIsSafe !== false : resynced && stateMatches === true && factsHold);
+  const observed = { join: { status: answer.status, body: answer.body }, resynced, ...(resyncError ? { resyncError } : {}), stateMatches, stateDiff, ...(completedFacts.length ? { completedFacts } : {}), otherRooms };
   if (opts.requirement === 'C-15') {
     recordInformational(testInfo, opts.requirement, safe, observed, `safe behaviour: ${opts.safeBehaviour}`);
   } else {
@@ -136,11 +145,12 @@ export async function judgeAdversarialOutcome(testInfo: TestInfo, join: Unchecke
             { fact: 'the join was refused with an errcode, or completed', expected: true, observed: !refused },
             { fact: 'the resync completed', expected: true, observed: resynced },
             { fact: "the room state equals the resident's", expected: true, observed: stateMatches === true },
+            ...completedFacts,
             { fact: 'other rooms keep working', expected: true, observed: otherRooms.ok },
           ],
     });
   }
-  return { safe, refused, resynced, stateMatches };
+  return { safe, refused, resynced, stateMatches, stateAfter };
 }
 
 /** Records that `check` could not judge here because of the candidate (an error outcome, which fails the test). */

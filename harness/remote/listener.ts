@@ -67,13 +67,14 @@ export function safeParse(text: string): unknown {
  * Writes a chunked answer piece by piece: waits for the socket to drain when it is full, and
  * otherwise lets the event loop run between pieces (other listeners' key requests above all).
  * Returns the first `keepChars` characters (for the request log), the length in characters and
- * the bytes written; stops early if the peer goes away.
+ * the bytes written; stops early if the peer goes away. An async iterable paces the body itself
+ * (a body dribbled out slowly, for tests of a joiner's read bounds).
  */
-export async function writeChunks(res: ServerResponse, chunks: Iterable<string>, keepChars: number): Promise<{ head: string; chars: number; bytes: number }> {
+export async function writeChunks(res: ServerResponse, chunks: Iterable<string> | AsyncIterable<string>, keepChars: number): Promise<{ head: string; chars: number; bytes: number }> {
   let head = '';
   let chars = 0;
   let bytes = 0;
-  for (const chunk of chunks) {
+  for await (const chunk of chunks) {
     if (res.destroyed) break;
     if (head.length < keepChars) head += chunk.slice(0, keepChars - head.length);
     chars += chunk.length;

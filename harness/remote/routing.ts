@@ -135,16 +135,21 @@ export interface RouteResponse {
    * Body text made piece by piece, for big answers (a room's whole state): the remote writes one
    * piece at a time, honouring back-pressure and letting other requests in between pieces, so that
    * writing 150 MB does not hold other requests (key fetches above all) up for its whole length.
-   * Each call starts afresh. Ignored when `raw` is set.
+   * Each call starts afresh. Ignored when `raw` is set. An async iterable paces the body itself
+   * (pieces dribbled out over time); such a body cannot be read back by `responseText`.
    */
-  chunks?: () => Iterable<string>;
+  chunks?: () => Iterable<string> | AsyncIterable<string>;
   headers?: Record<string, string>;
 }
 
 /** The whole body text of a response, however it was given (`raw`, `chunks` or `body`). */
 export function responseText(response: RouteResponse): string {
   if (response.raw !== undefined) return response.raw;
-  if (response.chunks) return [...response.chunks()].join('');
+  if (response.chunks) {
+    const chunks = response.chunks();
+    if (!(Symbol.iterator in chunks)) throw new Error('a dribbled (async) body cannot be read back as text');
+    return [...chunks].join('');
+  }
   return response.body === undefined ? '' : JSON.stringify(response.body);
 }
 

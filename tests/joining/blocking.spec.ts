@@ -25,16 +25,16 @@ function joinedIn(events: ClientEvent[]): string[] {
   return events.filter((e) => e.type === 'm.room.member' && e.content.membership === 'join').map((e) => e.state_key!).sort();
 }
 
-const blockingRequests: Array<{ name: string; call: (c: CandidateClient, roomId: string, at: string) => Promise<ApiResult<unknown>>; joined: (body: unknown) => string[] }> = [
+const blockingRequests: Array<{ name: string; complement?: string; call: (c: CandidateClient, roomId: string, at: string) => Promise<ApiResult<unknown>>; joined: (body: unknown) => string[] }> = [
   { name: 'GET /members', call: (c, roomId) => c.members(roomId, { timeoutMs: RESYNC_WITHIN_MS + 10_000 }), joined: (b) => joinedIn((b as { chunk: ClientEvent[] }).chunk) },
-  { name: 'GET /members?at=<sync token>', call: (c, roomId, at) => c.members(roomId, { at, timeoutMs: RESYNC_WITHIN_MS + 10_000 }), joined: (b) => joinedIn((b as { chunk: ClientEvent[] }).chunk) },
-  { name: 'GET /joined_members', call: (c, roomId) => c.joinedMembers(roomId, { timeoutMs: RESYNC_WITHIN_MS + 10_000 }), joined: (b) => Object.keys((b as { joined: object }).joined).sort() },
+  { name: 'GET /members?at=<sync token>', complement: '@complement-22', call: (c, roomId, at) => c.members(roomId, { at, timeoutMs: RESYNC_WITHIN_MS + 10_000 }), joined: (b) => joinedIn((b as { chunk: ClientEvent[] }).chunk) },
+  { name: 'GET /joined_members', complement: '@complement-23', call: (c, roomId) => c.joinedMembers(roomId, { timeoutMs: RESYNC_WITHIN_MS + 10_000 }), joined: (b) => Object.keys((b as { joined: object }).joined).sort() },
   { name: 'GET /state', call: (c, roomId) => c.state(roomId, { timeoutMs: RESYNC_WITHIN_MS + 10_000 }), joined: (b) => joinedIn(b as ClientEvent[]) },
 ];
 
 inCoreRoomVersions(() => test.describe('joining: client requests during the resync', () => {
   for (const request of blockingRequests) {
-    test(`${request.name} waits for the resync, then lists every joined member`, { tag: ['@JS-08', '@C-7', '@CD-01', '@msc-only'] }, async ({ candidate, client, remote }, testInfo) => {
+    test(`${request.name} waits for the resync, then lists every joined member`, { tag: ['@JS-08', '@C-7', '@CD-01', '@msc-only', ...(request.complement ? [request.complement] : [])] }, async ({ candidate, client, remote }, testInfo) => {
       const join = await partialJoin({ candidate, remote, joiner: client }, { members: 6, servers: 2 });
       const truth = [...join.remoteMembers, client.userId].sort();
       if (!join.partial) {
@@ -64,7 +64,7 @@ inCoreRoomVersions(() => test.describe('joining: client requests during the resy
     });
   }
 
-  test('sending, receipts, aliases, display names and single non-member state answer without waiting for the resync', { tag: ['@JS-08', '@msc-only'] }, async ({ candidate, client, remote }, testInfo) => {
+  test('sending, receipts, aliases, display names and single non-member state answer without waiting for the resync', { tag: ['@complement-6', '@complement-7', '@complement-35', '@complement-36', '@JS-08', '@msc-only'] }, async ({ candidate, client, remote }, testInfo) => {
     const join = await partialJoin({ candidate, remote, joiner: client }, { members: 4, servers: 1, name: 'room with a topic' });
     if (join.notPartial(testInfo, ['JS-08'])) return;
     await join.awaitResyncStarted();

@@ -35,7 +35,7 @@ async function settle<T>(probe: () => Promise<T>, done: (value: T) => boolean, w
 }
 
 test.describe('joining: directories once the resync completes', () => {
-  test('the public room list counts every joined member once the resync completes', { tag: ['@C-10', '@msc-only'] }, async ({ candidate, remote, newClient }, testInfo) => {
+  test('the public room list counts every joined member once the resync completes', { tag: ['@complement-38', '@C-10', '@msc-only'] }, async ({ candidate, remote, newClient }, testInfo) => {
     // Publishing to the candidate's room list takes a server admin (the room's power is on the remote).
     const admin = await newClient({ admin: true });
     const join = await partialJoin({ candidate, remote, joiner: admin }, { members: 5, servers: 1, name: 'listed room' });
@@ -55,7 +55,7 @@ test.describe('joining: directories once the resync completes', () => {
     recordInformational(testInfo, 'C-10', after === truth, { during: during ?? null, after: after ?? null, joined: truth }, 'num_joined_members in /publicRooms is corrected once the resync completes');
   });
 
-  test('the user directory finds the remote members once the resync completes', { tag: ['@C-10', '@msc-only'] }, async ({ candidate, client, remote }, testInfo) => {
+  test('the user directory finds the remote members once the resync completes', { tag: ['@complement-39', '@C-10', '@msc-only'] }, async ({ candidate, client, remote }, testInfo) => {
     const join = await partialJoin({ candidate, remote, joiner: client }, { members: 4, servers: 1 });
     if (join.notPartial(testInfo, ['C-10'])) return;
     await join.awaitResyncStarted();

@@ -42,7 +42,7 @@ inCoreRoomVersions((copy) => test.describe('joining: the partial join and the re
     { name: 'garbage', answer: { status: 200, raw: '{"pdu_ids": "not a list", "auth_chain": 7' } },
   ];
   for (const { name, answer } of brokenAnswers) {
-    test(`falls back to another server of servers_in_room when the send_join server answers the resync with ${name}`, { tag: ['@JS-02', '@msc-only'] }, async ({ candidate, client, remote }, testInfo) => {
+    test(`falls back to another server of servers_in_room when the send_join server answers the resync with ${name}`, { tag: ['@complement-25', '@JS-02', '@msc-only'] }, async ({ candidate, client, remote }, testInfo) => {
       const join = await partialJoin({ candidate, remote, joiner: client }, { members: 4, servers: 1, hold: ['state_ids'] });
       if (join.notPartial(testInfo, ['JS-02'])) return;
       await join.awaitResyncStarted();
@@ -60,7 +60,7 @@ inCoreRoomVersions((copy) => test.describe('joining: the partial join and the re
   }
 
   // A restart costs seconds; it runs in the candidate's default room version only.
-  if (!copy) test('the resync resumes after the candidate restarts in the middle of it', { tag: ['@JS-17', '@msc-only'] }, async ({ candidate, client, remote }, testInfo) => {
+  if (!copy) test('the resync resumes after the candidate restarts in the middle of it', { tag: ['@complement-24', '@JS-17', '@msc-only'] }, async ({ candidate, client, remote }, testInfo) => {
     test.skip(!candidate.capabilities.restart, `${candidate.info.name} cannot be restarted by the suite`);
     const join = await partialJoin({ candidate, remote, joiner: client }, { members: 4, servers: 1, hold: ['state_ids'] });
     if (join.notPartial(testInfo, ['JS-17'])) return;
@@ -82,7 +82,7 @@ inCoreRoomVersions((copy) => test.describe('joining: the partial join and the re
     });
   });
 
-  test('messages and display-name changes sent during the resync reach every server in servers_in_room', { tag: ['@JS-02', '@msc-only'] }, async ({ candidate, client, remote }, testInfo) => {
+  test('messages and display-name changes sent during the resync reach every server in servers_in_room', { tag: ['@complement-6', '@complement-7', '@JS-02', '@msc-only'] }, async ({ candidate, client, remote }, testInfo) => {
     const join = await partialJoin({ candidate, remote, joiner: client }, { members: 4, servers: 2 });
     if (join.notPartial(testInfo, ['JS-02'])) return;
     await join.awaitResyncStarted();

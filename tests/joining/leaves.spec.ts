@@ -45,7 +45,7 @@ async function timed(testInfo: Parameters<Parameters<typeof test>[2]>[1], what: 
 }
 
 test.describe('joining: leaves, kicks, bans and second joins around the resync', () => {
-  test('leaving during the resync answers at once and the leave reaches the remote', { tag: ['@JS-08', '@msc-only'] }, async ({ candidate, client, remote }, testInfo) => {
+  test('leaving during the resync answers at once and the leave reaches the remote', { tag: ['@complement-40', '@complement-41', '@JS-08', '@msc-only'] }, async ({ candidate, client, remote }, testInfo) => {
     const join = await partialJoin({ candidate, remote, joiner: client }, { members: 4, servers: 1 });
     if (join.notPartial(testInfo, ['JS-08'])) return;
     await join.awaitResyncStarted();
@@ -67,7 +67,7 @@ test.describe('joining: leaves, kicks, bans and second joins around the resync',
     await awaitLeftInSync(client, join, since);
   });
 
-  test('leaving and rejoining while the first resync is still held', { tag: ['@JS-08', '@msc-only'] }, async ({ candidate, client, remote }, testInfo) => {
+  test('leaving and rejoining while the first resync is still held', { tag: ['@complement-43', '@JS-08', '@msc-only'] }, async ({ candidate, client, remote }, testInfo) => {
     const join = await partialJoin({ candidate, remote, joiner: client }, { members: 4, servers: 1 });
     if (join.notPartial(testInfo, ['JS-08'])) return;
     await join.awaitResyncStarted();
@@ -82,7 +82,7 @@ test.describe('joining: leaves, kicks, bans and second joins around the resync',
     await join.awaitResyncComplete();
   });
 
-  test('a second local user joins the partial room without waiting, and both see every member afterwards', { tag: ['@JS-08', '@msc-only'] }, async ({ candidate, client, remote, newClient }, testInfo) => {
+  test('a second local user joins the partial room without waiting, and both see every member afterwards', { tag: ['@complement-37', '@JS-08', '@msc-only'] }, async ({ candidate, client, remote, newClient }, testInfo) => {
     const join = await partialJoin({ candidate, remote, joiner: client }, { members: 4, servers: 1 });
     if (join.notPartial(testInfo, ['JS-08'])) return;
     await join.awaitResyncStarted();
@@ -98,7 +98,7 @@ test.describe('joining: leaves, kicks, bans and second joins around the resync',
     expect(joined, `/joined_members as ${bob.userId}`).toEqual([...join.remoteMembers, client.userId, bob.userId].sort());
   });
 
-  test('after a second local user joined the partial room, the first leaves and both see the leave', { tag: ['@JS-08', '@msc-only'] }, async ({ candidate, client, remote, newClient }, testInfo) => {
+  test('after a second local user joined the partial room, the first leaves and both see the leave', { tag: ['@complement-42', '@JS-08', '@msc-only'] }, async ({ candidate, client, remote, newClient }, testInfo) => {
     const join = await partialJoin({ candidate, remote, joiner: client }, { members: 4, servers: 1 });
     if (join.notPartial(testInfo, ['JS-08'])) return;
     await join.awaitResyncStarted();
@@ -116,7 +116,7 @@ test.describe('joining: leaves, kicks, bans and second joins around the resync',
     join.releaseResync();
   });
 
-  test('another local user joins after the first left during the resync', { tag: ['@JS-08', '@msc-only'] }, async ({ candidate, client, remote, newClient }, testInfo) => {
+  test('another local user joins after the first left during the resync', { tag: ['@complement-44', '@JS-08', '@msc-only'] }, async ({ candidate, client, remote, newClient }, testInfo) => {
     const join = await partialJoin({ candidate, remote, joiner: client }, { members: 4, servers: 1 });
     if (join.notPartial(testInfo, ['JS-08'])) return;
     await join.awaitResyncStarted();
@@ -130,7 +130,7 @@ test.describe('joining: leaves, kicks, bans and second joins around the resync',
     expect(join.room.membership(bob.userId), `${bob.userId}'s membership on the remote`).toBe('join');
   });
 
-  test('a kick by the remote during the resync removes the joiner', async ({ candidate, client, remote }) => {
+  test('a kick by the remote during the resync removes the joiner', { tag: ['@complement-45'] }, async ({ candidate, client, remote }) => {
     const join = await partialJoin({ candidate, remote, joiner: client }, { members: 3, servers: 1 });
     if (join.partial) await join.awaitResyncStarted();
     const since = await tokenBefore(client);
@@ -139,7 +139,7 @@ test.describe('joining: leaves, kicks, bans and second joins around the resync',
     join.releaseResync();
   });
 
-  test('a ban by the remote during the resync removes the joiner and a rejoin is refused', async ({ candidate, client, remote }) => {
+  test('a ban by the remote during the resync removes the joiner and a rejoin is refused', { tag: ['@complement-46'] }, async ({ candidate, client, remote }) => {
     const join = await partialJoin({ candidate, remote, joiner: client }, { members: 3, servers: 1 });
     if (join.partial) await join.awaitResyncStarted();
     const since = await tokenBefore(client);

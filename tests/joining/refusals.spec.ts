@@ -24,10 +24,11 @@ function membershipEvent(join: PartialJoin, userId: string, membership: 'join' |
   return { event, eventId: computeEventId(event, join.room.version) };
 }
 
-const requests: Array<{ name: string; ask: Ask }> = [
-  { name: 'make_join', ask: (fed, candidate, join, userId) => fed.makeJoin(candidate, join.roomId, userId, [join.room.version.id]) },
+const requests: Array<{ name: string; complement: string; ask: Ask }> = [
+  { name: 'make_join', complement: '@complement-31', ask: (fed, candidate, join, userId) => fed.makeJoin(candidate, join.roomId, userId, [join.room.version.id]) },
   {
     name: 'send_join',
+    complement: '@complement-32',
     ask: (fed, candidate, join, userId) => {
       const { event, eventId } = membershipEvent(join, userId, 'join');
       return fed.sendJoin(candidate, join.roomId, eventId, event, 'full');
@@ -35,11 +36,13 @@ const requests: Array<{ name: string; ask: Ask }> = [
   },
   {
     name: 'make_knock',
+    complement: '@complement-33',
     ask: (fed, candidate, join, userId) =>
       fed.request('GET', candidate, `/_matrix/federation/v1/make_knock/${seg(join.roomId)}/${seg(userId)}`, { query: { ver: [join.room.version.id] } }),
   },
   {
     name: 'send_knock',
+    complement: '@complement-34',
     ask: (fed, candidate, join, userId) => {
       const { event, eventId } = membershipEvent(join, userId, 'knock');
       return fed.request('PUT', candidate, `/_matrix/federation/v1/send_knock/${seg(join.roomId)}/${seg(eventId)}`, { body: event });
@@ -48,8 +51,8 @@ const requests: Array<{ name: string; ask: Ask }> = [
 ];
 
 inCoreRoomVersions(() => test.describe('joining: resident duties refused while partial', () => {
-  for (const { name, ask } of requests) {
-    test(`${name} from another server is refused while the state is partial`, { tag: ['@JS-07', '@msc-only'] }, async ({ candidate, client, remote }, testInfo) => {
+  for (const { name, complement, ask } of requests) {
+    test(`${name} from another server is refused while the state is partial`, { tag: [complement, '@JS-07', '@msc-only'] }, async ({ candidate, client, remote }, testInfo) => {
       const join = await partialJoin({ candidate, remote, joiner: client }, { members: 3, servers: 1 });
       if (join.notPartial(testInfo, ['JS-07'])) return;
       await join.awaitResyncStarted();

@@ -18,7 +18,7 @@ import { recordNotSupported } from '../../harness/checks/judge.ts';
 const RESYNC_WITHIN_MS = 30_000;
 
 test.describe('joining: authorisation across the resync', () => {
-  test('an event rejected under partial state stays rejected after the resync (#28)', { tag: ['@SG-10', '@ST-01', '@ST-09'] }, async ({ candidate, client, remote }, testInfo) => {
+  test('an event rejected under partial state stays rejected after the resync (#28)', { tag: ['@complement-28', '@SG-10', '@ST-01', '@ST-09'] }, async ({ candidate, client, remote }, testInfo) => {
     // Sending org.lazyjoin.restricted needs power 50; @derek has 0, so the event fails the auth
     // rules against its own auth events whatever else the candidate knows.
     const join = await UncheckedJoin.start({ candidate, client, remote, room: { powerLevels: { events: { 'org.lazyjoin.restricted': 50 } } } });
@@ -36,7 +36,7 @@ test.describe('joining: authorisation across the resync', () => {
     await observeStateAtEvent(testInfo, candidate.serverName, join, sentinel, 'complete');
   });
 
-  test('state accepted under partial state with stale auth is rejected once the full state is known (#29)', { tag: ['@SG-10', '@JS-04'] }, async ({ candidate, client, remote }, testInfo) => {
+  test('state accepted under partial state with stale auth is rejected once the full state is known (#29)', { tag: ['@complement-29', '@SG-10', '@JS-04'] }, async ({ candidate, client, remote }, testInfo) => {
     // @derek (power 50) joined and left before the candidate joined; the partial state omits both.
     let derekJoin = '';
     const join = await UncheckedJoin.start({
@@ -68,7 +68,7 @@ test.describe('joining: authorisation across the resync', () => {
     await judgeNotServed(testInfo, join, stale, 'complete', 'fails the auth rules against the full state before it: its sender had left the room');
   });
 
-  test('state rejected under partial state because of a stale-auth kick is accepted once the full state is known (#30)', { tag: ['@SG-10', '@JS-04', '@ST-01'] }, async ({ candidate, client, remote }, testInfo) => {
+  test('state rejected under partial state because of a stale-auth kick is accepted once the full state is known (#30)', { tag: ['@complement-30', '@SG-10', '@JS-04', '@ST-01'] }, async ({ candidate, client, remote }, testInfo) => {
     // @derek (power 100) joined and left; @elsie (power 50) is joined. Derek then "kicks" elsie
     // citing his old join: the kick is invalid, so elsie's later state event is valid.
     let derekJoin = '';

@@ -86,7 +86,7 @@ async function finishResync(join: UncheckedJoin): Promise<void> {
 }
 
 test.describe('joining: outgoing device-list updates', () => {
-  test('reach every server of a partial-state room during and after the resync (#47)', { tag: ['@JS-16', '@JS-02'] }, async ({ candidate, client, remote }, testInfo) => {
+  test('reach every server of a partial-state room during and after the resync (#47)', { tag: ['@complement-47', '@JS-16', '@JS-02'] }, async ({ candidate, client, remote }, testInfo) => {
     const { join, server1, server2 } = await setUp({ candidate, client, remote });
     partialNote(testInfo, join, ['JS-02']);
     if (join.partial) {
@@ -98,7 +98,7 @@ test.describe('joining: outgoing device-list updates', () => {
     judgeAfterResync(testInfo, client.userId, after, roomServers(join));
   });
 
-  test('reach a server that joins during the resync (#48)', { tag: ['@JS-16', '@JS-02'] }, async ({ candidate, client, remote }, testInfo) => {
+  test('reach a server that joins during the resync (#48)', { tag: ['@complement-48', '@JS-16', '@JS-02'] }, async ({ candidate, client, remote }, testInfo) => {
     const { join, server1, server2, elsie } = await setUp({ candidate, client, remote }, { elsieLater: true });
     partialNote(testInfo, join, ['JS-02']);
     if (join.partial) {
@@ -114,7 +114,7 @@ test.describe('joining: outgoing device-list updates', () => {
     judgeAfterResync(testInfo, client.userId, await updateDeliveries(client, join.deliveredEdus, { expectReceive: roomServers(join) }), roomServers(join));
   });
 
-  test('stop reaching a server that left during the resync once resynced (#49)', { tag: ['@JS-16', '@JS-12'] }, async ({ candidate, client, remote }, testInfo) => {
+  test('stop reaching a server that left during the resync once resynced (#49)', { tag: ['@complement-49', '@JS-16', '@JS-12'] }, async ({ candidate, client, remote }, testInfo) => {
     const { join, server1, server2, elsie } = await setUp({ candidate, client, remote });
     partialNote(testInfo, join, ['JS-12']);
     await pushAndJudge(testInfo, candidate.serverName, join, [join.room.leave(elsie)]);
@@ -131,7 +131,7 @@ test.describe('joining: outgoing device-list updates', () => {
     }
   });
 
-  test('reach a server wrongly kicked by a stale-auth event once resynced, with the missed update (#50)', { tag: ['@JS-16', '@JS-12'] }, async ({ candidate, client, remote }, testInfo) => {
+  test('reach a server wrongly kicked by a stale-auth event once resynced, with the missed update (#50)', { tag: ['@complement-50', '@JS-16', '@JS-12'] }, async ({ candidate, client, remote }, testInfo) => {
     let derekJoin = '';
     const elsieId = (s: Bystander) => s.userId('elsie');
     let server2Ref: Bystander | undefined;
@@ -164,7 +164,7 @@ test.describe('joining: outgoing device-list updates', () => {
     judgeAfterResync(testInfo, client.userId, await updateDeliveries(client, join.deliveredEdus, { expectReceive: roomServers(join) }), roomServers(join));
   });
 
-  test('reach a server left out of a lying servers_in_room once resynced, with the missed update (#52)', { tag: ['@JS-16', '@JS-12'] }, async ({ candidate, client, remote }, testInfo) => {
+  test('reach a server left out of a lying servers_in_room once resynced, with the missed update (#52)', { tag: ['@complement-52', '@JS-16', '@JS-12'] }, async ({ candidate, client, remote }, testInfo) => {
     const { join, server1, server2 } = await setUp({ candidate, client, remote }, { sendJoin: { serversInRoom: [remote.serverName] } });
     partialNote(testInfo, join, ['JS-12']);
     const missedMark = join.deliveredEdus.mark();
@@ -184,7 +184,7 @@ test.describe('joining: outgoing device-list updates', () => {
     { id: '#51', title: 'a wrongly kicked server whose member left the room but shares another', lie: 'kick' as const },
     { id: '#53', title: 'a server left out of servers_in_room whose member left the room but shares another', lie: 'servers_in_room' as const },
   ]) {
-    test(`reach ${variant.title} once resynced, with the missed update (${variant.id})`, { tag: ['@JS-16', '@JS-12'] }, async ({ candidate, client, remote }, testInfo) => {
+    test(`reach ${variant.title} once resynced, with the missed update (${variant.id})`, { tag: [`@complement-${variant.id.slice(1)}`, '@JS-16', '@JS-12'] }, async ({ candidate, client, remote }, testInfo) => {
       let derekJoin = '';
       const { join, server2, elsie } = await setUp(
         { candidate, client, remote },
@@ -260,7 +260,7 @@ async function wronglyBelievedPresent(fx: Pick<UncheckedJoinOptions, 'candidate'
 }
 
 test.describe('joining: tracking remote device lists', () => {
-  test('pre-existing members: not cached while partial, changes surfaced and keys cached once resynced (#54)', { tag: ['@JS-12', '@JS-13'] }, async ({ candidate, client, remote }, testInfo) => {
+  test('pre-existing members: not cached while partial, changes surfaced and keys cached once resynced (#54)', { tag: ['@complement-54', '@JS-12', '@JS-13'] }, async ({ candidate, client, remote }, testInfo) => {
     const { join } = await setUp({ candidate, client, remote });
     const charlie = join.charlie;
     if (join.partial) {
@@ -280,7 +280,7 @@ test.describe('joining: tracking remote device lists', () => {
     judgeTracking(testInfo, localDeviceChangesReachRoomServers, cachedAfter, { cachedAfter }, 'once resynced, a member\'s device list is cached (the second /keys/query does not go to federation)');
   });
 
-  test('a pre-existing member joining another room shared with the candidate is surfaced as changed (#55)', { tag: ['@JS-13'] }, async ({ candidate, client, remote }, testInfo) => {
+  test('a pre-existing member joining another room shared with the candidate is surfaced as changed (#55)', { tag: ['@complement-55', '@JS-13'] }, async ({ candidate, client, remote }, testInfo) => {
     const { join } = await setUp({ candidate, client, remote });
     partialNote(testInfo, join, ['JS-13']);
     const charlie = join.charlie;
@@ -294,7 +294,7 @@ test.describe('joining: tracking remote device lists', () => {
     join.releaseResync();
   });
 
-  test('a member joining during the resync: tracked, changes surfaced, keys cached (#56)', { tag: ['@JS-12', '@JS-13'] }, async ({ candidate, client, remote }, testInfo) => {
+  test('a member joining during the resync: tracked, changes surfaced, keys cached (#56)', { tag: ['@complement-56', '@JS-12', '@JS-13'] }, async ({ candidate, client, remote }, testInfo) => {
     const { join, elsie } = await setUp({ candidate, client, remote }, { elsieLater: true });
     partialNote(testInfo, join, ['JS-13']);
     const since = (await client.sync({ filter: { room: { state: { lazy_load_members: true }, timeline: { lazy_load_members: true } } } })).ok().next_batch;
@@ -312,7 +312,7 @@ test.describe('joining: tracking remote device lists', () => {
     judgeTracking(testInfo, localDeviceChangesReachRoomServers, !second && stillCached, { ...observed, cachedAfterResync: stillCached }, 'keys of a member who joined during the resync are fetched once and then cached, also after it');
   });
 
-  test('a member who joined and left during the resync is no longer tracked (#57)', { tag: ['@JS-12'] }, async ({ candidate, client, remote }, testInfo) => {
+  test('a member who joined and left during the resync is no longer tracked (#57)', { tag: ['@complement-57', '@JS-12'] }, async ({ candidate, client, remote }, testInfo) => {
     const { join, elsie } = await setUp({ candidate, client, remote }, { elsieLater: true });
     partialNote(testInfo, join, []);
     const lazy = { room: { state: { lazy_load_members: true }, timeline: { lazy_load_members: true } } };
@@ -328,7 +328,7 @@ test.describe('joining: tracking remote device lists', () => {
     join.releaseResync();
   });
 
-  test('a member wrongly believed present is no longer tracked once resynced (#60)', { tag: ['@JS-12'] }, async ({ candidate, client, remote }, testInfo) => {
+  test('a member wrongly believed present is no longer tracked once resynced (#60)', { tag: ['@complement-60', '@JS-12'] }, async ({ candidate, client, remote }, testInfo) => {
     const { join, elsie } = await wronglyBelievedPresent({ candidate, client, remote }, testInfo);
     const duringFirst = await keysQueryWentToFederation(client, remote, candidate.serverName, elsie);
     const duringSecond = await keysQueryWentToFederation(client, remote, candidate.serverName, elsie);
@@ -337,7 +337,7 @@ test.describe('joining: tracking remote device lists', () => {
     judgeTracking(testInfo, localDeviceChangesReachRoomServers, afterResync, { duringFirst, duringSecond, afterResyncToFederation: afterResync }, 'once resynced, a member the candidate wrongly believed present is no longer served from its device-list cache');
   });
 
-  test('a member wrongly believed present who rejoins after the resync has her keys fetched afresh (#62)', { tag: ['@JS-12'] }, async ({ candidate, client, remote }, testInfo) => {
+  test('a member wrongly believed present who rejoins after the resync has her keys fetched afresh (#62)', { tag: ['@complement-62', '@JS-12'] }, async ({ candidate, client, remote }, testInfo) => {
     const { join, elsie } = await wronglyBelievedPresent({ candidate, client, remote }, testInfo);
     await keysQueryWentToFederation(client, remote, candidate.serverName, elsie);
     await finishResync(join);
@@ -347,7 +347,7 @@ test.describe('joining: tracking remote device lists', () => {
     judgeTracking(testInfo, localDeviceChangesReachRoomServers, refetched, { refetched }, 'when she rejoins after the resync, her keys are fetched afresh rather than served from the cache built while she was wrongly believed present');
   });
 
-  test('a member wrongly believed present who rejoins before the resync completes is refetched once resynced (#61)', { tag: ['@JS-12'] }, async ({ candidate, client, remote }, testInfo) => {
+  test('a member wrongly believed present who rejoins before the resync completes is refetched once resynced (#61)', { tag: ['@complement-61', '@JS-12'] }, async ({ candidate, client, remote }, testInfo) => {
     const { join, elsie } = await wronglyBelievedPresent({ candidate, client, remote }, testInfo);
     await keysQueryWentToFederation(client, remote, candidate.serverName, elsie);
     await pushAndJudge(testInfo, candidate.serverName, join, [join.room.join(elsie)]);
@@ -357,7 +357,7 @@ test.describe('joining: tracking remote device lists', () => {
     judgeTracking(testInfo, localDeviceChangesReachRoomServers, refetched, { refetched }, 'a member who was out of the room during the resync, unknown to the candidate, has her keys fetched afresh once resynced');
   });
 
-  test('a member wrongly believed present who joins another shared room before the resync completes stays tracked (#63)', { tag: ['@JS-12'] }, async ({ candidate, client, remote }, testInfo) => {
+  test('a member wrongly believed present who joins another shared room before the resync completes stays tracked (#63)', { tag: ['@complement-63', '@JS-12'] }, async ({ candidate, client, remote }, testInfo) => {
     // Elsie is a user of the remote here, so that she can join a room on the candidate.
     const { join, elsie } = await wronglyBelievedPresent({ candidate, client, remote }, testInfo, { elsieOnRemote: true });
     await keysQueryWentToFederation(client, remote, candidate.serverName, elsie);
@@ -370,7 +370,7 @@ test.describe('joining: tracking remote device lists', () => {
     judgeTracking(testInfo, localDeviceChangesReachRoomServers, !second, { firstAfterResyncToFederation: first, secondToFederation: second }, 'a member who shares another room stays tracked after the resync: her keys are cached again after at most one fetch');
   });
 
-  test('leaving the partial-state room stops tracking its members (#58)', { tag: ['@JS-12'] }, async ({ candidate, client, remote }, testInfo) => {
+  test('leaving the partial-state room stops tracking its members (#58)', { tag: ['@complement-58', '@JS-12'] }, async ({ candidate, client, remote }, testInfo) => {
     const { join } = await setUp({ candidate, client, remote });
     partialNote(testInfo, join, []);
     const charlie = join.charlie;
@@ -386,7 +386,7 @@ test.describe('joining: tracking remote device lists', () => {
     join.releaseResync();
   });
 
-  test('a resync that cannot complete does not leave members tracked forever (#59)', { tag: ['@JS-12'] }, async ({ candidate, client, remote }, testInfo) => {
+  test('a resync that cannot complete does not leave members tracked forever (#59)', { tag: ['@complement-59', '@JS-12'] }, async ({ candidate, client, remote }, testInfo) => {
     // Every server answers the resync with 404: the candidate can never complete it.
     const notFound: RouteHandler = (ctx) => ({ status: 404, body: { errcode: 'M_NOT_FOUND', error: `no state at ${ctx.query.get('event_id')}` } });
     const { join } = await setUp({ candidate, client, remote }, { resyncAnswer: { state: notFound, stateIds: notFound } });

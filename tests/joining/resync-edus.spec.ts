@@ -46,7 +46,7 @@ async function joinAndHold(fx: { candidate: Parameters<typeof partialJoin>[0]['c
 }
 
 test.describe('joining: EDUs received during the resync', () => {
-  test('typing, then a PDU in the next transaction, then typing stops after the resync (#8)', { tag: ['@ST-09', '@JS-09'] }, async ({ candidate, client, remote }, testInfo) => {
+  test('typing, then a PDU in the next transaction, then typing stops after the resync (#8)', { tag: ['@complement-8', '@ST-09', '@JS-09'] }, async ({ candidate, client, remote }, testInfo) => {
     const join = await joinAndHold({ candidate, client, remote }, testInfo, ['JS-09']);
     const typist = localMember(join);
     await pushAndJudge(testInfo, candidate.serverName, join, [], [{ edu_type: 'm.typing', content: { room_id: join.roomId, user_id: typist, typing: true } }]);
@@ -73,7 +73,7 @@ test.describe('joining: EDUs received during the resync', () => {
     join.releaseResync();
   });
 
-  test('to-device messages during the resync reach the user (#10)', { tag: ['@ST-09'] }, async ({ candidate, client, remote }, testInfo) => {
+  test('to-device messages during the resync reach the user (#10)', { tag: ['@complement-10', '@ST-09'] }, async ({ candidate, client, remote }, testInfo) => {
     const join = await joinAndHold({ candidate, client, remote }, testInfo, []);
     const sender = localMember(join);
     const messageId = `lj-${Date.now()}`;
@@ -89,7 +89,7 @@ test.describe('joining: EDUs received during the resync', () => {
     join.releaseResync();
   });
 
-  test('a read receipt during the resync shows in the room (#11)', { tag: ['@ST-09', '@JS-09'] }, async ({ candidate, client, remote }, testInfo) => {
+  test('a read receipt during the resync shows in the room (#11)', { tag: ['@complement-11', '@ST-09', '@JS-09'] }, async ({ candidate, client, remote }, testInfo) => {
     const join = await joinAndHold({ candidate, client, remote }, testInfo, ['JS-09']);
     const reader = localMember(join);
     const ts = Date.now() - 5_000;
@@ -109,7 +109,7 @@ test.describe('joining: EDUs received during the resync', () => {
     join.releaseResync();
   });
 
-  test('a device-list update during the resync is surfaced in device_lists.changed once resynced (#12)', { tag: ['@ST-09', '@JS-13'] }, async ({ candidate, client, remote }, testInfo) => {
+  test('a device-list update during the resync is surfaced in device_lists.changed once resynced (#12)', { tag: ['@complement-12', '@ST-09', '@JS-13'] }, async ({ candidate, client, remote }, testInfo) => {
     const join = await joinAndHold({ candidate, client, remote }, testInfo, ['JS-13']);
     const owner = localMember(join);
     const since = (await client.sync({ filter: JSON.stringify({ room: { state: { lazy_load_members: true } } }) })).ok().next_batch;
@@ -122,7 +122,7 @@ test.describe('joining: EDUs received during the resync', () => {
     recordSeen(testInfo, join, 'JS-13', seen, 'a remote device-list update received while partial is surfaced in device_lists.changed after the resync');
   });
 
-  test('a signing-key update during the resync is accepted and surfaced once resynced (#13)', { tag: ['@ST-09', '@JS-13'] }, async ({ candidate, client, remote }, testInfo) => {
+  test('a signing-key update during the resync is accepted and surfaced once resynced (#13)', { tag: ['@complement-13', '@ST-09', '@JS-13'] }, async ({ candidate, client, remote }, testInfo) => {
     const join = await joinAndHold({ candidate, client, remote }, testInfo, ['JS-13']);
     const owner = localMember(join);
     const since = (await client.sync({ filter: JSON.stringify({}) })).ok().next_batch;

@@ -45,7 +45,7 @@ function missingEventsAnswer(join: PartialJoin, ids: string[]): RouteHandler {
 }
 
 test.describe('joining: PDUs received during the resync', () => {
-  test('an event pushed by /send during the resync (inventory #14)', { tag: ['@ST-01', '@ST-09', '@JS-07', '@JS-09'] }, async ({ candidate, client, remote }, testInfo) => {
+  test('an event pushed by /send during the resync (inventory #14)', { tag: ['@complement-14', '@ST-01', '@ST-09', '@JS-07', '@JS-09'] }, async ({ candidate, client, remote }, testInfo) => {
     const join = await partialJoin({ candidate, remote, joiner: client });
     join.notPartial(testInfo, PARTIAL_ONLY);
     if (join.partial) await join.awaitResyncStarted();
@@ -54,7 +54,7 @@ test.describe('joining: PDUs received during the resync', () => {
     await judgeEventAcrossResync(testInfo, candidate.serverName, join, message);
   });
 
-  test('an event whose parent is missing: fetched through /get_missing_events (#15)', { tag: ['@ST-01', '@ST-09', '@JS-07', '@JS-09'] }, async ({ candidate, client, remote }, testInfo) => {
+  test('an event whose parent is missing: fetched through /get_missing_events (#15)', { tag: ['@complement-15', '@ST-01', '@ST-09', '@JS-07', '@JS-09'] }, async ({ candidate, client, remote }, testInfo) => {
     const join = await partialJoin({ candidate, remote, joiner: client });
     join.notPartial(testInfo, PARTIAL_ONLY);
     if (join.partial) await join.awaitResyncStarted();
@@ -67,7 +67,7 @@ test.describe('joining: PDUs received during the resync', () => {
     testInfo.annotations.push({ type: 'lazyjoin-observed', description: `get_missing_events requests: ${asked.length}; parent ${parent}` });
   });
 
-  test('an event with one parent missing and one known (#16)', { tag: ['@ST-01', '@ST-09', '@JS-07', '@JS-09'] }, async ({ candidate, client, remote }, testInfo) => {
+  test('an event with one parent missing and one known (#16)', { tag: ['@complement-16', '@ST-01', '@ST-09', '@JS-07', '@JS-09'] }, async ({ candidate, client, remote }, testInfo) => {
     const join = await partialJoin({ candidate, remote, joiner: client });
     join.notPartial(testInfo, PARTIAL_ONLY);
     if (join.partial) await join.awaitResyncStarted();
@@ -80,7 +80,7 @@ test.describe('joining: PDUs received during the resync', () => {
     await judgeEventAcrossResync(testInfo, candidate.serverName, join, child);
   });
 
-  test('an event with a half-missing grandparent: the state at the gap is fetched (#17)', { tag: ['@ST-01', '@ST-09', '@JS-07', '@JS-09'] }, async ({ candidate, client, remote }, testInfo) => {
+  test('an event with a half-missing grandparent: the state at the gap is fetched (#17)', { tag: ['@complement-17', '@ST-01', '@ST-09', '@JS-07', '@JS-09'] }, async ({ candidate, client, remote }, testInfo) => {
     // Only /state_ids is held, so the candidate can still fetch the state at A through /state.
     const join = await partialJoin({ candidate, remote, joiner: client }, { hold: ['state_ids'] });
     join.notPartial(testInfo, PARTIAL_ONLY);
@@ -95,7 +95,7 @@ test.describe('joining: PDUs received during the resync', () => {
     await judgeEventAcrossResync(testInfo, candidate.serverName, join, c);
   });
 
-  test('a hundred state events arriving after a later event that cites them (#26)', { tag: ['@ST-01', '@ST-09', '@JS-07', '@JS-09'] }, async ({ candidate, client, remote }, testInfo) => {
+  test('a hundred state events arriving after a later event that cites them (#26)', { tag: ['@complement-26', '@ST-01', '@ST-09', '@JS-07', '@JS-09'] }, async ({ candidate, client, remote }, testInfo) => {
     test.slow(); // its bounds (below) add up beyond the default test timeout
     const join = await partialJoin({ candidate, remote, joiner: client }, { hold: ['state_ids'] });
     join.notPartial(testInfo, PARTIAL_ONLY);

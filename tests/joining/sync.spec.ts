@@ -45,7 +45,7 @@ function syncUntilEvent(client: CandidateClient, join: PartialJoin, eventId: str
 }
 
 test.describe('joining: /sync during and after the resync', () => {
-  test('a lazy-loading sync includes the room at once, with the joiner and the senders of its events', { tag: ['@LL-01', '@LL-04', '@JS-09'] }, async ({ candidate, client, remote }, testInfo) => {
+  test('a lazy-loading sync includes the room at once, with the joiner and the senders of its events', { tag: ['@complement-5', '@complement-20', '@LL-01', '@LL-04', '@JS-09'] }, async ({ candidate, client, remote }, testInfo) => {
     const join = await partialJoin({ candidate, remote, joiner: client }, { members: 6, servers: 2 });
     if (join.partial) await join.awaitResyncStarted();
     const initial = await test.step('an initial lazy-loading sync', async () => (await client.sync({ filter: LAZY_FILTER })).ok());
@@ -79,7 +79,7 @@ test.describe('joining: /sync during and after the resync', () => {
 
   // The same gap with a partial-state room (MSC3902) and with a room joined with full state (spec).
   for (const mode of ['partial', 'full'] as const) {
-    test(`a gappy lazy-loading sync is limited and returns the memberships of its timeline's senders (${mode} state)`, { tag: mode === 'full' ? ['@LL-04'] : ['@JS-09', '@msc-only'] }, async ({ candidate, client, remote }, testInfo) => {
+    test(`a gappy lazy-loading sync is limited and returns the memberships of its timeline's senders (${mode} state)`, { tag: mode === 'full' ? ['@LL-04'] : ['@complement-19', '@JS-09', '@msc-only'] }, async ({ candidate, client, remote }, testInfo) => {
       const join = await partialJoin({ candidate, remote, joiner: client }, { members: 4, servers: 1, sendJoin: { ignoreOmitMembers: mode === 'full' } });
       if (mode === 'partial' && join.notPartial(testInfo, ['JS-09'])) return;
       // Redundant members included: the wait below (same device) may already have sent these memberships.
@@ -106,7 +106,7 @@ test.describe('joining: /sync during and after the resync', () => {
     });
   }
 
-  test('a gappy lazy-loading sync from a token taken during the resync, made after it completed', { tag: ['@LL-04', '@JS-09'] }, async ({ candidate, client, remote }, testInfo) => {
+  test('a gappy lazy-loading sync from a token taken during the resync, made after it completed', { tag: ['@complement-21', '@LL-04', '@JS-09'] }, async ({ candidate, client, remote }, testInfo) => {
     const join = await partialJoin({ candidate, remote, joiner: client }, { members: 4, servers: 1 });
     if (join.partial) await join.awaitResyncStarted();
     const lazy = { lazy_load_members: true, include_redundant_members: true };
@@ -126,7 +126,7 @@ test.describe('joining: /sync during and after the resync', () => {
     judge(testInfo, lazySyncIncludesSenders, lazySyncObservation(sync, join.roomId, filter, since));
   });
 
-  test('an eager sync leaves the room out during the resync and shows it with full state afterwards', { tag: ['@JS-10', '@CD-02', '@msc-only'] }, async ({ candidate, client, remote }, testInfo) => {
+  test('an eager sync leaves the room out during the resync and shows it with full state afterwards', { tag: ['@complement-2', '@JS-10', '@CD-02', '@msc-only'] }, async ({ candidate, client, remote }, testInfo) => {
     const join = await partialJoin({ candidate, remote, joiner: client }, { members: 6, servers: 2 });
     if (join.notPartial(testInfo, ['JS-10'])) {
       // A full join still has to show the room with every member to an eager sync.
@@ -148,7 +148,7 @@ test.describe('joining: /sync during and after the resync', () => {
     expect([...members.keys()].sort()).toEqual(expect.arrayContaining([...join.remoteMembers, client.userId].sort()));
   });
 
-  test('an eager long poll waiting during the resync is woken when it completes', { tag: ['@JS-10', '@msc-only'] }, async ({ candidate, client, remote }, testInfo) => {
+  test('an eager long poll waiting during the resync is woken when it completes', { tag: ['@complement-4', '@JS-10', '@msc-only'] }, async ({ candidate, client, remote }, testInfo) => {
     const join = await partialJoin({ candidate, remote, joiner: client }, { members: 4, servers: 1 });
     if (join.notPartial(testInfo, ['JS-10'])) return;
     await join.awaitResyncStarted();

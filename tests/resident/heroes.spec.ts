@@ -14,7 +14,7 @@ import { ResidentRoom } from '../../harness/resident/room.ts';
 import { forEachRoomVersion, roomVersionOffered } from '../../harness/resident/versions.ts';
 
 test.describe('heroes in partial answers', () => {
-  forEachRoomVersion((version, vTag) => test('a nameless room with two members: both are heroes and kept', { tag: ['@SJ-15', '@SJ-12', '@SJ-13', '@SJ-14', '@SJ-16', '@should', vTag] }, async ({ candidate, client, newClient, remote }, testInfo) => {
+  forEachRoomVersion((version, vTag) => test('a nameless room with two members: both are heroes and kept', { tag: ['@complement-1', '@SJ-15', '@SJ-12', '@SJ-13', '@SJ-14', '@SJ-16', '@should', vTag] }, async ({ candidate, client, newClient, remote }, testInfo) => {
     if (!(await roomVersionOffered(testInfo, client, version))) return;
     const room = await ResidentRoom.create(client, { preset: 'public_chat', room_version: version.id });
     await room.joinLocal(await newClient());

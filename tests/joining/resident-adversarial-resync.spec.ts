@@ -1,0 +1,218 @@
+/**
+ * Adversarial residents in the resync and after the join: /state_ids and /state answers far
+ * larger than the room, an answer that never ends, state IDs nobody serves, and a forged leave of
+ * the joiner pushed while the room is partial. As in resident-adversarial.spec.ts, each test
+ * states its `safeBehaviour`; no invalid event may become state (JS-01, judged) and the outcome is
+ * judged under JS-03 (the resident's true state once resynced, other rooms still working), or,
+ * for the answer that never ends, under JS-08 (the partial room and the others keep working).
+ */
+import { randomBytes } from 'node:crypto';
+import type { TestInfo } from '@playwright/test';
+import { test } from '../../harness/fixtures.ts';
+import { judge, recordNotSupported } from '../../harness/checks/judge.ts';
+import { clientOperationsWorkWhilePartial } from '../../harness/checks/partial-state.ts';
+import { timelineOf } from '../../harness/client/types.ts';
+import { judgeAdversarialOutcome } from '../../harness/joining/adversarial-resident.ts';
+import { pushAndJudge, seenInLazySync } from '../../harness/joining/resync-observe.ts';
+import { UncheckedJoin } from '../../harness/joining/unchecked-join.ts';
+import { generateSigningKey, signEvent, type PDU } from '../../harness/matrix/index.ts';
+import type { Room } from '../../harness/remote/room.ts';
+import { state as stateRoute, stateIds as stateIdsRoute } from '../../harness/remote/routes/events.ts';
+import { json, responseText, type RouteContext, type RouteResponse } from '../../harness/remote/routing.ts';
+
+/** How far beyond the room the oversized answers go. */
+const JUNK_IDS = 100_000;
+/**
+ * Badly signed events cost a joiner a signature check and, in Synapse, a refetch each: a count a
+ * sound joiner gets through within the resync bound, still hundreds of times the room.
+ */
+const JUNK_EVENTS = 2_000;
+/** The pace of the answer that never ends: one byte of JSON whitespace per interval (the attack, not a wait). */
+const DRIP_EVERY_MS = 250;
+
+/** For answers that only arise in a partial join: a candidate that asked for full state does not support the feature. */
+function partialOnly(testInfo: TestInfo, join: UncheckedJoin, requirement: string): boolean {
+  if (join.partial) return false;
+  recordNotSupported(testInfo, [requirement], `the candidate did not ask for partial state (${join.omitMembersSent}), so no resync answer arises`);
+  return true;
+}
+
+/** An event ID of the current format that names no event anywhere. */
+function phantomId(): string {
+  return `$${randomBytes(32).toString('base64url')}`;
+}
+
+function roomFor(ctx: RouteContext): Room {
+  const room = ctx.remote.rooms.get(ctx.params.roomId);
+  if (!room) throw new Error(`no room ${ctx.params.roomId} on the remote`);
+  return room;
+}
+
+/**
+ * Members of nobody's making: `count` member events of the resident's server, signed under the
+ * resident's key ID by another key, so that no signature verifies (and no key fetch helps).
+ */
+function junkMembers(room: Room, sender: string, count: number, keyId: string): Array<{ event: PDU; eventId: string }> {
+  const stranger = generateSigningKey(keyId);
+  const template = room.draft({ type: 'm.room.member', stateKey: sender, sender, content: { membership: 'join' }, outlier: true });
+  const server = sender.slice(sender.indexOf(':') + 1);
+  return Array.from({ length: count }, (_, i) => {
+    const user = `@junk-${i}:${server}`;
+    return signEvent({ ...template, sender: user, state_key: user } as PDU, server, stranger, room.version);
+  });
+}
+
+test.describe('joining: adversarial residents (the resync and after)', () => {
+  test(`/state_ids lists ${JUNK_IDS.toLocaleString('en')} state IDs beyond the room`, { tag: ['@JS-01', '@JS-03'] }, async ({ candidate, client, remote }, testInfo) => {
+    const junk = Array.from({ length: JUNK_IDS }, phantomId);
+    const join = await UncheckedJoin.start({
+      candidate,
+      client,
+      remote,
+      resyncAnswer: {
+        stateIds: async (ctx) => {
+          const honest = JSON.parse(responseText(await stateIdsRoute(ctx))) as { pdu_ids: string[]; auth_chain_ids: string[] };
+          return json({ ...honest, pdu_ids: [...honest.pdu_ids, ...junk] });
+        },
+      },
+    });
+    if (partialOnly(testInfo, join, 'JS-03')) return;
+    await judgeAdversarialOutcome(testInfo, join, {
+      requirement: 'JS-03',
+      safeBehaviour: `Complete the resync with the true state: the ${JUNK_IDS.toLocaleString('en')} extra IDs name events nobody serves (/event and /state know none of them), so none can become state, and fetching them must stall neither the room nor the server (JS-03: the resync obtains the state at the join).`,
+    });
+  });
+
+  test(`/state answers ${JUNK_EVENTS.toLocaleString('en')} badly signed member events beyond the room`, { tag: ['@JS-01', '@JS-03'] }, async ({ candidate, client, remote }, testInfo) => {
+    let junk: Array<{ event: PDU; eventId: string }> = [];
+    const withJunk = (room: Room) => {
+      if (!junk.length) junk = junkMembers(room, remote.userId('mallory'), JUNK_EVENTS, remote.key.keyId);
+      return junk;
+    };
+    const join = await UncheckedJoin.start({
+      candidate,
+      client,
+      remote,
+      resyncAnswer: {
+        stateIds: async (ctx) => {
+          const honest = JSON.parse(responseText(await stateIdsRoute(ctx))) as { pdu_ids: string[]; auth_chain_ids: string[] };
+          return json({ ...honest, pdu_ids: [...honest.pdu_ids, ...withJunk(roomFor(ctx)).map((j) => j.eventId)] });
+        },
+        state: async (ctx): Promise<RouteResponse> => {
+          const honest = JSON.parse(responseText(await stateRoute(ctx))) as { pdus: unknown[]; auth_chain: unknown[] };
+          return json({ ...honest, pdus: [...honest.pdus, ...withJunk(roomFor(ctx)).map((j) => j.event)] });
+        },
+      },
+    });
+    if (partialOnly(testInfo, join, 'JS-03')) return;
+    withJunk(join.room);
+    await judgeAdversarialOutcome(testInfo, join, {
+      requirement: 'JS-03',
+      forbidden: junk.slice(0, 50).map((j) => ({ eventId: j.eventId, why: "its signature does not verify with the resident's key" })),
+      safeBehaviour: `Drop the ${JUNK_EVENTS.toLocaleString('en')} events whose signatures do not verify (JS-01) and complete the resync with the true state, without stalling the room or the server.`,
+    });
+  });
+
+  test('the resync answer never ends: headers sent, the body dribbled out a byte at a time', { tag: ['@JS-08', '@JS-03'] }, async ({ candidate, client, remote }, testInfo) => {
+    testInfo.annotations.push({
+      type: 'safeBehaviour',
+      description:
+        'Keep serving the partial room (lazy-loading /sync shows new events, the user can send) and every other room while the resync answer dribbles on; a read without a bound on the whole body must hold up nothing but the resync (MSC3902, JS-08).',
+    });
+    const dribbled = { started: 0, bytes: 0 };
+    const drip = (): RouteResponse => ({
+      status: 200,
+      chunks: async function* () {
+        dribbled.started++;
+        yield '{"pdu_ids":[';
+        // Ends when the candidate closes the connection or the remote closes at the end of the test.
+        for (;;) {
+          await new Promise((resolve) => setTimeout(resolve, DRIP_EVERY_MS));
+          dribbled.bytes++;
+          yield ' ';
+        }
+      },
+    });
+    const join = await UncheckedJoin.start({ candidate, client, remote, holdResync: false, resyncAnswer: { stateIds: drip, state: drip } });
+    join.joinAnswer.ok();
+    if (partialOnly(testInfo, join, 'JS-08')) return;
+    join.skipAudit('the resync answer never ends, so the room never resyncs within the test: there is no complete view to audit');
+    await join.resyncArrived(20_000);
+    const message = join.room.sendMessage(join.derek, 'while the resync answer dribbles');
+    await pushAndJudge(testInfo, candidate.serverName, join, [message]);
+    const seen = await seenInLazySync(client, join.roomId, message);
+    const sent = await client.sendMessage(join.roomId, 'from the candidate while the answer dribbles');
+    const reached = sent.status === 200 ? await remote.expectPdu({ type: 'm.room.message', sender: client.userId }, { within: 15_000 }).then(() => true, () => false) : false;
+    const { room_id: local } = (await client.createRoom({ preset: 'private_chat' })).ok();
+    const { event_id: localMessage } = (await client.sendMessage(local, 'a local room')).ok();
+    const localSeen = await client
+      .waitForSync((s) => timelineOf(s, local).some((e) => e.event_id === localMessage), { timeoutMs: 10_000, description: `${localMessage} in the local room ${local}` })
+      .then(() => true, () => false);
+    testInfo.annotations.push({ type: 'lazyjoin-observed', description: `dribbled answers started: ${dribbled.started}; bytes dribbled: ${dribbled.bytes}` });
+    judge(testInfo, clientOperationsWorkWhilePartial, {
+      request: { scenario: 'the resync answer dribbled out for ever' },
+      facts: [
+        { fact: 'a lazy-loading /sync shows a new event of the partial room', expected: true, observed: seen },
+        { fact: 'the user sends in the partial room (HTTP status)', expected: 200, observed: sent.status },
+        { fact: 'the sent event reaches the resident', expected: true, observed: reached },
+        { fact: 'a local room keeps working', expected: true, observed: localSeen },
+      ],
+    });
+  });
+
+  test('/state_ids names, for the topic, an event that neither /event nor /state supplies', { tag: ['@JS-01', '@JS-03'] }, async ({ candidate, client, remote }, testInfo) => {
+    const phantom = phantomId();
+    const join = await UncheckedJoin.start({
+      candidate,
+      client,
+      remote,
+      room: { state: [{ type: 'm.room.topic', content: { topic: 'the real topic' } }] },
+      resyncAnswer: {
+        stateIds: async (ctx) => {
+          const room = roomFor(ctx);
+          const topic = room.stateEventId('m.room.topic', '');
+          const honest = JSON.parse(responseText(await stateIdsRoute(ctx))) as { pdu_ids: string[]; auth_chain_ids: string[] };
+          return json({ ...honest, pdu_ids: honest.pdu_ids.map((id) => (id === topic ? phantom : id)) });
+        },
+      },
+    });
+    if (partialOnly(testInfo, join, 'JS-03')) return;
+    join.skipAudit('this test judges the end state itself (JS-03); a candidate that lost the topic would differ from the room in every audited view, one finding counted under many requirements');
+    await judgeAdversarialOutcome(testInfo, join, {
+      requirement: 'JS-03',
+      safeBehaviour:
+        'End with the real topic: the partial state already holds it and /state serves it, while the ID /state_ids names for it is served by nobody. A resync that cannot fetch an event it was told of must not drop the key from the room state (JS-03: the resync makes the state whole).',
+    });
+  });
+
+  test("a leave of the joiner, forged by the resident, is pushed while the room is partial", { tag: ['@JS-01', '@JS-03'] }, async ({ candidate, client, remote }, testInfo) => {
+    const join = await UncheckedJoin.start({ candidate, client, remote });
+    join.joinAnswer.ok();
+    if (join.partial) await join.resyncArrived(20_000);
+    const room = join.room;
+    const joinId = join.joinEventId!;
+    // Signed by the resident alone: a member event is valid only with the signature of its sender's server.
+    const forged = room.forge({
+      type: 'm.room.member',
+      stateKey: client.userId,
+      sender: client.userId,
+      signAs: remote.serverName,
+      content: { membership: 'leave' },
+      prevEvents: room.forwardExtremities(),
+      authEvents: [room.stateEventId('m.room.create', '')!, room.stateEventId('m.room.power_levels', '')!, joinId],
+      outlier: true,
+    });
+    if (join.partial) {
+      await pushAndJudge(testInfo, candidate.serverName, join, [forged.eventId]);
+    } else {
+      const answer = await join.pushTransaction({ pdus: [forged.event] }, 15_000);
+      testInfo.annotations.push({ type: 'lazyjoin-observed', description: `transaction with the forged leave answered: ${JSON.stringify(answer).slice(0, 500)}` });
+    }
+    await judgeAdversarialOutcome(testInfo, join, {
+      requirement: 'JS-03',
+      forbidden: [{ eventId: forged.eventId, why: `its sender ${client.userId} is the candidate's own user, and it bears only the resident's signature` }],
+      safeBehaviour:
+        "Drop the leave: it claims the candidate's own user as sender without the candidate's signature (JS-01: signature checks fail -> dropped), whether the room is partial or not; the user stays joined and the resync ends on the true state.",
+    });
+  });
+});
