@@ -16,6 +16,13 @@ const candidateNames = (process.env.LAZYJOIN_CANDIDATES ?? 'synapse,synapse-1.98
   .map((s) => s.trim())
   .filter(Boolean);
 
+function retriesFromEnv(value: string | undefined): number {
+  if (value === undefined || value === '') return 0;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 3) throw new Error(`LAZYJOIN_RETRIES must be a whole number from 0 to 3, not "${value}"`);
+  return n;
+}
+
 const conformanceTests = ['smoke/**/*.spec.ts', 'resident/**/*.spec.ts', 'joining/**/*.spec.ts', 'client/**/*.spec.ts', 'msc2775/**/*.spec.ts'];
 
 export default defineConfig<CandidateOptions>({
@@ -23,7 +30,9 @@ export default defineConfig<CandidateOptions>({
   outputDir: './test-results',
   fullyParallel: false,
   forbidOnly: !!process.env.CI,
-  retries: 0,
+  // LAZYJOIN_RETRIES (default 0): attempts after a failure. A retry never erases what a failed
+  // attempt judged: the report keeps its departures (harness/report/model.ts, earlierAttempts).
+  retries: retriesFromEnv(process.env.LAZYJOIN_RETRIES),
   workers: process.env.LAZYJOIN_WORKERS ? Number(process.env.LAZYJOIN_WORKERS) : 2,
   timeout: 60_000,
   globalSetup: './harness/global-setup.ts',

@@ -49,6 +49,12 @@ function restrict(side: RunSide, keep: Set<string>): RunResults {
   return { ...side.results, projects: [side.project], candidates: { [side.project]: side.results.candidates[side.project]! }, tests };
 }
 
+/** Whether every fail behind this cell was judged in an attempt that a retry then passed. */
+function failedOnlyBeforeRetry(cell: { findings: Array<{ verdict: string; reason: string }> } | undefined): boolean {
+  const fails = (cell?.findings ?? []).filter((f) => f.verdict === 'fail');
+  return fails.length > 0 && fails.every((f) => f.reason.startsWith('intermittent: attempt '));
+}
+
 export function compareRuns(external: RunSide, process: RunSide): Comparison {
   const ext = external.results.tests.filter((t) => t.candidate === external.project);
   const proc = new Set(process.results.tests.filter((t) => t.candidate === process.project).map(key));
@@ -75,6 +81,9 @@ export function compareRuns(external: RunSide, process: RunSide): Comparison {
     totals.process[vb] = (totals.process[vb] ?? 0) + 1;
     if (va === vb) equal++;
     else if ([va, vb].sort().join() === 'known-failure,pass' && onlyIntermittent(row.id)) intermittent.push(`${row.id} (${row.level}): external ${va}, process ${vb}`);
+    else if ([va, vb].sort().join() === 'fail,pass' && failedOnlyBeforeRetry(va === 'fail' ? row.results[external.project] : b.requirements.find((r) => r.id === row.id)?.results[process.project])) {
+      intermittent.push(`${row.id} (${row.level}): external ${va}, process ${vb} (the fail is an attempt a retry passed)`);
+    }
     else differences.push(`${row.id} (${row.level}): external ${va}, process ${vb}`);
   }
   return { equal, differences, intermittent, notRunByDesign, totals };

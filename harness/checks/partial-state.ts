@@ -211,6 +211,9 @@ export const eagerSyncShowsRoomOnceResynced = factsCheck('partial/eager-sync-sho
 export const localDeviceChangesReachRoomServers = factsCheck('partial/local-device-changes-reach-room-servers', 'JS-12', 'local device-list changes of the resync reach, once it completes, every server in the room since the join; device-list tracking follows the resynced membership');
 export const remoteDeviceUpdatesKept = factsCheck('partial/remote-device-updates-kept', 'JS-13', 'remote device-list updates received during the resync are kept and surfaced once it completes');
 export const resyncResumesAfterRestart = factsCheck('partial/resync-resumes-after-restart', 'JS-17', 'a joiner restarted mid-resync resumes the resync and completes it');
+export const resyncsIndependentPerRoom = factsCheck('partial/resyncs-independent-per-room', 'JS-08', "a resync held in one room holds nothing of another: once that room's own resync completes, its member list answers and eager syncs show it, while the held room's requests still wait");
+export const partialAcceptanceRevisited = factsCheck('partial/partial-acceptance-revisited', 'JS-14', 'an event accepted while partial that the full state forbids (its sender is banned there) is rejected once the full state is known: clients are no longer served it');
+export const serverAclAppliedToPdus = factsCheck('federation/server-acl-applied-to-pdus', 'SJ-26', "a PDU sent by a server the room's current server ACL denies is ignored: the transaction answer carries an error for it and clients are not served it");
 
 export const partialStateChecks = {
   'partial-client-answer': [remoteMemberRequestsWait, localRequestsAnswerAtOnce] as ReadonlyArray<ClientAnswerCheck>,
@@ -227,6 +230,9 @@ export const partialStateChecks = {
     localDeviceChangesReachRoomServers,
     remoteDeviceUpdatesKept,
     resyncResumesAfterRestart,
+    resyncsIndependentPerRoom,
+    partialAcceptanceRevisited,
+    serverAclAppliedToPdus,
   ] as ReadonlyArray<Check<PartialFactsObservation>>,
 };
 

@@ -88,6 +88,13 @@ export interface PartialJoinOptions {
   hold?: RouteName[];
   /** How send_join misbehaves (default: answers truthfully). */
   sendJoin?: SendJoinBehaviour;
+  /** The servers the client /join names, in order (default: the remote alone). */
+  via?: (servers: { remote: string; bystanders: string[] }) => string[];
+  /**
+   * Scripts the remote and its bystanders once the room, the send_join route and the gates are in
+   * place, just before the candidate joins (e.g. a server that answers make_join with an error).
+   */
+  beforeJoin?: (scene: { remote: Remote; room: Room; bystanders: readonly Bystander[] }) => void | Promise<void>;
 }
 
 export interface PartialJoin {
@@ -177,7 +184,9 @@ export async function partialJoin(fx: PartialJoinFixtures, opts: PartialJoinOpti
     for (const g of gates.values()) g.release();
   };
 
-  const joining = joiner.join(room.roomId, { via: [remote.serverName] });
+  await opts.beforeJoin?.({ remote, room, bystanders });
+  const via = opts.via?.({ remote: remote.serverName, bystanders: bystanders.map((b) => b.serverName) }) ?? [remote.serverName];
+  const joining = joiner.join(room.roomId, { via });
   let joinReturnedDuringResync = true;
   const bound = new Promise<'held'>((resolve) => setTimeout(() => resolve('held'), JOIN_RETURNS_WITHIN_MS).unref());
   if ((await Promise.race([joining.then(() => 'joined' as const), bound])) === 'held') {
@@ -309,9 +318,14 @@ export async function partialJoin(fx: PartialJoinFixtures, opts: PartialJoinOpti
  * this wraps the route handlers and looks at which listener was addressed.
  */
 export function breakStateAt(join: Pick<PartialJoin, 'remote'>, serverName: string, answer: RouteResponse): void {
-  for (const route of ['state', 'state_ids'] as const) {
-    const normal = join.remote.handlerFor(route);
-    join.remote.route(route, (ctx) => (ctx.self.serverName === serverName ? answer : normal(ctx)));
+  breakRoutesAt(join.remote, serverName, ['state', 'state_ids'], answer);
+}
+
+/** Makes one server (the remote or a bystander) answer every later request on `routes` with `answer`; the others keep serving. */
+export function breakRoutesAt(remote: Remote, serverName: string, routes: readonly RouteName[], answer: RouteResponse): void {
+  for (const route of routes) {
+    const normal = remote.handlerFor(route);
+    remote.route(route, (ctx) => (ctx.self.serverName === serverName ? answer : normal(ctx)));
   }
 }
 

@@ -73,6 +73,8 @@ export interface TestSummary {
   errors: string[];
   wireExchange?: string;
   candidateLogTail?: string;
+  /** How the attempts before a retry ended (`LAZYJOIN_RETRIES`), first to last. */
+  earlierAttempts?: Array<{ status: TestStatus; errors: string[] }>;
 }
 
 /** A non-passing outcome worth showing: what was expected against what came, and the wire behind it. */
@@ -260,6 +262,24 @@ export function outcomesOf(record: TestRecord): Omit<Outcome, 'record' | 'testTi
   if (ENDED_BADLY.has(record.status) && !record.checks.some((c) => EXPLAINS_FAILURE.has(c.verdict))) {
     for (const id of judged) {
       out.push({ requirementId: id, verdict: 'error', reason: `the test ended ${record.status} after its checks: ${firstError}` });
+    }
+  }
+  // Departures judged in attempts before a retry count as judged (an intermittent departure is a
+  // departure); their errors and passes do not: the last attempt speaks for what they could not judge.
+  const attempts = (record.earlierAttempts?.length ?? 0) + 1;
+  for (const attempt of record.earlierAttempts ?? []) {
+    for (const c of attempt.checks) {
+      if (c.verdict !== 'fail' && c.verdict !== 'non-strict') continue;
+      out.push({
+        requirementId: c.requirementId,
+        verdict: c.verdict,
+        recorded: true,
+        ...(c.checkId !== null ? { checkId: c.checkId } : {}),
+        expected: c.expected,
+        observed: c.observed,
+        reason: `intermittent: attempt ${attempt.retry + 1} of ${attempts} judged ${c.verdict} (${c.reason ?? c.checkId ?? c.requirementId}); attempt ${record.retry + 1} ended ${record.status}`,
+        ...(c.exchanges?.length ? { exchanges: c.exchanges } : {}),
+      });
     }
   }
   return out;
@@ -462,6 +482,7 @@ function cellOf(level: Level, given: (Outcome & { knownFailureReason?: string })
       errors: r.errors,
       ...(r.wireExchange !== undefined ? { wireExchange: r.wireExchange } : {}),
       ...(r.candidateLogTail !== undefined ? { candidateLogTail: r.candidateLogTail } : {}),
+      ...(r.earlierAttempts?.length ? { earlierAttempts: r.earlierAttempts.map((a) => ({ status: a.status, errors: a.errors })) } : {}),
     });
   }
   const cellOutcomes: CellOutcome[] = outcomes.map((o) => ({

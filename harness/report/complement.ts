@@ -22,7 +22,7 @@ export interface ComplementCase {
 export const COMPLEMENT_CASES: readonly ComplementCase[] = [
   { n: 1, name: 'TestSendJoinPartialStateResponse' },
   { n: 2, name: 'EagerInitialSyncDuringPartialStateJoin' },
-  { n: 3, name: 'EagerIncrementalSyncDuringPartialStateJoin', notCovered: 'an incremental eager /sync made during the resync is not judged on its own (the eager tests make an initial sync then, and an incremental long poll woken when the resync completes)' },
+  { n: 3, name: 'EagerIncrementalSyncDuringPartialStateJoin' },
   { n: 4, name: 'EagerLongPollingSyncWokenWhenResyncCompletes' },
   { n: 5, name: 'CanLazyLoadingSyncDuringPartialStateJoin' },
   { n: 6, name: 'CanSendEventsDuringPartialStateJoin' },
@@ -37,7 +37,7 @@ export const COMPLEMENT_CASES: readonly ComplementCase[] = [
   { n: 15, name: 'CanReceiveEventsWithMissingParentsDuringPartialStateJoin' },
   { n: 16, name: 'CanReceiveEventsWithHalfMissingParentsDuringPartialStateJoin' },
   { n: 17, name: 'CanReceiveEventsWithHalfMissingGrandparentsDuringPartialStateJoin' },
-  { n: 18, name: 'Lazy-loading initial sync includes remote memberships during partial state join', notCovered: "a lazy-loading initial sync made after a remote member's message is not judged; the incremental one is (case 20)" },
+  { n: 18, name: 'Lazy-loading initial sync includes remote memberships during partial state join' },
   { n: 19, name: 'Lazy-loading gappy sync includes remote memberships during partial state join' },
   { n: 20, name: 'Lazy-loading incremental sync includes remote memberships during partial state join' },
   { n: 21, name: 'GappySyncAfterPartialStateSynced' },

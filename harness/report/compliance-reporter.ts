@@ -72,8 +72,14 @@ export default class ComplianceReporter implements Reporter {
     const project = test.parent.project()?.name ?? '';
     if (this.excluded.has(project)) return;
     if (!this.projects.includes(project)) this.projects.push(project);
-    const isRetry = this.records.has(test.id);
-    const record = this.recordOf(test, result, project);
+    const earlier = this.records.get(test.id);
+    const isRetry = earlier !== undefined;
+    let record = this.recordOf(test, result, project);
+    if (earlier) {
+      // A retry never erases what an earlier attempt saw (model.ts, `earlierAttempts`).
+      const previous = { retry: earlier.retry, status: earlier.status, errors: earlier.errors, checks: earlier.checks };
+      record = { ...record, earlierAttempts: [...(earlier.earlierAttempts ?? []), previous] };
+    }
     this.records.set(test.id, record);
     if (!isRetry) this.done++;
     this.progress(`${this.done}/${this.total} ${project}: ${record.status.padEnd(8)} ${record.title}${result.retry ? ` (retry ${result.retry})` : ''}`);

@@ -79,6 +79,20 @@ export interface TestRecord {
   candidateLogTail?: string;
   /** The room version the test judged in (its `lazyjoin-room-version` annotation, or its `@vN` tag). */
   roomVersion?: string;
+  /**
+   * Attempts before this one, when the test was retried (`LAZYJOIN_RETRIES`): how each ended and
+   * the checks it judged. A departure judged in an earlier attempt still counts for its
+   * requirement (the candidate was wrong then, whatever the retry saw); an attempt that ended in
+   * an error judged nothing, so only the retry speaks for the requirements it could not judge.
+   */
+  earlierAttempts?: EarlierAttempt[];
+}
+
+export interface EarlierAttempt {
+  retry: number;
+  status: TestStatus;
+  errors: string[];
+  checks: CheckOutcome[];
 }
 
 /** Annotation type naming the room version a test judged in. */

@@ -279,10 +279,11 @@ const SCRIPT = `
     pane.append(el('h3', { text: 'Tests' }));
     const tests = el('table', {}, el('tr', {}, el('th', { text: 'Test' }), el('th', { text: 'Location' }), el('th', { text: 'Status' }), el('th', { text: 'Duration' })));
     for (const t of cell.tests) tests.append(el('tr', {}, el('td', { text: t.titlePath.join(' › ') }), el('td', { class: 'id', text: t.file + ':' + t.line }),
-      el('td', { text: t.status }), el('td', { text: (t.durationMs / 1000).toFixed(2) + ' s' })));
+      el('td', { text: t.status + (t.earlierAttempts ? ' (retried: ' + t.earlierAttempts.map((a) => a.status).join(', ') + ' before)' : '') }), el('td', { text: (t.durationMs / 1000).toFixed(2) + ' s' })));
     pane.append(tests);
     for (const t of cell.tests) {
       const failed = t.status !== 'passed' && t.status !== 'skipped';
+      for (const [i, a] of (t.earlierAttempts || []).entries()) if (a.errors.length) pane.append(el('details', {}, el('summary', { text: 'Attempt ' + (i + 1) + ' (' + a.status + ', retried): ' + t.title }), el('pre', { text: a.errors.join('\\n') })));
       if (t.errors.length) pane.append(el('details', { open: '' }, el('summary', { text: 'Errors: ' + t.title }), el('pre', { text: t.errors.join('\\n') })));
       if (t.wireExchange) { const d = el('details', { class: 'wire' }, el('summary', { text: 'Wire exchange: ' + t.title }), el('pre', { text: t.wireExchange })); d.open = failed; pane.append(d); }
       if (t.candidateLogTail) { const d = el('details', { class: 'log' }, el('summary', { text: 'Candidate log tail: ' + t.title }), el('pre', { text: t.candidateLogTail })); d.open = failed; pane.append(d); }

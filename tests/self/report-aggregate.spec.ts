@@ -56,6 +56,32 @@ test.describe('outcomes of one test', () => {
     ]);
   });
 
+  test('a retry never erases a departure an earlier attempt judged: the requirement fails, marked intermittent', () => {
+    const record = testRecord({
+      title: 't',
+      tags: ['@JS-03'],
+      status: 'passed',
+      retry: 1,
+      checks: [check('JS-03', 'pass')],
+      earlierAttempts: [{ retry: 0, status: 'failed', errors: ['state differs'], checks: [check('JS-03', 'fail')] }],
+    });
+    expect(outcomesOf(record).map((o) => `${o.requirementId}:${o.verdict}`)).toEqual(['JS-03:pass', 'JS-03:fail']);
+    expect(outcomesOf(record)[1].reason).toMatch(/^intermittent: attempt 1 of 2 judged fail .*; attempt 2 ended passed$/);
+    expect(aggregateVerdict(outcomesOf(record).map((o) => o.verdict))).toBe('fail');
+  });
+
+  test('an attempt that ended in an error judged nothing: the retry speaks for its requirements', () => {
+    const record = testRecord({
+      title: 't',
+      tags: ['@JS-03'],
+      status: 'passed',
+      retry: 1,
+      checks: [check('JS-03', 'pass')],
+      earlierAttempts: [{ retry: 0, status: 'timedOut', errors: ['Test timeout of 60000ms exceeded.'], checks: [] }],
+    });
+    expect(outcomesOf(record).map((o) => `${o.requirementId}:${o.verdict}`)).toEqual(['JS-03:pass']);
+  });
+
   test('level tags and other tags are not requirements', () => {
     expect(verdictsOf({ title: 't', tags: ['@must', '@slow', '@SJ-15a', '@C-6'] })).toEqual(['SJ-15a:not-run', 'C-6:not-run']);
   });
