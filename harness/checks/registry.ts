@@ -19,6 +19,7 @@ import { requestObjectChecks } from './request-object.ts';
 import { joinRelayChecks } from './join-relay.ts';
 import { clientDataChecks } from './client-data.ts';
 import { partialStateChecks } from './partial-state.ts';
+import { clientHistoryChecks } from './client-history.ts';
 import type { Check } from './types.ts';
 
 export { defineCheck } from './define.ts';
@@ -29,7 +30,7 @@ export { loadCatalogue, requirement } from './catalogue.ts';
 type AnyCheck = Check<never>;
 
 /** Which observation type a check judges: SendJoinObservation, MakeJoinObservation, StateObservation. */
-export type ObservationKind = 'send-join' | 'make-join' | 'state' | keyof typeof joinerResyncIntegrityChecks | keyof typeof auditChecks | keyof typeof joiningResyncChecks | keyof typeof joiningSyncChecks | keyof typeof federationApiChecks | keyof typeof joinerMakeJoinChecks | keyof typeof joinerKeyValidityChecks | keyof typeof joinerReceivedEventChecks | keyof typeof clientLazyLoadingChecks | keyof typeof requestObjectChecks | keyof typeof joinRelayChecks | keyof typeof clientDataChecks | keyof typeof partialStateChecks;
+export type ObservationKind = 'send-join' | 'make-join' | 'state' | keyof typeof joinerResyncIntegrityChecks | keyof typeof auditChecks | keyof typeof joiningResyncChecks | keyof typeof joiningSyncChecks | keyof typeof federationApiChecks | keyof typeof joinerMakeJoinChecks | keyof typeof joinerKeyValidityChecks | keyof typeof joinerReceivedEventChecks | keyof typeof clientLazyLoadingChecks | keyof typeof requestObjectChecks | keyof typeof joinRelayChecks | keyof typeof clientDataChecks | keyof typeof partialStateChecks | keyof typeof clientHistoryChecks;
 
 const CHECKS_BY_KIND: ReadonlyArray<[ObservationKind, ReadonlyArray<AnyCheck>]> = [
   ['send-join', sendJoinChecks as ReadonlyArray<AnyCheck>],
@@ -48,6 +49,7 @@ const CHECKS_BY_KIND: ReadonlyArray<[ObservationKind, ReadonlyArray<AnyCheck>]> 
   ...(Object.entries(joinRelayChecks) as unknown as Array<[keyof typeof joinRelayChecks, ReadonlyArray<AnyCheck>]>),
   ...(Object.entries(clientDataChecks) as unknown as Array<[keyof typeof clientDataChecks, ReadonlyArray<AnyCheck>]>),
   ...(Object.entries(partialStateChecks) as unknown as Array<[keyof typeof partialStateChecks, ReadonlyArray<AnyCheck>]>),
+  ...(Object.entries(clientHistoryChecks) as unknown as Array<[keyof typeof clientHistoryChecks, ReadonlyArray<AnyCheck>]>),
 ];
 
 let registered: ReadonlyMap<string, AnyCheck> | undefined;

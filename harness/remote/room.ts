@@ -16,6 +16,7 @@ import {
   eventRefIds,
   eventReference,
   opaqueEventId,
+  redactEvent,
   roomVersion,
   selectAuthEvents,
   signEvent,
@@ -66,6 +67,8 @@ export class Room {
   private readonly stateBeforeSnapshots = new Map<string, StateMap>();
   private readonly stateBeforeCache = new Map<string, StateMap>();
   private readonly now: () => number;
+  /** Redacted event -> the first redaction of it linked into the DAG (validity is the scenario's matter). */
+  private readonly redactions = new Map<string, string>();
   /** The last event linked in line, with the value its state key had before it. */
   private lastLinear?: { id: string; key?: string; previous?: string };
 
@@ -216,6 +219,7 @@ export class Room {
   }
 
   private linkIntoDag(stored: StoredEvent): void {
+    this.noteRedaction(stored);
     const prevs = this.refs(stored.pdu, 'prev_events');
     const linear =
       this.currentValid &&
@@ -258,6 +262,27 @@ export class Room {
       else state.set(last.key, last.previous);
     }
     return state;
+  }
+
+  private noteRedaction(stored: StoredEvent): void {
+    if (pduField<string>(stored.pdu, 'type') !== 'm.room.redaction') return;
+    const target = this.version.redactsInContent ? pduField<Record<string, unknown>>(stored.pdu, 'content')?.redacts : pduField<unknown>(stored.pdu, 'redacts');
+    if (typeof target === 'string' && !this.redactions.has(target)) this.redactions.set(target, stored.id);
+  }
+
+  /** The redaction of `id` this room holds in its DAG, or undefined. */
+  redactionOf(id: string): string | undefined {
+    return this.redactions.get(id);
+  }
+
+  /**
+   * The content a server holding this room serves for `id`: as sent, or, once a redaction of it is
+   * in the DAG, what the room version's redaction algorithm keeps.
+   */
+  servedContent(id: string): Record<string, unknown> {
+    const pdu = this.mustEvent(id);
+    const content = this.redactions.has(id) ? redactEvent(pdu, this.version).content : pduField<Record<string, unknown>>(pdu, 'content');
+    return (content ?? {}) as Record<string, unknown>;
   }
 
   /** The stored event, or undefined. */
