@@ -161,7 +161,7 @@ function recordError<O>(testInfo: TestInfo, check: Check<O>, reason: string): vo
 }
 
 /** Whether the candidate still creates a local room and shows a message in it, within a bound. */
-async function localRoomWorks(client: CandidateClient): Promise<{ ok: boolean; error?: string }> {
+export async function localRoomWorks(client: CandidateClient): Promise<{ ok: boolean; error?: string }> {
   try {
     const { room_id: roomId } = (await client.createRoom({ preset: 'private_chat' })).ok();
     const { event_id: eventId } = (await client.sendMessage(roomId, 'other rooms still work')).ok();

@@ -7,6 +7,7 @@
  * safe or not under JS-03 (a clear refusal, or the resident's true state once resynced, other
  * rooms still working).
  */
+import { randomBytes } from 'node:crypto';
 import { test } from '../../harness/fixtures.ts';
 import { judge } from '../../harness/checks/judge.ts';
 import { eventsAfterValidUntilRejected } from '../../harness/checks/joiner-key-validity.ts';
@@ -31,6 +32,8 @@ const TOPIC = stateMapKey('m.room.topic', '');
 const HOUR = 3_600_000;
 /** The spec's bound on a whole event in canonical JSON (client-server API, "Size limits"). */
 const EVENT_SIZE_LIMIT = 65_536;
+/** The most prev_events an event may cite (the PDU schema). */
+const MAX_PREV_EVENTS = 20;
 
 type Json = Record<string, unknown>;
 
@@ -308,6 +311,29 @@ test.describe('joining: adversarial residents (auth chains, identities, keys, fo
       forbidden: [{ eventId: oversized, why: `it is ${size} bytes, over the ${EVENT_SIZE_LIMIT} an event may be` }],
       safeBehaviour:
         'Drop the oversized event ("The complete event MUST NOT be larger than 65536 bytes"; an invalid event is dropped, JS-01) and complete the join with the true state, or refuse it with a client error.',
+    });
+  });
+
+  test('a state event cites 21 prev_events, one more than an event may', { tag: ['@JS-01', '@JS-03'] }, async ({ candidate, client, remote }, testInfo) => {
+    let overlong = '';
+    const join = await UncheckedJoin.start({
+      candidate,
+      client,
+      remote,
+      room: { state: [{ type: 'm.room.topic', content: { topic: 'the real topic' } }] },
+      sendJoinRoute: rewrittenSendJoin((body, { room }) => {
+        // The room's forward extremity and twenty events nobody has seen: well-formed IDs, one too many.
+        const prevEvents = [...room.forwardExtremities(), ...Array.from({ length: MAX_PREV_EVENTS }, () => `$${randomBytes(32).toString('base64url')}`)];
+        const forged = room.build({ type: 'm.room.topic', stateKey: '', sender: remote.userId('charlie'), content: { topic: 'with one prev event too many' }, prevEvents });
+        overlong = computeEventId(forged, room.version);
+        replaceInState(body, TOPIC, forged);
+      }),
+    });
+    await judgeAdversarialOutcome(testInfo, join, {
+      requirement: 'JS-03',
+      forbidden: [{ eventId: overlong, why: `it has ${MAX_PREV_EVENTS + 1} prev_events; an event may have at most ${MAX_PREV_EVENTS}` }],
+      safeBehaviour:
+        'Drop the event with too many prev_events (prev_events "Must contain less than or equal to 20 events"; an invalid event is dropped, JS-01) and take the real topic from the resync, or refuse the join with a client error.',
     });
   });
 

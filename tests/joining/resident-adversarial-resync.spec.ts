@@ -1,18 +1,21 @@
 /**
  * Adversarial residents in the resync and after the join: /state_ids and /state answers far
- * larger than the room, an answer that never ends, state IDs nobody serves, and a forged leave of
- * the joiner pushed while the room is partial. As in resident-adversarial.spec.ts, each test
- * states its `safeBehaviour`; no invalid event may become state (JS-01, judged) and the outcome is
- * judged under JS-03 (the resident's true state once resynced, other rooms still working), or,
- * for the answer that never ends, under JS-08 (the partial room and the others keep working).
+ * larger than the room, an answer that never ends, state IDs nobody serves, another room's state,
+ * and a forged leave of the joiner pushed while the room is partial. As in
+ * resident-adversarial.spec.ts, each test states its `safeBehaviour`; no invalid event may become
+ * state (JS-01, judged) and the outcome is judged under JS-03 (the resident's true state once
+ * resynced, other rooms still working); for the answer that never ends, under JS-08 (the partial
+ * room and the others keep working); where the resident never gives its true state, recorded
+ * under C-15.
  */
 import { randomBytes } from 'node:crypto';
 import type { TestInfo } from '@playwright/test';
 import { test } from '../../harness/fixtures.ts';
-import { judge, recordNotSupported } from '../../harness/checks/judge.ts';
+import { judge, recordInformational, recordNotSupported } from '../../harness/checks/judge.ts';
+import { noInvalidEventInState } from '../../harness/checks/joiner-resync-integrity.ts';
 import { clientOperationsWorkWhilePartial } from '../../harness/checks/partial-state.ts';
 import { timelineOf } from '../../harness/client/types.ts';
-import { judgeAdversarialOutcome } from '../../harness/joining/adversarial-resident.ts';
+import { ADVERSARIAL_RESYNC_WITHIN_MS, judgeAdversarialOutcome, localRoomWorks, SAFE_BEHAVIOUR_ANNOTATION, stateKeyOf } from '../../harness/joining/adversarial-resident.ts';
 import { pushAndJudge, seenInLazySync } from '../../harness/joining/resync-observe.ts';
 import { UncheckedJoin } from '../../harness/joining/unchecked-join.ts';
 import { generateSigningKey, signEvent, type PDU } from '../../harness/matrix/index.ts';
@@ -183,6 +186,52 @@ test.describe('joining: adversarial residents (the resync and after)', () => {
       safeBehaviour:
         'End with the real topic: the partial state already holds it and /state serves it, while the ID /state_ids names for it is served by nobody. A resync that cannot fetch an event it was told of must not drop the key from the room state (JS-03: the resync makes the state whole).',
     });
+  });
+
+  test('the resync answers with the state of another room', { tag: ['@JS-01', '@C-15'] }, async ({ candidate, client, remote }, testInfo) => {
+    const elsewhere = remote.createRoom({ creator: remote.userId('charlie'), name: 'another room' });
+    const foreignState = [...elsewhere.currentState().values()];
+    const join = await UncheckedJoin.start({
+      candidate,
+      client,
+      remote,
+      resyncAnswer: {
+        stateIds: () => json({ pdu_ids: foreignState, auth_chain_ids: elsewhere.authChain(foreignState) }),
+        state: () => json({ pdus: foreignState.map((id) => elsewhere.mustEvent(id)), auth_chain: elsewhere.authChain(foreignState).map((id) => elsewhere.mustEvent(id)) }),
+      },
+    });
+    if (partialOnly(testInfo, join, 'C-15')) return;
+    join.skipAudit("the resident answers every resync with another room's state, so the room's true membership cannot be had from it: this test judges that none of the foreign events became state (JS-01) and records the rest (C-15)");
+    const forbidden = foreignState.map((id) => ({ eventId: id, why: `it belongs to room ${elsewhere.roomId}` }));
+    const safeBehaviour =
+      "Refuse every event of the answer that is not of the room (JS-01: not a valid event of this room) and keep the room's own state, retrying the resync or staying partial; never take another room's create, power levels or name, and never give the room up without a word to the user. Whether the room ends whole is recorded, not failed: this resident never gives its true state (C-15).";
+    join.releaseResync();
+    const resynced = await join.awaitResyncComplete(ADVERSARIAL_RESYNC_WITHIN_MS).then(() => true, () => false);
+    if (resynced) {
+      await judgeAdversarialOutcome(testInfo, join, { requirement: 'C-15', forbidden, safeBehaviour });
+      return;
+    }
+    // Not resynced (the candidate would not take the answer): its whole state may wait for the
+    // resync, but each non-member state event is answerable while partial (JS-08), with its ID.
+    testInfo.annotations.push({ type: SAFE_BEHAVIOUR_ANNOTATION, description: safeBehaviour });
+    const keys = new Map(foreignState.map((id) => [stateKeyOf(elsewhere.mustEvent(id) as unknown as Record<string, unknown>), elsewhere.mustEvent(id)]));
+    const stateAfter: Record<string, string> = {};
+    const unreadable: string[] = [];
+    // A 403 means the candidate no longer counts its user in the room (it gave the room up): nothing of it is served.
+    const notInRoom: string[] = [];
+    for (const [key, event] of keys) {
+      if (event.type === 'm.room.member') continue;
+      const read = await client.call('GET', `/_matrix/client/v3/rooms/${encodeURIComponent(join.roomId)}/state/${encodeURIComponent(event.type)}/${encodeURIComponent(event.state_key ?? '')}`, { query: { format: 'event' }, timeoutMs: 5_000 });
+      if (read.status === 200 && typeof read.body.event_id === 'string') stateAfter[key] = read.body.event_id;
+      else if (read.status === 403) notInRoom.push(key);
+      else if (read.status !== 404) unreadable.push(`${key}: HTTP ${read.status} ${JSON.stringify(read.body).slice(0, 200)}`);
+    }
+    if (unreadable.length) throw new Error(`the candidate's non-member state could not be read as events while partial: ${unreadable.join('; ')}`);
+    judge(testInfo, noInvalidEventInState, { join: { status: join.joinAnswer.status, errcode: join.joinAnswer.errcode }, stateAfter, forbidden });
+    const otherRooms = await localRoomWorks(client);
+    const adopted = forbidden.filter((f) => Object.values(stateAfter).includes(f.eventId)).length;
+    const lostRoom = notInRoom.length > 0;
+    recordInformational(testInfo, 'C-15', adopted === 0 && !lostRoom && otherRooms.ok, { resynced, stateAfter, adopted, lostRoom, otherRooms }, `safe behaviour: ${safeBehaviour}`);
   });
 
   test("a leave of the joiner, forged by the resident, is pushed while the room is partial", { tag: ['@JS-01', '@JS-03'] }, async ({ candidate, client, remote }, testInfo) => {
