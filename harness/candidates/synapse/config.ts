@@ -9,6 +9,8 @@ import { stringify } from 'yaml';
 import { CandidateError, type InstanceFile } from '../types.ts';
 
 export interface SynapseConfigInput {
+  /** Turns presence on (lazyjoin's settings keep it off: its EDUs are noise for most tests). */
+  presence?: boolean;
   serverName: string;
   clientPort: number;
   federationPort: number;
@@ -140,6 +142,7 @@ export function synapseConfig(c: SynapseConfigInput): Record<string, unknown> {
     enable_metrics: false,
     url_preview_enabled: false,
     ...synapseLazyjoinSettings(c),
+    ...(c.presence ? { presence: { enabled: true } } : {}),
   };
 }
 
@@ -180,6 +183,8 @@ export function synapseSigningKey(): string {
 }
 
 export interface SynapseInstanceInput {
+  /** Presence on (default off). */
+  presence?: boolean;
   serverName: string;
   clientPort: number;
   federationPort: number;
@@ -226,6 +231,7 @@ export function synapseInstanceFiles(i: SynapseInstanceInput): InstanceFile[] {
     registrationSharedSecret: i.registrationSharedSecret,
     bindAddress: i.bindAddress,
     database: i.database,
+    presence: i.presence,
   });
   return [
     { path: paths.tlsCert, content: i.tls.certPem, mode: 0o644 },

@@ -26,6 +26,8 @@ export interface SynapseDriverOptions extends ProcessDriverOptions {
   logLevel?: string;
   /** `sqlite` or `postgres` (default env `LAZYJOIN_SYNAPSE_DATABASE`, else sqlite). */
   database?: string;
+  /** Presence on (default off; for the few tests about presence, which start an instance of their own). */
+  presence?: boolean;
 }
 
 /** Synapse's first start creates the whole SQLite schema: seconds, but slow on a busy machine. */
@@ -52,6 +54,7 @@ class SynapseCandidate extends ProcessCandidate {
   readonly info: CandidateInfo;
   protected readonly healthPath = '/health';
   private readonly python?: string;
+  private readonly presence: boolean;
   private readonly logLevel: SynapseLogLevel;
   private configPath?: string;
   readonly database: SynapseDatabase;
@@ -67,6 +70,7 @@ class SynapseCandidate extends ProcessCandidate {
     this.database = database;
     this.logLevel = logLevel;
     this.python = opts.python;
+    this.presence = opts.presence ?? false;
   }
 
   protected async prepareLaunch(ports: ListenerPorts): Promise<Launch> {
@@ -99,6 +103,7 @@ class SynapseCandidate extends ProcessCandidate {
         registrationSharedSecret: this.sharedSecret,
         logLevel: this.logLevel,
         database,
+        presence: this.presence,
       }),
     );
     return synapseInstancePaths(this.opts.workDir).config;
