@@ -49,8 +49,9 @@ export function historyTruth(room: Room, userId: string): HistoryServedObservati
   const hidden: string[] = [];
   for (const id of room.eventIds()) {
     if (room.isOutlier(id)) continue;
-    const pdu = room.mustEvent(id) as unknown as { type: string; sender: string; state_key?: string };
-    events[id] = { type: pdu.type, sender: pdu.sender, ...(pdu.state_key !== undefined ? { state_key: pdu.state_key } : {}), content: room.servedContent(id) };
+    const pdu = room.mustEvent(id) as unknown as { type: string; sender: string; state_key?: string; redacts?: string; content: { redacts?: unknown } };
+    const redacts = pdu.type === 'm.room.redaction' ? (typeof pdu.redacts === 'string' ? pdu.redacts : typeof pdu.content?.redacts === 'string' ? pdu.content.redacts : undefined) : undefined;
+    events[id] = { type: pdu.type, sender: pdu.sender, ...(pdu.state_key !== undefined ? { state_key: pdu.state_key } : {}), content: room.servedContent(id), ...(redacts ? { redacts } : {}) };
     if (!allowedBy(room, room.stateBefore(id), userId) && !allowedBy(room, room.stateAfter(id), userId)) hidden.push(id);
   }
   return { events, hidden };

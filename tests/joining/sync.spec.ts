@@ -55,7 +55,10 @@ test.describe('joining: /sync during and after the resync', () => {
     let since = initial.next_batch;
     if (!present) {
       join.releaseResync();
-      since = (await client.waitForSync((s) => s.rooms?.join?.[join.roomId] !== undefined, { filter: LAZY_FILTER, timeoutMs: RESYNC_WITHIN_MS, description: `${join.roomId} in a lazy sync` })).next_batch;
+      const first = await client.waitForSync((s) => s.rooms?.join?.[join.roomId] !== undefined, { filter: LAZY_FILTER, timeoutMs: RESYNC_WITHIN_MS, description: `${join.roomId} in a lazy sync` });
+      since = first.next_batch;
+      // The first lazy sync that shows the room, later than the one right after /join, must still hold the joiner's membership.
+      judge(testInfo, lazySyncIncludesOwnJoin, lazySyncObservation(first, join.roomId, LAZY_FILTER, undefined, client.userId));
     } else {
       judge(testInfo, lazySyncIncludesOwnJoin, lazySyncObservation(initial, join.roomId, LAZY_FILTER, undefined, client.userId));
     }
