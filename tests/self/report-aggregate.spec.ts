@@ -1,6 +1,6 @@
 import { expect, test } from '@playwright/test';
 import { aggregate, aggregateVerdict, outcomesOf } from '../../harness/report/aggregate.ts';
-import type { Verdict } from '../../harness/report/model.ts';
+import type { EarlierAttempt, Verdict } from '../../harness/report/model.ts';
 import { check, requirement, runResults, testRecord } from './fixtures/report/records.ts';
 
 test.describe('verdict aggregation over the outcomes behind one requirement', () => {
@@ -56,29 +56,18 @@ test.describe('outcomes of one test', () => {
     ]);
   });
 
+  /** A JS-03 test that passed on its second attempt, after `earlier`. */
+  const retried = (earlier: EarlierAttempt) => testRecord({ title: 't', tags: ['@JS-03'], status: 'passed', retry: 1, checks: [check('JS-03', 'pass')], earlierAttempts: [earlier] });
+
   test('a retry never erases a departure an earlier attempt judged: the requirement fails, marked intermittent', () => {
-    const record = testRecord({
-      title: 't',
-      tags: ['@JS-03'],
-      status: 'passed',
-      retry: 1,
-      checks: [check('JS-03', 'pass')],
-      earlierAttempts: [{ retry: 0, status: 'failed', errors: ['state differs'], checks: [check('JS-03', 'fail')] }],
-    });
+    const record = retried({ retry: 0, status: 'failed', errors: ['state differs'], checks: [check('JS-03', 'fail')] });
     expect(outcomesOf(record).map((o) => `${o.requirementId}:${o.verdict}`)).toEqual(['JS-03:pass', 'JS-03:fail']);
     expect(outcomesOf(record)[1].reason).toMatch(/^intermittent: attempt 1 of 2 judged fail .*; attempt 2 ended passed$/);
     expect(aggregateVerdict(outcomesOf(record).map((o) => o.verdict))).toBe('fail');
   });
 
   test('an attempt that ended in an error judged nothing: the retry speaks for its requirements', () => {
-    const record = testRecord({
-      title: 't',
-      tags: ['@JS-03'],
-      status: 'passed',
-      retry: 1,
-      checks: [check('JS-03', 'pass')],
-      earlierAttempts: [{ retry: 0, status: 'timedOut', errors: ['Test timeout of 60000ms exceeded.'], checks: [] }],
-    });
+    const record = retried({ retry: 0, status: 'timedOut', errors: ['Test timeout of 60000ms exceeded.'], checks: [] });
     expect(outcomesOf(record).map((o) => `${o.requirementId}:${o.verdict}`)).toEqual(['JS-03:pass']);
   });
 
