@@ -60,6 +60,55 @@ test.describe('scripting a remote', () => {
     expect(await within(call, 5000, 'the held state_ids call')).toBe(200);
   });
 
+  test('a body dribbled out piece by piece arrives whole; one that never ends is cut by close()', async ({ makeRemote }) => {
+    const a = await makeRemote();
+    const b = await makeRemote();
+    const room = await roomOn(a);
+    const at = room.forwardExtremities()[0];
+    const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+    a.route('state_ids', () => ({
+      status: 200,
+      chunks: async function* () {
+        yield '{"pdu_ids":[';
+        await nextTurn();
+        yield '"$a"';
+        await nextTurn();
+        yield '],"auth_chain_ids":[]}';
+      },
+    }));
+    const whole = await b.client.stateIds(a.serverName, room.roomId, at);
+    expect(whole.status).toBe(200);
+    expect(whole.body).toEqual({ pdu_ids: ['$a'], auth_chain_ids: [] });
+
+    let began!: () => void;
+    let ended!: () => void;
+    const beganDribbling = new Promise<void>((resolve) => (began = resolve));
+    const endedDribbling = new Promise<void>((resolve) => (ended = resolve));
+    a.route('state_ids', () => ({
+      status: 200,
+      chunks: async function* () {
+        try {
+          yield '{"pdu_ids":[';
+          began();
+          for (;;) {
+            await nextTurn();
+            yield ' ';
+          }
+        } finally {
+          ended();
+        }
+      },
+    }));
+    const endless = b.client.stateIds(a.serverName, room.roomId, at).then(
+      (r) => `answered ${r.status}`,
+      (e: Error) => e.message,
+    );
+    await within(beganDribbling, 5000, 'the first piece of the endless answer');
+    await a.close();
+    expect(await within(endless, 5000, 'the endless state_ids call')).not.toMatch(/^answered/);
+    await within(endedDribbling, 5000, 'the end of the dribbling body once the connection is cut');
+  });
+
   test('requests with a bad signature, another destination or no auth get 401 M_UNAUTHORIZED and are recorded', async ({ makeRemote }) => {
     const a = await makeRemote();
     const b = await makeRemote();
