@@ -13,7 +13,7 @@ import type { CandidateClient } from '../client/client.ts';
 import { timelineOf } from '../client/types.ts';
 import { requirement as requirementOf } from '../checks/catalogue.ts';
 import { adversarialJoinEndsSafe } from '../checks/partial-state.ts';
-import { CHECK_ANNOTATION, judge, recordInformational } from '../checks/judge.ts';
+import { CHECK_ANNOTATION, judge, recordCheckNotRun, recordInformational } from '../checks/judge.ts';
 import type { Check, CheckOutcome } from '../checks/types.ts';
 import { noInvalidEventInState } from '../checks/joiner-resync-integrity.ts';
 import { stateKey as stateMapKey } from '../matrix/index.ts';
@@ -117,7 +117,11 @@ export async function judgeAdversarialOutcome(testInfo: TestInfo, join: Unchecke
       stateDiff = { roomState: { status: state.status, body: state.body } };
     }
   }
-  if (!refused && stateAfter === null) {
+  if (!refused && stateAfter === null && !resynced) {
+    // The room stayed partial and its state cannot be read while partial: JS-01 is not judged, and
+    // the stalled resync, the candidate's doing, is judged below (never an error of the harness, never a pass).
+    recordCheckNotRun(testInfo, noInvalidEventInState, `the room stayed partial (${resyncError ?? 'the resync did not complete'}) and its state could not be read: ${JSON.stringify(stateDiff).slice(0, 300)}`);
+  } else if (!refused && stateAfter === null) {
     // The candidate joined but its room state cannot be read: JS-01 cannot be judged, and that is an error, never a pass.
     recordError(testInfo, noInvalidEventInState, `the candidate joined (HTTP ${answer.status}) but its room state could not be read: ${JSON.stringify(stateDiff).slice(0, 300)}`);
   } else {

@@ -1,8 +1,8 @@
 /**
- * Redactions around a partial join. A message and the room's topic are redacted while the
- * candidate's resync is held; a message redacted before the join reaches the candidate only
- * through backfill, together with its redaction, in its original form (as a resident that keeps
- * it would serve it). Once the candidate holds the redaction, it must serve the redacted event
+ * Redactions around a partial join. A message, the room's topic and a membership (its display
+ * name) are redacted while the candidate's resync is held; a message redacted before the join
+ * reaches the candidate only through backfill, together with its redaction, in its original form
+ * (as a resident that keeps it would serve it). Once the candidate holds the redaction, it must serve the redacted event
  * stripped by the room version's redaction algorithm (harness/matrix `redactEvent`), to its
  * clients and to other servers (RD-01); the room model knows the same redactions, so the history
  * judged with HV-01 and the end-of-test audit (a redacted topic is no topic) expect the redacted
@@ -72,7 +72,7 @@ async function judgeRedacted(testInfo: TestInfo, candidateServer: string, join: 
 }
 
 test.describe('joining: redactions around a partial join', () => {
-  test('a message and the topic redacted during the resync are served redacted, during and after it', { tag: ['@RD-01', '@HV-01', '@ST-01', '@ST-09'] }, async ({ candidate, client, remote }, testInfo) => {
+  test('a message, the topic and a membership redacted during the resync are served redacted, during and after it', { tag: ['@RD-01', '@HV-01', '@ST-01', '@ST-09'] }, async ({ candidate, client, remote }, testInfo) => {
     const join = await UncheckedJoin.start({
       candidate,
       client,
@@ -84,19 +84,23 @@ test.describe('joining: redactions around a partial join', () => {
     const { room } = join;
     const topic = room.stateEventId('m.room.topic', '')!;
     const message = room.sendMessage(join.derek, 'a message its sender will redact');
-    await pushAndJudge(testInfo, candidate.serverName, join, [message]);
-    if (!(await seenInLazySync(client, room.roomId, message))) throw new Error(`the message ${message} did not reach a lazy-loading /sync: its redaction cannot be judged`);
+    // A membership with a display name: its redaction keeps only the membership.
+    const profile = room.join(join.derek, { displayname: 'Derek, whose name the admin will redact' });
+    await pushAndJudge(testInfo, candidate.serverName, join, [message, profile]);
+    if (!(await seenInLazySync(client, room.roomId, profile))) throw new Error(`the events ${message} and ${profile} did not reach a lazy-loading /sync: their redactions cannot be judged`);
 
     const redactMessage = room.append({ type: 'm.room.redaction', sender: join.derek, content: { reason: 'by its sender' }, redacts: message });
     const redactTopic = room.append({ type: 'm.room.redaction', sender: join.charlie, content: { reason: 'by the admin' }, redacts: topic });
-    await test.step(`both redactions reach the candidate${join.partial ? ' while its resync is held' : ''}`, async () => {
-      await pushAndJudge(testInfo, candidate.serverName, join, [redactMessage, redactTopic]);
-      if (!(await seenInLazySync(client, room.roomId, redactTopic))) throw new Error(`the redaction ${redactTopic} did not reach a lazy-loading /sync`);
+    const redactProfile = room.append({ type: 'm.room.redaction', sender: join.charlie, content: { reason: 'by the admin' }, redacts: profile });
+    await test.step(`the three redactions reach the candidate${join.partial ? ' while its resync is held' : ''}`, async () => {
+      await pushAndJudge(testInfo, candidate.serverName, join, [redactMessage, redactTopic, redactProfile]);
+      if (!(await seenInLazySync(client, room.roomId, redactProfile))) throw new Error(`the redaction ${redactProfile} did not reach a lazy-loading /sync`);
     });
     if (join.partial) {
       await test.step('the redacted events while the resync is held', async () => {
         await judgeRedacted(testInfo, candidate.serverName, join, message, 'message', true);
         await judgeRedacted(testInfo, candidate.serverName, join, topic, 'topic', true);
+        await judgeRedacted(testInfo, candidate.serverName, join, profile, 'membership with a display name', true);
       });
     }
     join.releaseResync();
@@ -104,6 +108,7 @@ test.describe('joining: redactions around a partial join', () => {
     await test.step('the redacted events once resynced', async () => {
       await judgeRedacted(testInfo, candidate.serverName, join, message, 'message', false);
       await judgeRedacted(testInfo, candidate.serverName, join, topic, 'topic', false);
+      await judgeRedacted(testInfo, candidate.serverName, join, profile, 'membership with a display name', false);
     });
     await test.step('the history around the redacted message once resynced', () => judgeHistory(testInfo, room, client, message, false));
   });
