@@ -72,6 +72,8 @@ export interface AdversarialOutcomeOptions {
    * served where one event ID stood for two bodies); each must observe what it expects.
    */
   completedFacts?: () => Promise<Array<{ fact: string; expected: unknown; observed: unknown }>>;
+  /** Bound on the resync (default ADVERSARIAL_RESYNC_WITHIN_MS), for answers whose size alone takes a sound joiner seconds. */
+  resyncWithinMs?: number;
 }
 
 export interface AdversarialOutcome {
@@ -100,7 +102,7 @@ export async function judgeAdversarialOutcome(testInfo: TestInfo, join: Unchecke
   if (!refused) {
     join.releaseResync();
     try {
-      await join.awaitResyncComplete(ADVERSARIAL_RESYNC_WITHIN_MS);
+      await join.awaitResyncComplete(opts.resyncWithinMs ?? ADVERSARIAL_RESYNC_WITHIN_MS);
       resynced = true;
     } catch (err) {
       resyncError = (err as Error).message.slice(0, 300);
