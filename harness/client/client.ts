@@ -170,6 +170,11 @@ export class CandidateClient {
     return this.call<JsonObject>('POST', `/_matrix/client/v3/rooms/${enc(roomId)}/leave`, { body: reason ? { reason } : {}, kind: 'leave' });
   }
 
+  /** POST /knock/{roomId}, through the servers of `via` (query `server_name`). */
+  knock(roomId: string, opts: { via?: string[]; reason?: string } = {}) {
+    return this.call<{ room_id: string }>('POST', `/_matrix/client/v3/knock/${enc(roomId)}`, { body: opts.reason ? { reason: opts.reason } : {}, kind: 'knock', ...(opts.via ? { query: { server_name: opts.via, via: opts.via } } : {}) });
+  }
+
   invite(roomId: string, userId: string, reason?: string) {
     return this.call<JsonObject>('POST', `/_matrix/client/v3/rooms/${enc(roomId)}/invite`, { body: withReason({ user_id: userId }, reason), kind: 'invite' });
   }

@@ -10,6 +10,7 @@ export const CLIENT_REQUEST_KINDS = [
   'create-room',
   'join',
   'leave',
+  'knock',
   'invite',
   'kick',
   'ban',

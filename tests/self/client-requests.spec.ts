@@ -63,6 +63,7 @@ function kindOf(method: string, path: string): ClientRequestKind | undefined {
     ['POST', /\/keys\/query$/, 'keys-query'],
     ['POST', /\/keys\/upload$/, 'keys-upload'],
     ['PUT', /\/sendToDevice\//, 'send-to-device'],
+    ['POST', /\/knock\/[^/]+$/, 'knock'],
   ];
   return routes.find(([m, re]) => m === method && re.test(path))?.[2];
 }
@@ -85,6 +86,8 @@ test('every request body the client sends validates against its schema, and ever
     await client.join('#alias:127.0.0.1:8448', { reason: 'hello' });
     await client.leave(room);
     await client.leave(v12Room, 'bye');
+    await client.knock(room, { via: ['127.0.0.2:8448'], reason: 'let me in' });
+    await client.knock(room);
     await client.invite(room, bob);
     await client.invite(room, bob, 'come');
     await client.kick(room, bob, 'out');
