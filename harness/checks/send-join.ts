@@ -326,6 +326,28 @@ export const heroMembershipsIncluded: SendJoinCheck = defineCheck({
   ],
 });
 
+/**
+ * MSC3943 names the keys: a room is nameless unless `m.room.name` or `m.room.canonical_alias`
+ * exists at state key "". One whose name or alias events sit only at other state keys still needs
+ * its heroes; only such rooms are judged here (SJ-15 covers the rest).
+ */
+export const heroMembershipsIncludedNameAtOtherKey: SendJoinCheck = defineCheck({
+  id: 'send-join/hero-memberships-name-only-at-empty-key',
+  requirement: 'SJ-15a',
+  title: 'a partial answer for a room whose name or alias events sit only at non-empty state keys still includes the heroes\' memberships',
+  evaluate: (o) => {
+    const elsewhere = (o.truth?.currentState ?? []).filter((e) => (e.type === 'm.room.name' || e.type === 'm.room.canonical_alias') && e.state_key !== '');
+    if (elsewhere.length === 0) return { notApplicable: 'the room has no m.room.name or m.room.canonical_alias at a non-empty state key' };
+    const verdict = heroMembershipsIncluded.evaluate(o);
+    if ('ok' in verdict && !verdict.ok) return { ...verdict, reason: `${verdict.reason} (its ${elsewhere.map((e) => `${e.type} at state key "${e.state_key}"`).join(', ')} do not name it)` };
+    return verdict;
+  },
+  controls: [
+    { name: 'one hero membership dropped', mutate: (o) => withBody(o, (b) => { const h = o.truth?.heroes?.[0]; b.state = arr(b, 'state').filter((e) => !(isMember(e) && e.state_key === h)); }) },
+    { name: 'the name at another key taken as naming the room (no memberships)', mutate: (o) => withBody(o, (b) => { b.state = arr(b, 'state').filter((e) => !isMember(e)); }) },
+  ],
+});
+
 /** All send_join checks, in report order. */
 export const sendJoinChecks: ReadonlyArray<SendJoinCheck> = [
   responseWellFormed,
@@ -337,6 +359,7 @@ export const sendJoinChecks: ReadonlyArray<SendJoinCheck> = [
   nonMemberStateComplete,
   partialStateOffered,
   heroMembershipsIncluded,
+  heroMembershipsIncludedNameAtOtherKey,
   authChainComplete,
   authChainDeduplicated,
   authChainSelfContainedWithoutOptIn,

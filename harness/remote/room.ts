@@ -50,6 +50,21 @@ function randomLocalpart(): string {
   return Math.random().toString(36).slice(2, 12) + Math.random().toString(36).slice(2, 8);
 }
 
+/** Creation times already given to a creator's create events (`creator ts`), see `distinctCreateTs`. */
+const createTimes = new Set<string>();
+
+/**
+ * From room version 12 a room's ID is its create event's hash, and a create event holds nothing but
+ * its sender, content and time: two rooms one user creates with the same options in the same
+ * millisecond would be one room. Their create events are kept at least a millisecond apart.
+ */
+function distinctCreateTs(creator: string, now: number): number {
+  let ts = now;
+  while (createTimes.has(`${creator} ${ts}`)) ts++;
+  createTimes.add(`${creator} ${ts}`);
+  return ts;
+}
+
 function pduField<T>(pdu: PDU, field: string): T {
   return (pdu as unknown as Record<string, T>)[field];
 }
@@ -90,7 +105,8 @@ export class Room {
     if (!signerFor(creatorServer)) throw new Error(`cannot create a room as ${opts.creator}: no signing key for ${creatorServer}`);
     const roomId = v.roomIdFromCreateEvent ? '' : (opts.roomId ?? `!${randomLocalpart()}:${creatorServer}`);
     const room = new Room(v.id, roomId, signerFor, opts.now);
-    const create = room.append({ type: 'm.room.create', stateKey: '', sender: opts.creator, content: createContent(opts, v) });
+    const createTs = v.roomIdFromCreateEvent ? distinctCreateTs(opts.creator, room.now()) : undefined;
+    const create = room.append({ type: 'm.room.create', stateKey: '', sender: opts.creator, content: createContent(opts, v), ...(createTs === undefined ? {} : { originServerTs: createTs }) });
     // v12: the room ID is the create event's reference hash under the room sigil.
     if (v.roomIdFromCreateEvent) room.roomId = `!${create.slice(1)}`;
     for (const spec of stateAfterCreate(opts, v)) room.append(spec);

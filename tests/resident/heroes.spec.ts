@@ -47,6 +47,19 @@ test.describe('heroes in partial answers', () => {
     partialAnswered(testInfo, exchange.sendJoin);
   });
 
+  test('name and alias events at other state keys do not name the room: its heroes are still sent', { tag: ['@SJ-15a', '@SJ-15', '@SJ-12', '@SJ-16', '@should'] }, async ({ candidate, client, newClient, remote }, testInfo) => {
+    const room = await ResidentRoom.create(client, { preset: 'public_chat' });
+    // Six members: five heroes and one whose membership a partial answer leaves out.
+    for (let i = 0; i < 5; i++) await room.joinLocal(await newClient());
+    // MSC3943 looks the name and the alias up at state key "" only.
+    (await client.sendState(room.roomId, 'm.room.name', 'decoy', { name: 'not the room name' })).ok();
+    // No alias in its content: servers check an alias against the directory, whatever the key.
+    (await client.sendState(room.roomId, 'm.room.canonical_alias', 'decoy', {})).ok();
+    const exchange = await observeJoin(remote, candidate.serverName, room, remote.userId('zed'));
+    judgeJoin(testInfo, exchange);
+    partialAnswered(testInfo, exchange.sendJoin, ['SJ-15', 'SJ-15a', 'SJ-18']);
+  });
+
   test('a room with a canonical alias but no name needs no heroes', { tag: ['@SJ-12', '@SJ-13', '@SJ-14', '@SJ-18', '@must'] }, async ({ candidate, client, newClient, remote }, testInfo) => {
     const room = await ResidentRoom.create(client, { preset: 'public_chat', room_alias_name: `alias-${Date.now()}` });
     await room.joinLocal(await newClient());

@@ -16,6 +16,19 @@ const B = 'b.example';
 const alice = `@alice:${A}`;
 
 test.describe('room model', () => {
+  test('v12: two rooms one user creates alike on a stopped clock still get two room IDs', () => {
+    const { signer } = keyring(A);
+    const now = () => 1_800_000_000_000;
+    const first = Room.create({ creator: alice, version: '12', now }, signer);
+    const second = Room.create({ creator: alice, version: '12', now }, signer);
+    expect(second.roomId).not.toBe(first.roomId);
+    expect(second.mustEvent(second.stateEventId('m.room.create', '')!).origin_server_ts).not.toBe(first.mustEvent(first.stateEventId('m.room.create', '')!).origin_server_ts);
+    // Before v12 the room ID is chosen, and the clock is left as it is.
+    Room.create({ creator: alice, version: '11', now }, signer);
+    const v11 = Room.create({ creator: alice, version: '11', now }, signer);
+    expect(v11.mustEvent(v11.stateEventId('m.room.create', '')!).origin_server_ts).toBe(now());
+  });
+
   test('heroes: first five joined or invited by stream order, never the user; else left and banned', () => {
     const { signer } = keyring(A, B);
     const room = Room.create({ creator: alice }, signer);

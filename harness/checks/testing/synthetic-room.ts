@@ -181,6 +181,8 @@ export interface RoomOptions {
   crypto?: EventCrypto;
   /** Give the room an m.room.name (then no heroes are needed). */
   named?: boolean;
+  /** Give the room name and alias events at a non-empty state key only (it stays nameless). */
+  decoyName?: boolean;
   joinRule?: 'public' | 'restricted';
 }
 
@@ -204,6 +206,10 @@ export function buildRoom(options: RoomOptions = {}): SyntheticRoom {
   put('m.room.topic', '@erin:gone.test', { topic: 'a synthetic room' }, '');
   put('m.room.member', '@erin:gone.test', { membership: 'leave' }, '@erin:gone.test');
   if (options.named) put('m.room.name', alice, { name: 'Synthetic' }, '');
+  if (options.decoyName) {
+    put('m.room.name', alice, { name: 'not the room name' }, 'decoy');
+    put('m.room.canonical_alias', alice, {}, 'decoy');
+  }
   return room;
 }
 
@@ -340,11 +346,13 @@ export function passingObservations(crypto?: (roomVersion: string) => EventCrypt
   const restricted = room({ roomVersion: '10', joinRule: 'restricted' });
   const v1 = room({ roomVersion: '1' });
   const v12 = room({ roomVersion: '12' });
+  const v10Decoy = room({ roomVersion: '10', decoyName: true });
   const v12Named = room({ roomVersion: '12', named: true });
   const v12Restricted = room({ roomVersion: '12', joinRule: 'restricted' });
   return [
     { name: 'v10 full send_join', kind: 'send-join', observation: sendJoinObservation(v10) },
     { name: 'v10 partial send_join, nameless room (heroes)', kind: 'send-join', observation: sendJoinObservation(v10, { partial: true }) },
+    { name: 'v10 partial send_join, name and alias at another state key (heroes)', kind: 'send-join', observation: sendJoinObservation(v10Decoy, { partial: true }) },
     { name: 'v11 partial send_join, named room', kind: 'send-join', observation: sendJoinObservation(v11Named, { partial: true }) },
     { name: 'v11 full send_join, named room', kind: 'send-join', observation: sendJoinObservation(v11Named) },
     { name: 'v10 partial send_join, unstable names', kind: 'send-join', observation: sendJoinObservation(v10, { partial: true, unstable: true }) },
