@@ -214,6 +214,9 @@ export const resyncResumesAfterRestart = factsCheck('partial/resync-resumes-afte
 export const resyncsIndependentPerRoom = factsCheck('partial/resyncs-independent-per-room', 'JS-08', "a resync held in one room holds nothing of another: once that room's own resync completes, its member list answers and eager syncs show it, while the held room's requests still wait");
 export const partialAcceptanceRevisited = factsCheck('partial/partial-acceptance-revisited', 'JS-14', 'an event accepted while partial that the full state forbids (its sender is banned there) is rejected once the full state is known: clients are no longer served it');
 export const restrictedJoinKeepsCountersignature = factsCheck('joining/restricted-join-keeps-countersignature', 'SJ-21', "a joiner let into a restricted room through join_authorised_via_users_server keeps the resident's countersignature: the join it serves over federation carries that server's signature");
+export const partialStateEndsWithPurge = factsCheck('partial/partial-state-ends-with-purge', 'JS-14', "partial state is transient: a room purged by the server's admin during its resync is gone from the joiner's syncs, not left behind half-synced");
+export const authorisedAgainstPartialAndAuthEvents = factsCheck('partial/authorised-against-partial-and-auth-events', 'JS-05', "while partial, an incoming event is authorised against the partial state resolved with its own auth events: a message from a member the partial state lacks, whose join is among its auth events, is accepted");
+export const notSoftFailedWhilePartial = factsCheck('partial/not-soft-failed-while-partial', 'JS-06', 'while partial, incoming events are not soft-failed: an accepted message from a member the partial state lacks reaches clients');
 export const serverAclAppliedToPdus = factsCheck('federation/server-acl-applied-to-pdus', 'SJ-26', "a PDU sent by a server the room's current server ACL denies is ignored: the transaction answer carries an error for it and clients are not served it");
 
 export const partialStateChecks = {
@@ -235,6 +238,9 @@ export const partialStateChecks = {
     partialAcceptanceRevisited,
     serverAclAppliedToPdus,
     restrictedJoinKeepsCountersignature,
+    partialStateEndsWithPurge,
+    authorisedAgainstPartialAndAuthEvents,
+    notSoftFailedWhilePartial,
   ] as ReadonlyArray<Check<PartialFactsObservation>>,
 };
 

@@ -175,6 +175,11 @@ export class CandidateClient {
     return this.call<{ room_id: string }>('POST', `/_matrix/client/v3/knock/${enc(roomId)}`, { body: opts.reason ? { reason: opts.reason } : {}, kind: 'knock', ...(opts.via ? { query: { server_name: opts.via, via: opts.via } } : {}) });
   }
 
+  /** Synapse's admin API: deletes (and by default purges) a room; for a server admin. */
+  adminDeleteRoom(roomId: string, opts: { purge?: boolean; timeoutMs?: number } = {}) {
+    return this.call<JsonObject>('DELETE', `/_synapse/admin/v1/rooms/${enc(roomId)}`, { body: { purge: opts.purge ?? true }, kind: 'admin-delete-room', ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) });
+  }
+
   invite(roomId: string, userId: string, reason?: string) {
     return this.call<JsonObject>('POST', `/_matrix/client/v3/rooms/${enc(roomId)}/invite`, { body: withReason({ user_id: userId }, reason), kind: 'invite' });
   }

@@ -11,6 +11,7 @@ export const CLIENT_REQUEST_KINDS = [
   'join',
   'leave',
   'knock',
+  'admin-delete-room',
   'invite',
   'kick',
   'ban',

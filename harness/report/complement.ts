@@ -46,7 +46,7 @@ export const COMPLEMENT_CASES: readonly ComplementCase[] = [
   { n: 24, name: 'PartialStateJoinContinuesAfterRestart' },
   { n: 25, name: 'PartialStateJoinSyncsUsingOtherHomeservers' },
   { n: 26, name: 'Resync completes even when events arrive before their prev_events' },
-  { n: 27, name: 'Purge during resync', notCovered: "needs Synapse's admin API (DELETE /_synapse/admin/v1/rooms); no test yet" },
+  { n: 27, name: 'Purge during resync' },
   { n: 28, name: 'Rejected events remain rejected after resync' },
   { n: 29, name: 'State accepted incorrectly' },
   { n: 30, name: 'State rejected incorrectly' },

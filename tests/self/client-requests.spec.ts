@@ -64,6 +64,7 @@ function kindOf(method: string, path: string): ClientRequestKind | undefined {
     ['POST', /\/keys\/upload$/, 'keys-upload'],
     ['PUT', /\/sendToDevice\//, 'send-to-device'],
     ['POST', /\/knock\/[^/]+$/, 'knock'],
+    ['DELETE', /\/_synapse\/admin\/v1\/rooms\/[^/]+$/, 'admin-delete-room'],
   ];
   return routes.find(([m, re]) => m === method && re.test(path))?.[2];
 }
@@ -88,6 +89,7 @@ test('every request body the client sends validates against its schema, and ever
     await client.leave(v12Room, 'bye');
     await client.knock(room, { via: ['127.0.0.2:8448'], reason: 'let me in' });
     await client.knock(room);
+    await client.adminDeleteRoom(room);
     await client.invite(room, bob);
     await client.invite(room, bob, 'come');
     await client.kick(room, bob, 'out');
