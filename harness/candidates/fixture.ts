@@ -45,6 +45,10 @@ export interface CandidateWorkerFixtures {
   candidate: Candidate;
 }
 
+/** How a candidate's log says that a port it was given was taken before it bound it. */
+const PORT_TAKEN = /address already in use|EADDRINUSE|AddrInUse/i;
+const PORT_RACE_ATTEMPTS = 3;
+
 function startFailureMemo(candidateName: string): string {
   return join(runDir(), 'candidates', `${candidateName}.start-failed.txt`);
 }
@@ -60,19 +64,27 @@ export const candidateTest = test.extend<CandidateTestFixtures, CandidateWorkerF
       const workDir = join(runDir(), 'candidates', instanceName);
       mkdirSync(workDir, { recursive: true });
       let candidate: Candidate | undefined;
-      try {
-        candidate = createCandidate(candidateName, {
-          instanceName,
-          workDir,
-          cacheDir: defaultCacheDir(),
-          caCertPath: suiteCA().certPath,
-          issueCert: issueServerCert,
-        });
-        await candidate.start();
-      } catch (err) {
-        await candidate?.teardown().catch(() => undefined);
-        writeFileSync(memo, err instanceof Error ? err.message : String(err));
-        throw err;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          candidate = createCandidate(candidateName, {
+            instanceName,
+            workDir,
+            cacheDir: defaultCacheDir(),
+            caCertPath: suiteCA().certPath,
+            issueCert: issueServerCert,
+          });
+          await candidate.start();
+          break;
+        } catch (err) {
+          await candidate?.teardown().catch(() => undefined);
+          candidate = undefined;
+          const message = err instanceof Error ? err.message : String(err);
+          // A port found free and taken by another process before the candidate bound it is the
+          // harness's race, not the candidate's fault: a new instance gets new ports (twice at most).
+          if (attempt < PORT_RACE_ATTEMPTS && PORT_TAKEN.test(message)) continue;
+          writeFileSync(memo, attempt > 1 ? `${message} (attempt ${attempt} of ${PORT_RACE_ATTEMPTS}; the earlier ones lost their ports to another process)` : message);
+          throw err;
+        }
       }
       // Known-bad self-tests only: answers rewritten by a proxy in front of the real candidate.
       const faults = faultsFromEnv();
