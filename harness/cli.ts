@@ -10,7 +10,8 @@ import { externalFromEnv, type ExternalDescription } from './candidates/external
 import { knownCandidates } from './candidates/index.ts';
 import { CA_PIN_ENV, checkCertificateName, describeCertificate, ensureSuiteCA, ISSUED_CERT_VALIDITY_DAYS, issueServerCert, pinSuiteCA, suiteCADir } from './remote/pki.ts';
 import type { ComplianceReport } from './report/aggregate.ts';
-import { readBaseline } from './report/baseline.ts';
+import { parseBaseline, readBaseline } from './report/baseline.ts';
+import { draftBaseline, mergedBaselineText } from './report/baseline-draft.ts';
 import { complementCoverage, formatCoverage } from './report/complement.ts';
 import { loadCatalogue } from './checks/catalogue.ts';
 import type { Requirement } from './checks/types.ts';
@@ -41,6 +42,7 @@ Commands:
   ca               print the suite CA's certificate path (creating the CA on first use);
                    "ca issue NAME... --out DIR" issues a federation certificate for a server
   external-config  print the settings a server run by hand needs to be tested as "external"
+  baseline         draft the baseline entries a run calls for (its failures not yet listed)
 
 Run "lazyjoin <command> --help" for the options of a command.`,
   run: `Usage: lazyjoin run [options] [-- <extra playwright test arguments>]
@@ -117,6 +119,21 @@ Options:
   --cert-dir DIR         where "lazyjoin ca issue" puts the certificate (default lazyjoin-tls)
   --secret S             registration shared secret or token (default: a random one)
   -h, --help             this help`,
+  baseline: `Usage: lazyjoin baseline --candidate NAME [options]
+
+Drafts, from a saved run, the baseline entries of one candidate: each failing or non-strict check
+its baseline (expectations/<implementation>-<version>.json) does not already excuse becomes an
+entry scoped to that test and check, with the check's reason and the observed value as evidence;
+one seen only in an attempt that a retry passed is marked intermittent. Tests that ended in an
+error are listed apart: a baseline cannot excuse them. Review the draft before you keep it: a
+baseline says "this is how the server is", and a wrong entry hides a regression.
+
+Options:
+  --candidate NAME   the candidate (project) whose failures to draft
+  --from DIR         the run's report folder holding results.json (default: lazyjoin-report)
+  --write            append the entries to the baseline file (created when missing) instead of
+                     printing them
+  -h, --help         this help`,
   list: `Usage: lazyjoin list [options]
 
 Lists each requirement of the catalogue with its level, area and the tests that cover it.
@@ -155,6 +172,7 @@ const OPTIONS: Record<string, Options> = {
   },
   list: { ...COMMON, candidate: { type: 'string' }, grep: { type: 'string', multiple: true }, uncovered: { type: 'boolean' }, coverage: { type: 'boolean' }, json: { type: 'boolean' } },
   ca: { ...COMMON, out: { type: 'string' }, days: { type: 'string' } },
+  baseline: { ...COMMON, candidate: { type: 'string' }, from: { type: 'string' }, write: { type: 'boolean' } },
   'external-config': {
     ...COMMON,
     implementation: { type: 'string' },
@@ -196,6 +214,7 @@ export async function main(argv: string[]): Promise<number> {
     if (command === 'report') return reportCommand(values);
     if (command === 'ca') return await caCommand(values, positionals);
     if (command === 'external-config') return externalConfigCommand(values);
+    if (command === 'baseline') return baselineCommand(values);
     return await listCommand(values);
   } catch (e) {
     if (e instanceof UsageError) {
@@ -435,6 +454,28 @@ function externalConfigCommand(values: Record<string, unknown>): number {
     ...(values.secret !== undefined ? { secret: String(values.secret) } : {}),
   });
   process.stdout.write(recipe);
+  return 0;
+}
+
+function baselineCommand(values: Record<string, unknown>): number {
+  if (typeof values.candidate !== 'string') throw new UsageError('baseline needs --candidate NAME');
+  const from = resolve(String(values.from ?? DEFAULT_REPORT_DIR));
+  const resultsPath = join(from, 'results.json');
+  if (!existsSync(resultsPath)) throw new UsageError(`--from ${from}: no results.json there`);
+  const draft = draftBaseline(readResults(resultsPath), values.candidate);
+  const summary = [
+    `${draft.entries.length} new entr${draft.entries.length === 1 ? 'y' : 'ies'} for ${draft.path} (${draft.entries.filter((e) => e.intermittent).length} intermittent); ${draft.alreadyListed} failing outcome(s) already listed there.`,
+    ...(draft.errors.length ? [`${draft.errors.length} test(s) ended in an error, which no baseline excuses:`, ...draft.errors.map((e) => `  - ${e}`)] : []),
+  ];
+  if (values.write) {
+    const text = mergedBaselineText(draft);
+    parseBaseline(JSON.parse(text), draft.path);
+    writeFileSync(draft.path, text);
+    process.stdout.write(`${summary.join('\n')}\nwritten.\n`);
+  } else {
+    process.stdout.write(`${JSON.stringify(draft.entries, null, 2)}\n`);
+    process.stderr.write(`${summary.join('\n')}\nnot written (add --write).\n`);
+  }
   return 0;
 }
 
