@@ -21,7 +21,9 @@ test('--help for the command and each subcommand', async () => {
 
 test('usage errors exit 2 with a one-line message', async () => {
   const cases: [string[], string][] = [
-    [['frobnicate'], 'lazyjoin: unknown command "frobnicate" (expected run, report, list, ca, external-config)'],
+    [['frobnicate'], 'lazyjoin: unknown command "frobnicate" (expected run, report, list, ca, baseline, external-config)'],
+    [['baseline'], 'lazyjoin: baseline needs --candidate NAME'],
+    [['baseline', '--candidate', 'synapse', '--from', '/nonexistent-lazyjoin'], 'lazyjoin: --from /nonexistent-lazyjoin: no results.json there'],
     [['run', '--shard', '3/2'], 'lazyjoin: --shard 3/2: expected I/N with 1 <= I <= N'],
     [['run', '--colour'], "lazyjoin: Unknown option '--colour'"],
     [['report', '--from', '/nonexistent-lazyjoin'], 'lazyjoin: --from /nonexistent-lazyjoin: no results.json there'],
