@@ -30,7 +30,7 @@ const EXPECTED_IDS = [
 ].sort();
 
 /** The project's own requirements, beyond the reference checklist: correctness of client-API data. */
-const PROJECT_IDS = ['CD-01', 'CD-02', 'HV-01', 'RD-01'];
+const PROJECT_IDS = ['CD-01', 'CD-02', 'HV-01', 'RD-01', 'SJ-29'];
 
 /**
  * Catalogue-only splits of a reference requirement whose clauses have different levels, so that
