@@ -12,7 +12,7 @@ import { expect, type TestInfo } from '@playwright/test';
 import type { CandidateClient } from '../client/client.ts';
 import { timelineOf } from '../client/types.ts';
 import { requirement as requirementOf } from '../checks/catalogue.ts';
-import { adversarialJoinEndsSafe } from '../checks/partial-state.ts';
+import { adversarialJoinEndsSafe, clientOperationsWorkWhilePartial } from '../checks/partial-state.ts';
 import { CHECK_ANNOTATION, judge, recordCheckNotRun, recordInformational } from '../checks/judge.ts';
 import type { Check, CheckOutcome } from '../checks/types.ts';
 import { noInvalidEventInState } from '../checks/joiner-resync-integrity.ts';
@@ -21,6 +21,7 @@ import type { Room } from '../remote/room.ts';
 import { sendJoinHandler, type SendJoinBehaviour } from '../remote/routes/membership.ts';
 import { responseText, type RouteContext, type RouteHandler } from '../remote/routing.ts';
 import type { UncheckedJoin } from './unchecked-join.ts';
+import { pushAndJudge, seenInLazySync } from './resync-observe.ts';
 
 export const SAFE_BEHAVIOUR_ANNOTATION = 'safeBehaviour';
 /** Bound on the resync of a join that went through despite bad input. */
@@ -179,4 +180,32 @@ export async function localRoomWorks(client: CandidateClient): Promise<{ ok: boo
   } catch (err) {
     return { ok: false, error: (err as Error).message.slice(0, 300) };
   }
+}
+
+/**
+ * While the resync does not come (withheld, or dribbled out for ever), the partial room and every
+ * other room keep working (JS-08): a new event of the partial room shows in a lazy-loading /sync,
+ * the user can send there and the event reaches the resident, and a local room still syncs.
+ */
+export async function judgeRoomsWorkWithoutResync(testInfo: TestInfo, join: UncheckedJoin, scenario: string): Promise<void> {
+  const { client, remote } = join;
+  const message = join.room.sendMessage(join.derek, `while ${scenario}`);
+  await pushAndJudge(testInfo, join.candidate.serverName, join, [message]);
+  const seen = await seenInLazySync(client, join.roomId, message);
+  const sent = await client.sendMessage(join.roomId, `from the candidate while ${scenario}`);
+  const reached = sent.status === 200 ? await remote.expectPdu({ type: 'm.room.message', sender: client.userId }, { within: 15_000 }).then(() => true, () => false) : false;
+  const { room_id: local } = (await client.createRoom({ preset: 'private_chat' })).ok();
+  const { event_id: localMessage } = (await client.sendMessage(local, 'a local room')).ok();
+  const localSeen = await client
+    .waitForSync((s) => timelineOf(s, local).some((e) => e.event_id === localMessage), { timeoutMs: 10_000, description: `${localMessage} in the local room ${local}` })
+    .then(() => true, () => false);
+  judge(testInfo, clientOperationsWorkWhilePartial, {
+    request: { scenario },
+    facts: [
+      { fact: 'a lazy-loading /sync shows a new event of the partial room', expected: true, observed: seen },
+      { fact: 'the user sends in the partial room (HTTP status)', expected: 200, observed: sent.status },
+      { fact: 'the sent event reaches the resident', expected: true, observed: reached },
+      { fact: 'a local room keeps working', expected: true, observed: localSeen },
+    ],
+  });
 }

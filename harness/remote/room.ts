@@ -138,6 +138,19 @@ export class Room {
     return signed;
   }
 
+  /**
+   * Forges concurrent branches from the current forward extremities: each branch is a chain of
+   * events, the first citing those extremities, each next one the previous. Returns each branch's
+   * event IDs in order (the last is the branch's tip).
+   */
+  forgeBranches(branches: ReadonlyArray<ReadonlyArray<Omit<EventSpec, 'prevEvents'>>>): string[][] {
+    const base = this.forwardExtremities();
+    return branches.map((specs) => {
+      let prev = base;
+      return specs.map((spec) => (prev = [this.forge({ ...spec, prevEvents: prev }).eventId])[0]);
+    });
+  }
+
   /** Signs an event without storing it (a template for a test to send itself). */
   build(spec: EventSpec): PDU {
     return this.sign(spec).event;

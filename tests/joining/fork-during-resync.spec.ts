@@ -103,11 +103,7 @@ test.describe('joining: a fork in the room during the resync', () => {
       else recordNotSupported(testInfo, PARTIAL_ONLY, `${candidate.info.name} ${candidate.info.version} did not ask send_join for partial state (${join.omitMembersSent}): the fork reaches a fully joined room`);
       const { room } = join;
 
-      const base = room.forwardExtremities();
-      const branchEvents = scenario.branches(u).map((specs) => {
-        let prev = base;
-        return specs.map((spec) => (prev = [room.forge({ ...spec, prevEvents: prev }).eventId])[0]);
-      });
+      const branchEvents = room.forgeBranches(scenario.branches(u));
       const tips = branchEvents.map((ids) => ids[ids.length - 1]);
       const resolved = room.resolvedStateBeforePrevs(tips);
       const union = room.stateBeforePrevs(tips);

@@ -86,11 +86,7 @@ test.describe('joining: state resolution of concurrent branches', () => {
     test(`the state at a merge of two branches is the spec's resolution: ${scenario.name}`, { tag: ['@ST-01', '@must'] }, async ({ candidate, client, remote }, testInfo) => {
       const u: Users = { alice: remote.userId('alice'), bob: remote.userId('bob'), carol: remote.userId('carol'), dave: remote.userId('dave') };
       const room = await joinedRoom(remote, client, u, scenario.name);
-      const base = room.forwardExtremities();
-      const branchEvents = scenario.branches(u).map((specs) => {
-        let prev = base;
-        return specs.map((spec) => (prev = [room.forge({ ...spec, prevEvents: prev }).eventId])[0]);
-      });
+      const branchEvents = room.forgeBranches(scenario.branches(u));
       const tips = branchEvents.map((ids) => ids[ids.length - 1]);
 
       const resolved = room.resolvedStateBeforePrevs(tips);
