@@ -36,3 +36,17 @@ test('a fail in the last attempt is a difference', () => {
   expect(c.differences).toEqual(['SJ-12 (MUST): external fail, process pass']);
   expect(c.intermittent).toEqual([]);
 });
+
+test('a fail judged only before a retry, against a known failure on the other side, is intermittent too', () => {
+  const retried = testRecord({
+    title: 'send_join',
+    tags,
+    retry: 1,
+    checks: [check('SJ-12', 'pass', { checkId: 'send-join/members-omitted-flag' })],
+    earlierAttempts: [{ retry: 0, status: 'failed', errors: ['boom'], checks: [check('SJ-12', 'fail', { checkId: 'send-join/members-omitted-flag' })] }],
+  });
+  const known = testRecord({ title: 'send_join', tags, checks: [check('SJ-12', 'known-failure', { checkId: 'send-join/members-omitted-flag' })] });
+  const c = compareRuns(side(retried), side(known));
+  expect(c.differences).toEqual([]);
+  expect(c.intermittent).toEqual([expect.stringMatching(/^SJ-12 \(MUST\): external fail, process known-failure \(the fail is an attempt a retry passed\)$/)]);
+});
