@@ -10,7 +10,9 @@ import { timelineOf, type SyncFilter, type SyncResponse } from '../client/types.
 import { judge } from '../checks/judge.ts';
 import { stateNotServedFromPartialState } from '../checks/partial-state.ts';
 import { rejectedEventNotServed, stateIdsAfterResyncIsFullState, stateIdsWhilePartialIsFullState, transactionAnsweredDuringResync } from '../checks/joiner-resync-integrity.ts';
-import type { PDU } from '../matrix/index.ts';
+import { parseStateKey, type PDU, type StateMap } from '../matrix/index.ts';
+import { matrixFunctions, stateChecks, type StateObservation } from '../checks/index.ts';
+import { judgeApplicable } from '../resident/observe.ts';
 import type { Remote } from '../remote/remote.ts';
 import type { Room } from '../remote/room.ts';
 import { LAZY_FILTER } from './partial-join.ts';
@@ -104,4 +106,28 @@ export async function lazySyncShows(
     if (/timed out/.test((err as Error).message)) return false;
     throw err;
   }
+}
+
+/**
+ * Judges a candidate's federation `/state` answer at `eventId` against `resolved`, the state the
+ * suite's own state resolution gives there (the fork scenarios' truth), with the state checks.
+ */
+export function judgeStateAgainstResolution(
+  testInfo: TestInfo,
+  room: Room,
+  eventId: string,
+  res: { status: number; body?: unknown; raw: string },
+  resolved: StateMap,
+): void {
+  const truth = [...resolved].map(([key, event_id]) => {
+    const { type, stateKey } = parseStateKey(key);
+    return { type, state_key: stateKey, event_id };
+  });
+  const observation: StateObservation = {
+    request: { endpoint: 'state', roomId: room.roomId, eventId, roomVersion: room.version.id },
+    response: { status: res.status, body: res.body ?? res.raw },
+    truth,
+    eventIdOf: matrixFunctions(room.version.id).eventIdOf,
+  };
+  judgeApplicable(testInfo, stateChecks, observation);
 }

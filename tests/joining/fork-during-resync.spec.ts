@@ -12,11 +12,9 @@
  */
 import { test } from '../../harness/fixtures.ts';
 import { judge } from '../../harness/checks/judge.ts';
-import { stateChecks, matrixFunctions, type StateObservation } from '../../harness/checks/index.ts';
-import { judgeApplicable } from '../../harness/resident/observe.ts';
-import { observeStateAtEvent, pushAndJudge, seenInLazySync } from '../../harness/joining/resync-observe.ts';
+import { judgeStateAgainstResolution, observeStateAtEvent, pushAndJudge, seenInLazySync } from '../../harness/joining/resync-observe.ts';
 import { UncheckedJoin } from '../../harness/joining/unchecked-join.ts';
-import { parseStateKey, selectAuthEvents, stateKey as stateMapKey, type StateMap } from '../../harness/matrix/index.ts';
+import { selectAuthEvents, stateKey as stateMapKey } from '../../harness/matrix/index.ts';
 import { recordNotSupported } from '../../harness/checks/judge.ts';
 import { resyncReauthorisesEvents } from '../../harness/checks/partial-state.ts';
 import type { EventSpec } from '../../harness/remote/room.ts';
@@ -67,7 +65,6 @@ const SCENARIOS: ForkScenario[] = [
   },
 ];
 
-const asTruth = (state: StateMap) => [...state].map(([k, event_id]) => ({ ...(({ type, stateKey }) => ({ type, state_key: stateKey }))(parseStateKey(k)), event_id }));
 
 /**
  * How the fork reaches the candidate: every event pushed (branches, then the merge), or only the
@@ -137,13 +134,7 @@ test.describe('joining: a fork in the room during the resync', () => {
       await test.step('/state_ids at the merge once resynced', () => observeStateAtEvent(testInfo, candidate.serverName, join, merge.eventId, 'complete'));
       await test.step('/state at the merge once resynced', async () => {
         const res = await remote.client.state(candidate.serverName, room.roomId, merge.eventId);
-        const observation: StateObservation = {
-          request: { endpoint: 'state', roomId: room.roomId, eventId: merge.eventId, roomVersion: room.version.id },
-          response: { status: res.status, body: res.body ?? res.raw },
-          truth: asTruth(resolved),
-          eventIdOf: matrixFunctions(room.version.id).eventIdOf,
-        };
-        judgeApplicable(testInfo, stateChecks, observation);
+        judgeStateAgainstResolution(testInfo, room, merge.eventId, res, resolved);
       });
       if (join.partial) {
         await test.step('the client state holds the resolution for every key the branches touched', async () => {

@@ -7,10 +7,9 @@
  */
 import { test } from '../../harness/fixtures.ts';
 import type { CandidateClient } from '../../harness/client/client.ts';
-import { stateChecks, type StateObservation } from '../../harness/checks/index.ts';
 import { matrixFunctions } from '../../harness/checks/index.ts';
-import { judgeApplicable } from '../../harness/resident/observe.ts';
-import { parseStateKey, selectAuthEvents, type StateMap } from '../../harness/matrix/index.ts';
+import { judgeStateAgainstResolution } from '../../harness/joining/resync-observe.ts';
+import { selectAuthEvents } from '../../harness/matrix/index.ts';
 import type { Remote } from '../../harness/remote/index.ts';
 import type { EventSpec, Room } from '../../harness/remote/room.ts';
 import { sendJoinHandler } from '../../harness/remote/routes/membership.ts';
@@ -79,7 +78,6 @@ async function joinedRoom(remote: Remote, client: CandidateClient, u: Users, nam
   return room;
 }
 
-const asTruth = (state: StateMap) => [...state].map(([k, event_id]) => ({ ...(({ type, stateKey }) => ({ type, state_key: stateKey }))(parseStateKey(k)), event_id }));
 
 test.describe('joining: state resolution of concurrent branches', () => {
   for (const scenario of SCENARIOS) {
@@ -112,13 +110,7 @@ test.describe('joining: state resolution of concurrent branches', () => {
         }, null, 2),
         contentType: 'application/json',
       });
-      const observation: StateObservation = {
-        request: { endpoint: 'state', roomId: room.roomId, eventId: merge.eventId, roomVersion: room.version.id },
-        response: { status: res.status, body: res.body ?? res.raw },
-        truth: asTruth(resolved),
-        eventIdOf: matrixFunctions(room.version.id).eventIdOf,
-      };
-      judgeApplicable(testInfo, stateChecks, observation);
+      judgeStateAgainstResolution(testInfo, room, merge.eventId, res, resolved);
     });
   }
 });
