@@ -16,7 +16,7 @@ import { ImageName, type ContainerRuntimeClient } from 'testcontainers';
 import { createCandidate, defaultCacheDir } from '../../harness/candidates/index.ts';
 import { containerNetworkFromEnv, ContainerCandidate } from '../../harness/candidates/container/driver.ts';
 import { containerEngine, resolveDockerHost, trackedContainerIds } from '../../harness/candidates/container/engine.ts';
-import { createNamedImageContainer } from '../../harness/candidates/container/index.ts';
+import { createNamedImageContainer, createSynapseContainer, createSynapseContainerPostgres } from '../../harness/candidates/container/index.ts';
 import { ensureImage, synapseImage } from '../../harness/candidates/container/images.ts';
 import { containerKinds } from '../../harness/candidates/container/kinds.ts';
 import { CandidateError, type DriverOptions } from '../../harness/candidates/types.ts';
@@ -96,9 +96,40 @@ test.describe('container driver: bad input without an engine', () => {
   });
 
   test('the drivers are registered under their project names', () => {
-    for (const name of ['synapse-container', 'dendrite-container']) {
+    for (const name of ['synapse-container', 'synapse-container-postgres', 'dendrite-container']) {
       expect(createCandidate(name, driverOptions(name)).info).toMatchObject({ name, driver: 'container' });
     }
+  });
+
+  test('Synapse in a container: the database comes from LAZYJOIN_SYNAPSE_DATABASE, or is fixed by synapse-container-postgres', async () => {
+    const saved = process.env.LAZYJOIN_SYNAPSE_DATABASE;
+    try {
+      delete process.env.LAZYJOIN_SYNAPSE_DATABASE;
+      expect(createSynapseContainer(driverOptions('db')).info).toMatchObject({ name: 'synapse-container', database: 'sqlite' });
+      expect(createSynapseContainerPostgres(driverOptions('db')).info).toMatchObject({ name: 'synapse-container-postgres', database: 'postgres' });
+      process.env.LAZYJOIN_SYNAPSE_DATABASE = 'Postgres';
+      expect(createSynapseContainer(driverOptions('db')).info).toMatchObject({ name: 'synapse-container', database: 'postgres' });
+      process.env.LAZYJOIN_SYNAPSE_DATABASE = 'sqlite';
+      expect(createSynapseContainerPostgres(driverOptions('db')).info).toMatchObject({ database: 'postgres' });
+      process.env.LAZYJOIN_SYNAPSE_DATABASE = 'mysql';
+      const err = await failure(() => createSynapseContainer(driverOptions('db')));
+      expect(headline(err)).toBe('Synapse database "mysql" is not one of sqlite, postgres (from option or LAZYJOIN_SYNAPSE_DATABASE)');
+    } finally {
+      if (saved === undefined) delete process.env.LAZYJOIN_SYNAPSE_DATABASE;
+      else process.env.LAZYJOIN_SYNAPSE_DATABASE = saved;
+    }
+  });
+
+  test('PostgreSQL in a container is refused, before any work, in bridge mode and for kinds that cannot use it', async () => {
+    const options = { ...driverOptions('pg'), candidateName: 'pg', image: 'x', database: 'postgres' as const };
+    const bridged = await failure(() => new ContainerCandidate({ ...options, kind: containerKinds.synapse!, network: 'bridge' }));
+    expect(headline(bridged)).toBe(
+      "pg: PostgreSQL needs LAZYJOIN_CONTAINER_NETWORK=host (the harness's PostgreSQL listens on the host's loopback, which a bridged container cannot reach)",
+    );
+    const dendrite = await failure(() => new ContainerCandidate({ ...options, kind: containerKinds.dendrite!, network: 'host' }));
+    expect(headline(dendrite)).toBe('pg: the dendrite kind cannot run on PostgreSQL');
+    // The control: the same options on host networking are accepted.
+    expect(new ContainerCandidate({ ...options, kind: containerKinds.synapse!, network: 'host' }).info.database).toBe('postgres');
   });
 });
 
@@ -178,7 +209,7 @@ test.describe('container driver on a live engine', () => {
     const candidate = createCandidate('synapse-container', driverOptions(name));
     try {
       await test.step('start', () => candidate.start());
-      expect(candidate.info).toEqual({ name: 'synapse-container', implementation: 'synapse', version: '1.98.0', driver: 'container' });
+      expect(candidate.info).toEqual({ name: 'synapse-container', implementation: 'synapse', version: '1.98.0', driver: 'container', database: 'sqlite' });
       expect(candidate.serverName).toMatch(/^127\.0\.0\.1:\d+$/);
       const user = await candidate.registerUser('alice', { displayName: 'Alice' });
       expect(user.userId).toBe(`@alice:${candidate.serverName}`);
