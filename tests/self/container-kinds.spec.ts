@@ -72,9 +72,12 @@ test('synapse: SQLite in /data by default; with a database, psycopg2 over loopba
 });
 
 test('synapse: a start that fails for want of psycopg2 is named, only then and only on PostgreSQL', () => {
-  const missing = 'Traceback (most recent call last):\n  ...\nModuleNotFoundError: No module named \'psycopg2\'\n';
+  // Synapse 1.98's own words, and Python's import error.
+  const missing = 'RuntimeError: Cannot create PostgresEngine -- psycopg2 module is not installed\n';
   const explain = (i: InstanceInput, log: string) => containerKinds.synapse!.instance(i).explainExit?.(log);
-  expect(explain({ ...input, postgres: database }, missing)).toMatch(/^the image has no psycopg2 \(Synapse's postgres extra\), so it cannot run on PostgreSQL: rebuild it with `npm run images -- synapse`/);
+  for (const log of [missing, "ModuleNotFoundError: No module named 'psycopg2'\n"]) {
+    expect(explain({ ...input, postgres: database }, log)).toMatch(/^the image has no psycopg2 \(Synapse's postgres extra\), so it cannot run on PostgreSQL: rebuild it with `npm run images -- synapse`/);
+  }
   // Controls: another failure on PostgreSQL, and the same text on SQLite, are left to the log tail.
   expect(explain({ ...input, postgres: database }, 'psycopg2.OperationalError: connection refused\n')).toBeUndefined();
   expect(explain(input, missing)).toBeUndefined();

@@ -64,8 +64,11 @@ export interface ContainerKind {
 /** The host address of the PostgreSQL listener as a host-networked container sees it. */
 export const CONTAINER_POSTGRES_HOST = '127.0.0.1';
 
-/** What Python prints when the image's virtualenv has no psycopg2 (Synapse imports it at start). */
-const NO_PSYCOPG2 = /No module named '?psycopg2'?/;
+/**
+ * What Synapse prints at start when its virtualenv has no psycopg2 (1.98: "RuntimeError: Cannot
+ * create PostgresEngine -- psycopg2 module is not installed"), or Python's own import error.
+ */
+const NO_PSYCOPG2 = /psycopg2 module is not installed|No module named '?psycopg2'?/;
 
 const synapse: ContainerKind = {
   name: 'synapse',
