@@ -161,15 +161,18 @@ async function awaitEagerSync(opts: {
   deadline: number;
   graceMs: number;
   parse: (text: string) => SyncResponse;
-  onMilestone: (m: SyncMilestone) => void;
+  /** Runs when a milestone is first seen, with the number of /sync answers read so far and where the joiner's own membership was last seen. */
+  onMilestone: (m: SyncMilestone, answers: number, own: string) => void;
 }): Promise<SyncProgress> {
   const { client, roomId, ownUserId, expectedOthers } = opts;
   const joined = new Set<string>();
   const at: SyncProgress['at'] = {};
+  let answers = 0;
+  let own = 'not seen';
   const reach = (m: SyncMilestone) => {
     if (at[m] !== undefined) return;
     at[m] = performance.now();
-    opts.onMilestone(m);
+    opts.onMilestone(m, answers, own);
   };
   let deadline = opts.deadline;
   let since: string | undefined;
@@ -177,7 +180,7 @@ async function awaitEagerSync(opts: {
   const seen = () =>
     at.roomInSync === undefined
       ? 'the room never in the join section'
-      : `${others()} of ${expectedOthers} other joined members, the joiner's own membership ${joined.has(ownUserId) ? 'shown' : 'not shown'}`;
+      : `${others()} of ${expectedOthers} other joined members in ${answers} answers, the joiner's own membership: ${own}`;
   for (;;) {
     const remaining = deadline - Date.now();
     if (remaining <= 0) break;
@@ -191,13 +194,16 @@ async function awaitEagerSync(opts: {
     const text = await res.body.text();
     if (res.statusCode !== 200) throw new Error(`GET /sync answered ${res.statusCode}: ${text.slice(0, 300)}`);
     const body = opts.parse(text);
+    answers += 1;
     const room = body.rooms?.join?.[roomId];
-    if (room) reach('roomInSync');
-    for (const e of [...(room?.state?.events ?? []), ...(room?.timeline?.events ?? [])]) {
+    const fromState = room?.state?.events ?? [];
+    for (const e of [...fromState, ...(room?.timeline?.events ?? [])]) {
       if (e.type !== 'm.room.member' || e.state_key === undefined) continue;
+      if (e.state_key === ownUserId) own = `${e.content.membership} in the ${fromState.includes(e) ? 'state' : 'timeline'} of answer ${answers}`;
       if (e.content.membership === 'join') joined.add(e.state_key);
       else joined.delete(e.state_key);
     }
+    if (room) reach('roomInSync');
     if (at.roomInSync !== undefined && others() >= expectedOthers) {
       if (at.othersShown === undefined) {
         reach('othersShown');
@@ -315,8 +321,8 @@ export async function measureJoin(opts: JoinRunOptions): Promise<JoinMeasurement
           stall.enable();
         }
       },
-      onMilestone: (m) => {
-        log(`${label}: ${m} after ${((performance.now() - t0) / 1000).toFixed(2)} s`);
+      onMilestone: (m, answers, own) => {
+        log(`${label}: ${m} after ${((performance.now() - t0) / 1000).toFixed(2)} s (/sync answer ${answers}; own membership: ${own})`);
         if (m !== 'roomInSync') takeUsage(m);
       },
     });

@@ -146,6 +146,8 @@ export async function runBench(opts: BenchOptions, log: (line: string) => void =
                 results.failures.push({ what: `${what} (attempt ${attempt} of ${MAX_ATTEMPTS})`, error: (err as Error).message });
                 log(`  FAILED (attempt ${attempt} of ${MAX_ATTEMPTS}): ${(err as Error).message.split('\n')[0]}`);
                 writeOutputs(results, outDir);
+                // A join still going at the bound would take as long again: not retried.
+                if ((err as Error).message.includes(': did not join within ')) break;
               }
             }
             if (!measured) break sizes; // a candidate that cannot cope at N will not at larger N
