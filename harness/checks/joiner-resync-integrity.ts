@@ -87,7 +87,7 @@ export const transactionAnsweredDuringResync: Check<JoinerTransactionObservation
   title: 'a transaction pushed during the resync is answered 200 with a result for each of its PDUs',
   evaluate: (o): Evaluation => {
     const expected = `HTTP 200 within ${o.waitedMs} ms, with "pdus" holding an entry for each of ${JSON.stringify(o.pduIds)}`;
-    if (!o.response && o.closed) return { ok: false, reason: `no answer: the candidate closed the connection without answering (${o.closed}; its log may say why)`, expected, observed: null };
+    if (!o.response && o.closed) return { ok: false, reason: `no answer: the candidate closed the connection without answering (${o.closed}; its log may say why)`, expected, observed: { closed: o.closed } };
     if (!o.response) return { ok: false, reason: `no answer within ${o.waitedMs} ms (the transaction is blocked)`, expected, observed: null };
     if (o.response.status !== 200) return { ok: false, reason: `answered HTTP ${o.response.status}`, expected, observed: o.response };
     const pdus = (o.response.body as { pdus?: unknown } | null)?.pdus;
