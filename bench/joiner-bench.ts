@@ -34,6 +34,33 @@ const RESYNC_ROUTES: readonly RouteName[] = ['state', 'state_ids', 'event', 'eve
 /** Each eager /sync long poll waits at most this long for news. */
 const SYNC_POLL_MS = 5_000;
 
+/**
+ * Once the room shows every joined member but the joiner, how much longer "synced" (the joiner's
+ * own membership too) is awaited. The two come in the same /sync answer from a candidate that
+ * shows its own membership; one that never does (Palpo 0.0.2) gets this long, then "synced" is
+ * recorded as not reached.
+ */
+export const SYNCED_GRACE_MS = 30_000;
+
+/** The milestones after the `/join` answer, in order, each timed from the `/join` request. */
+export const SYNC_MILESTONES = {
+  roomInSync: "the room in the join section of an eager /sync",
+  othersShown: "every joined member other than the joiner in the room's eager /sync state and timeline",
+  synced: "every joined member, the joiner's own membership included, in the room's eager /sync state and timeline",
+} as const;
+export type SyncMilestone = keyof typeof SYNC_MILESTONES;
+
+/** A milestone the join did not reach: how long it was awaited and what was seen meanwhile. */
+export interface MilestoneNotReached {
+  milestone: SyncMilestone | 'join';
+  /** What was awaited, in words. */
+  awaited: string;
+  /** Seconds from the `/join` request until it stopped being awaited. */
+  boundSeconds: number;
+  /** What the last answers showed. */
+  seen: string;
+}
+
 export interface JoinMeasurement {
   candidate: string;
   candidateVersion: string;
@@ -47,15 +74,26 @@ export interface JoinMeasurement {
   /** Wall seconds of the client `/join`, and its HTTP status (Dendrite answers 202 after 20 s). */
   joinSeconds: number;
   joinStatus: number;
-  /** Wall seconds from the `/join` request until the room shows every joined member in an eager /sync. */
-  syncedSeconds: number;
+  /**
+   * Wall seconds from the `/join` request until the room shows every joined member in an eager
+   * /sync; null when not reached within the bound (see `notReached`).
+   */
+  syncedSeconds: number | null;
+  /** Wall seconds from the `/join` request until the room is in the join section of an eager /sync (null: not reached). Absent in results from before it was measured. */
+  roomInSyncSeconds?: number | null;
+  /** Wall seconds from the `/join` request until the room shows every joined member but the joiner (null: not reached). Absent in results from before it was measured. */
+  othersShownSeconds?: number | null;
+  /** The milestones not reached, each with its bound. */
+  notReached?: MilestoneNotReached[];
+  /** The milestone until which CPU and memory were measured: "synced", else the last reached, else the bound. */
+  usageUntil?: SyncMilestone | 'bound';
   sendJoinBytes: number;
   /** Events in the send_join answer (`state` + `auth_chain`). */
   sendJoinEvents: number;
   /** Bytes of every answer on the resync routes, and how many requests. */
   resyncBytes: number;
   resyncRequests: number;
-  /** The candidate's CPU seconds (all processes, user + system) from `/join` until synced. */
+  /** The candidate's CPU seconds (all processes, user + system) from `/join` until synced (see `usageUntil`). */
   cpuSeconds: number;
   /** Peak resident memory of the candidate during the join (peak counter reset just before), bytes. */
   peakRssBytes: number;
@@ -99,15 +137,50 @@ export function newCandidate(name: string, workRoot: string, instanceName: strin
   return createCandidate(name, { instanceName, workDir, cacheDir: defaultCacheDir(), caCertPath: suiteCA().certPath, issueCert: issueServerCert });
 }
 
+interface SyncProgress {
+  /** performance.now() when each milestone was first seen. */
+  at: Partial<Record<SyncMilestone, number>>;
+  /** Why the wait stopped early: the bound, or the grace after every other member was shown. */
+  stoppedAt: number;
+  seen: string;
+}
+
 /**
- * Polls an eager /sync (no lazy loading) until `roomId` is joined with `expectedJoined` joined
- * members; returns when it is. Bounded: the error says how many joined members were seen. Each
- * answer is parsed inside `parse` (so the caller can keep the suite's own parsing of a big /sync
- * out of what it measures of the remote).
+ * Polls an eager /sync (no lazy loading) until `roomId` is joined with `expectedOthers` joined
+ * members besides `ownUserId` and the joiner's own membership (the "synced" milestone), noting
+ * when each earlier milestone was first seen (`onMilestone` runs then). Never waits past
+ * `deadline`, nor past `graceMs` after every other member was shown; returns what was reached.
+ * Each answer is parsed inside `parse` (so the caller can keep the suite's own parsing of a big
+ * /sync out of what it measures of the remote).
  */
-async function awaitEagerSync(client: CandidateClient, roomId: string, expectedJoined: number, deadline: number, parse: (text: string) => SyncResponse): Promise<void> {
+async function awaitEagerSync(opts: {
+  client: CandidateClient;
+  roomId: string;
+  ownUserId: string;
+  expectedOthers: number;
+  deadline: number;
+  graceMs: number;
+  parse: (text: string) => SyncResponse;
+  /** Runs when a milestone is first seen, with the number of /sync answers read so far and where the joiner's own membership was last seen. */
+  onMilestone: (m: SyncMilestone, answers: number, own: string) => void;
+}): Promise<SyncProgress> {
+  const { client, roomId, ownUserId, expectedOthers } = opts;
   const joined = new Set<string>();
+  const at: SyncProgress['at'] = {};
+  let answers = 0;
+  let own = 'not seen';
+  const reach = (m: SyncMilestone) => {
+    if (at[m] !== undefined) return;
+    at[m] = performance.now();
+    opts.onMilestone(m, answers, own);
+  };
+  let deadline = opts.deadline;
   let since: string | undefined;
+  const others = () => joined.size - (joined.has(ownUserId) ? 1 : 0);
+  const seen = () =>
+    at.roomInSync === undefined
+      ? 'the room never in the join section'
+      : `${others()} of ${expectedOthers} other joined members in ${answers} answers, the joiner's own membership: ${own}`;
   for (;;) {
     const remaining = deadline - Date.now();
     if (remaining <= 0) break;
@@ -120,17 +193,30 @@ async function awaitEagerSync(client: CandidateClient, roomId: string, expectedJ
     });
     const text = await res.body.text();
     if (res.statusCode !== 200) throw new Error(`GET /sync answered ${res.statusCode}: ${text.slice(0, 300)}`);
-    const body = parse(text);
+    const body = opts.parse(text);
+    answers += 1;
     const room = body.rooms?.join?.[roomId];
-    for (const e of [...(room?.state?.events ?? []), ...(room?.timeline?.events ?? [])]) {
+    const fromState = room?.state?.events ?? [];
+    for (const e of [...fromState, ...(room?.timeline?.events ?? [])]) {
       if (e.type !== 'm.room.member' || e.state_key === undefined) continue;
+      if (e.state_key === ownUserId) own = `${e.content.membership} in the ${fromState.includes(e) ? 'state' : 'timeline'} of answer ${answers}`;
       if (e.content.membership === 'join') joined.add(e.state_key);
       else joined.delete(e.state_key);
     }
-    if (joined.size >= expectedJoined) return;
+    if (room) reach('roomInSync');
+    if (at.roomInSync !== undefined && others() >= expectedOthers) {
+      if (at.othersShown === undefined) {
+        reach('othersShown');
+        deadline = Math.min(deadline, Date.now() + opts.graceMs);
+      }
+      if (joined.has(ownUserId)) {
+        reach('synced');
+        break;
+      }
+    }
     since = body.next_batch;
   }
-  throw new Error(`timed out waiting for ${roomId} in an eager /sync with ${expectedJoined} joined members (saw ${joined.size})`);
+  return { at, stoppedAt: performance.now(), seen: seen() };
 }
 
 export interface JoinRunOptions {
@@ -183,7 +269,8 @@ export async function measureJoin(opts: JoinRunOptions): Promise<JoinMeasurement
     });
 
     const client = new CandidateClient(candidate.clientUrl, await candidate.registerUser());
-    const expectedJoined = room.members().filter((m) => m.membership === 'join').length + 1;
+    const ownUserId = client.user.userId;
+    const expectedOthers = room.members().filter((m) => m.membership === 'join').length;
     const peakSinceJoin = resetPeakRss(pid);
     const before = treeUsage(pid);
     const pg = opts.postgres;
@@ -195,31 +282,65 @@ export async function measureJoin(opts: JoinRunOptions): Promise<JoinMeasurement
     const stall = monitorEventLoopDelay({ resolution: 20 });
     stall.enable();
     if (opts.profileDir) profiler = pprofAddress ? startPprof(pprofAddress, label, opts.profileDir) : startPySpy(pid, label, opts.profileDir);
+    // CPU and memory are read when a milestone is reached; the figures kept are those at "synced",
+    // else at the last milestone reached (a candidate idles while an unreached one is awaited).
+    let usageUntil: SyncMilestone | 'bound' = 'bound';
+    let usage: { candidate: ReturnType<typeof treeUsage>; pgCpu?: number; pgPss?: number } | undefined;
+    const takeUsage = (until: SyncMilestone | 'bound') => {
+      usageUntil = until;
+      usage = { candidate: treeUsage(pid), pgCpu: pg ? treeUsage(pg.pid, true).cpuSeconds : undefined, pgPss: pgPss?.peak() };
+    };
     const t0 = performance.now();
-    const joined = await client.call('POST', `/_matrix/client/v3/join/${encodeURIComponent(room.roomId)}`, {
-      query: { server_name: [remote.serverName], via: [remote.serverName] },
-      body: {},
-      kind: 'join',
-      timeoutMs: opts.boundMs,
-    });
+    const joinBound = `${(opts.boundMs / 1000).toFixed(0)} s`;
+    const joined = await client
+      .call('POST', `/_matrix/client/v3/join/${encodeURIComponent(room.roomId)}`, {
+        query: { server_name: [remote.serverName], via: [remote.serverName] },
+        body: {},
+        kind: 'join',
+        timeoutMs: opts.boundMs,
+      })
+      .catch((err: Error) => {
+        throw new Error(`did not join within ${joinBound} (awaited: the answer to POST /join; ${err.message.split('\n')[0]})`);
+      });
     const joinSeconds = (performance.now() - t0) / 1000;
     joined.ok();
     log(`${label}: /join ${joined.status} after ${joinSeconds.toFixed(2)} s`);
-    await awaitEagerSync(client, room.roomId, expectedJoined, deadline, (text) => {
-      // The suite parsing the candidate's answer (up to ~100 MB at the end) is not the remote stalling.
-      stall.disable();
-      try {
-        return JSON.parse(text) as SyncResponse;
-      } finally {
-        stall.enable();
-      }
+    const progress = await awaitEagerSync({
+      client,
+      roomId: room.roomId,
+      ownUserId,
+      expectedOthers,
+      deadline,
+      graceMs: SYNCED_GRACE_MS,
+      parse: (text) => {
+        // The suite parsing the candidate's answer (up to ~100 MB at the end) is not the remote stalling.
+        stall.disable();
+        try {
+          return JSON.parse(text) as SyncResponse;
+        } finally {
+          stall.enable();
+        }
+      },
+      onMilestone: (m, answers, own) => {
+        log(`${label}: ${m} after ${((performance.now() - t0) / 1000).toFixed(2)} s (/sync answer ${answers}; own membership: ${own})`);
+        if (m !== 'roomInSync') takeUsage(m);
+      },
     });
-    const syncedSeconds = (performance.now() - t0) / 1000;
-    const after = treeUsage(pid);
+    if (!usage) takeUsage('bound');
+    const seconds = (m: SyncMilestone) => (progress.at[m] === undefined ? null : (progress.at[m]! - t0) / 1000);
+    const syncedSeconds = seconds('synced');
+    const stoppedSeconds = (progress.stoppedAt - t0) / 1000;
+    const notReached: MilestoneNotReached[] = (Object.keys(SYNC_MILESTONES) as SyncMilestone[])
+      .filter((m) => progress.at[m] === undefined)
+      .map((m) => ({ milestone: m, awaited: SYNC_MILESTONES[m], boundSeconds: Math.round(stoppedSeconds), seen: progress.seen }));
+    for (const n of notReached) log(`${label}: ${n.milestone} not reached within ${n.boundSeconds} s (awaited: ${n.awaited}; seen: ${n.seen})`);
+    const after = usage!.candidate;
+    const pgAfter = usage!;
     const database =
       pg && pgBefore && pgPss
-        ? { name: 'postgres' as const, version: pg.version, cpuSeconds: treeUsage(pg.pid, true).cpuSeconds - pgBefore.cpuSeconds, peakPssBytes: pgPss.stop() }
+        ? { name: 'postgres' as const, version: pg.version, cpuSeconds: pgAfter.pgCpu! - pgBefore.cpuSeconds, peakPssBytes: Math.max(pgAfter.pgPss!, 0) }
         : undefined;
+    pgPss?.stop();
     stall.disable();
     let profile: { profile?: string; profileError?: string } = {};
     if (profiler) {
@@ -248,6 +369,10 @@ export async function measureJoin(opts: JoinRunOptions): Promise<JoinMeasurement
       joinSeconds,
       joinStatus: joined.status,
       syncedSeconds,
+      roomInSyncSeconds: seconds('roomInSync'),
+      othersShownSeconds: seconds('othersShown'),
+      ...(notReached.length ? { notReached } : {}),
+      usageUntil,
       sendJoinBytes: sendJoinServed.bytes,
       sendJoinEvents: answerBody.state.length + answerBody.auth_chain.length,
       resyncBytes: resyncServed.bytes,
@@ -262,8 +387,9 @@ export async function measureJoin(opts: JoinRunOptions): Promise<JoinMeasurement
       ...(database ? { database } : {}),
     };
     if (database) log(`${label}: PostgreSQL CPU ${database.cpuSeconds.toFixed(1)} s; peak PSS ${(database.peakPssBytes / 2 ** 20).toFixed(0)} MiB`);
-    log(`${label}: synced after ${syncedSeconds.toFixed(2)} s; ${(measurement.sendJoinBytes / 1e6).toFixed(2)} MB send_join + ${(measurement.resyncBytes / 1e6).toFixed(2)} MB resync; CPU ${measurement.cpuSeconds.toFixed(1)} s; peak RSS ${(measurement.peakRssBytes / 2 ** 20).toFixed(0)} MiB; load ${loadStart.toFixed(1)}`);
-    if (opts.afterJoin) await opts.afterJoin({ candidate, pid, remote, bench });
+    log(`${label}: ${syncedSeconds === null ? 'synced not reached' : `synced after ${syncedSeconds.toFixed(2)} s`}; ${(measurement.sendJoinBytes / 1e6).toFixed(2)} MB send_join + ${(measurement.resyncBytes / 1e6).toFixed(2)} MB resync; CPU ${measurement.cpuSeconds.toFixed(1)} s; peak RSS ${(measurement.peakRssBytes / 2 ** 20).toFixed(0)} MiB; load ${loadStart.toFixed(1)}`);
+    // The resident benchmark needs the candidate to hold every member of the room.
+    if (opts.afterJoin && progress.at.othersShown !== undefined) await opts.afterJoin({ candidate, pid, remote, bench });
     return measurement;
   } catch (err) {
     throw new Error(`${label}: ${(err as Error).message}\n--- candidate log tail ---\n${candidate.logTail(30)}`);

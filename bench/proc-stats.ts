@@ -144,13 +144,18 @@ export function treePss(root: number): number {
 }
 
 /** Samples `treePss(root)` every `intervalMs` until `stop()`, which returns the peak. */
-export function samplePeakPss(root: number, intervalMs = 500): { stop(): number } {
+export function samplePeakPss(root: number, intervalMs = 500): { peak(): number; stop(): number } {
   let peak = treePss(root);
   const timer = setInterval(() => {
     peak = Math.max(peak, treePss(root));
   }, intervalMs);
   timer.unref(); // a measurement that failed must not keep the process alive
   return {
+    /** The peak so far (one more sample taken now), sampling going on. */
+    peak() {
+      peak = Math.max(peak, treePss(root));
+      return peak;
+    },
     stop() {
       clearInterval(timer);
       return Math.max(peak, treePss(root));

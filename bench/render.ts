@@ -27,9 +27,29 @@ function bytesCell(s: Spread): string {
   return s.runs > 1 ? `${bytesText(s.median)} (${bytesText(s.min)}–${bytesText(s.max)})` : bytesText(s.median);
 }
 
+/**
+ * A milestone's cell: the spread over the runs that reached it, then, for runs that did not,
+ * "not reached within B s" (B the longest it was awaited); – where not measured.
+ */
+function milestoneCell(s: JoinSummary, key: 'syncedSeconds' | 'roomInSyncSeconds' | 'othersShownSeconds', milestone: string): string {
+  const missed = s.notReached?.find((n) => n.milestone === milestone);
+  const value = s[key];
+  if (!missed) return value ? cell(value) : '–';
+  const runs = s.joinSeconds.runs;
+  const text = `not reached within ${missed.boundSeconds} s${missed.runs < runs ? ` in ${missed.runs} of ${runs} runs` : ''}`;
+  return value ? `${cell(value)}; ${text}` : text;
+}
+
 function modeLabel(s: JoinSummary): string {
   if (s.mode === 'full') return 'full';
   return s.answeredPartial ? 'partial' : 'partial asked, full answered';
+}
+
+/** One line per (candidate, N, mode, milestone) not reached: what was awaited, for how long, what was seen. */
+function notReachedLines(r: BenchResults): string[] {
+  return r.joinSummaries.flatMap((s) =>
+    (s.notReached ?? []).map((n) => `Not reached: ${s.candidate} ${s.candidateVersion} N=${s.members} ${modeLabel(s)}, "${n.milestone}" in ${n.runs} of ${s.joinSeconds.runs} runs within ${n.boundSeconds} s (awaited: ${n.awaited}; seen: ${n.seen}).`),
+  );
 }
 
 /** The results as Markdown: joins (median and range), full/partial ratios, resident, synthesis. */
@@ -38,16 +58,17 @@ export function renderMarkdown(r: BenchResults): string {
   lines.push(`# lazyjoin benchmark${r.quick ? ' (quick mode)' : ''}`, '');
   lines.push(`${r.generatedAt}; Node ${r.machine.node} on ${r.machine.cpus} × ${r.machine.cpuModel}, ${(r.machine.memoryBytes / 2 ** 30).toFixed(0)} GiB. Medians over runs, range in parentheses. Load = 1-minute load average at the join's start.`, '');
   lines.push('## Joining a room of N members', '');
-  lines.push('| candidate | N | state | /join s | synced s | send_join | resync | CPU s | peak RSS MiB | runs | load | suite stall ms |');
-  lines.push('|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  lines.push('| candidate | N | state | /join s | in sync s | others shown s | synced s | send_join | resync | CPU s | peak RSS MiB | runs | load | suite stall ms |');
+  lines.push('|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const s of r.joinSummaries) {
     lines.push(
-      `| ${s.candidate} ${s.candidateVersion} | ${s.members} | ${modeLabel(s)} | ${cell(s.joinSeconds)}${s.joinStatuses?.some((c) => c !== 200) ? ` (HTTP ${s.joinStatuses.join('/')})` : ''} | ${cell(s.syncedSeconds)} | ${bytesCell(s.sendJoinBytes)} | ${bytesCell(s.resyncBytes)} | ${cell(s.cpuSeconds, 1, 1)} | ${cell(s.peakRssBytes, MIB, 0)} | ${s.joinSeconds.runs} | ${fmt(s.loadAverage, 1)} | ${s.remoteStallMs === undefined ? '–' : s.remoteStallMs} |`,
+      `| ${s.candidate} ${s.candidateVersion} | ${s.members} | ${modeLabel(s)} | ${cell(s.joinSeconds)}${s.joinStatuses?.some((c) => c !== 200) ? ` (HTTP ${s.joinStatuses.join('/')})` : ''} | ${milestoneCell(s, 'roomInSyncSeconds', 'roomInSync')} | ${milestoneCell(s, 'othersShownSeconds', 'othersShown')} | ${milestoneCell(s, 'syncedSeconds', 'synced')} | ${bytesCell(s.sendJoinBytes)} | ${bytesCell(s.resyncBytes)} | ${cell(s.cpuSeconds, 1, 1)} | ${cell(s.peakRssBytes, MIB, 0)} | ${s.joinSeconds.runs} | ${fmt(s.loadAverage, 1)} | ${s.remoteStallMs === undefined ? '–' : s.remoteStallMs} |`,
     );
   }
   lines.push(
     '',
-    '"synced": from the /join request until the room shows every joined member in an eager (not lazy-loading) /sync; for a partial join, the resync is then complete.',
+    '"in sync": from the /join request until the room is in the join section of an eager (not lazy-loading) /sync. "others shown": until the room\'s state and timeline there show every joined member but the joiner. "synced": until they show every joined member, the joiner\'s own membership included; for a partial join, the resync is then complete. CPU and memory are measured until "synced", or, where it was not reached, until the last milestone reached. A milestone not reached was awaited until the bound, or for 30 s after "others shown" (– : not measured in that run).',
+    ...notReachedLines(r),
     '"/join s" is followed by the HTTP status when /join did not answer 200: a 202 means the candidate stopped waiting and went on joining in the background, so only "synced" times the join.',
     '"suite stall": the longest the suite\'s own event loop (which serves the remote and its bystanders) was held during the join, over the runs (– where not measured); a long stall means the candidate may have waited on the suite, not the other way round.',
     '',
@@ -174,7 +195,11 @@ export function renderPlotSvg(candidate: string, summaries: readonly JoinSummary
     if (ofMode.length === 0) continue;
     const colour = mode === 'partial' ? '#1f6fd1' : '#e07b00';
     const name = mode === 'partial' && !ofMode.every((s) => s.answeredPartial) ? 'partial asked' : mode;
-    series.push({ label: `${name}: synced`, colour, dashed: false, points: ofMode.map((s) => ({ x: s.members, y: s.syncedSeconds })) });
+    const synced = ofMode.flatMap((s) => (s.syncedSeconds ? [{ x: s.members, y: s.syncedSeconds }] : []));
+    if (synced.length) series.push({ label: `${name}: synced`, colour, dashed: false, points: synced });
+    // Where "synced" never came, the nearest milestone reached is drawn, labelled as such.
+    const others = ofMode.flatMap((s) => (s.othersShownSeconds && !s.syncedSeconds ? [{ x: s.members, y: s.othersShownSeconds }] : []));
+    if (others.length) series.push({ label: `${name}: others shown`, colour, dashed: false, points: others });
     series.push({ label: `${name}: /join`, colour, dashed: true, points: ofMode.map((s) => ({ x: s.members, y: s.joinSeconds })) });
   }
   const width = 640;

@@ -26,7 +26,13 @@ export interface JoinSummary {
   /** True when every run's answer was partial (for mode `partial`; a candidate that never asks gets full state). */
   answeredPartial: boolean;
   joinSeconds: Spread;
-  syncedSeconds: Spread;
+  /** Over the runs that reached "synced"; absent when none did (see `notReached`). */
+  syncedSeconds?: Spread;
+  /** Over the runs that reached each milestone, where measured. */
+  roomInSyncSeconds?: Spread;
+  othersShownSeconds?: Spread;
+  /** Per milestone not reached in some run: in how many runs, and the longest it was awaited. */
+  notReached?: Array<{ milestone: string; runs: number; boundSeconds: number; awaited: string; seen: string }>;
   sendJoinBytes: Spread;
   resyncBytes: Spread;
   cpuSeconds: Spread;
@@ -95,6 +101,16 @@ export function summariseJoins(joins: readonly JoinMeasurement[]): JoinSummary[]
   }
   return [...groups.values()].map((runs) => {
     const of = (pick: (j: JoinMeasurement) => number) => spread(runs.map(pick));
+    // A milestone's spread over the runs that reached it (absent when none did).
+    const reached = (key: 'syncedSeconds' | 'roomInSyncSeconds' | 'othersShownSeconds') => {
+      const values = runs.flatMap((j) => (typeof j[key] === 'number' ? [j[key] as number] : []));
+      return values.length ? { [key]: spread(values) } : {};
+    };
+    const missed = new Map<string, NonNullable<JoinSummary['notReached']>[number]>();
+    for (const n of runs.flatMap((j) => j.notReached ?? [])) {
+      const prior = missed.get(n.milestone);
+      missed.set(n.milestone, { milestone: n.milestone, runs: (prior?.runs ?? 0) + 1, boundSeconds: Math.max(prior?.boundSeconds ?? 0, n.boundSeconds), awaited: n.awaited, seen: prior?.seen ?? n.seen });
+    }
     return {
       candidate: runs[0].candidate,
       candidateVersion: runs[0].candidateVersion,
@@ -102,7 +118,10 @@ export function summariseJoins(joins: readonly JoinMeasurement[]): JoinSummary[]
       mode: runs[0].mode,
       answeredPartial: runs.every((j) => j.answeredPartial),
       joinSeconds: of((j) => j.joinSeconds),
-      syncedSeconds: of((j) => j.syncedSeconds),
+      ...reached('syncedSeconds'),
+      ...reached('roomInSyncSeconds'),
+      ...reached('othersShownSeconds'),
+      ...(missed.size ? { notReached: [...missed.values()] } : {}),
       sendJoinBytes: of((j) => j.sendJoinBytes),
       resyncBytes: of((j) => j.resyncBytes),
       cpuSeconds: of((j) => j.cpuSeconds),
@@ -123,7 +142,7 @@ export function fullToPartialRatios(summaries: readonly JoinSummary[]): FullToPa
   for (const partial of summaries) {
     if (partial.mode !== 'partial' || !partial.answeredPartial) continue;
     const full = summaries.find((s) => s.mode === 'full' && s.candidate === partial.candidate && s.members === partial.members);
-    if (!full) continue;
+    if (!full || !full.syncedSeconds || !partial.syncedSeconds) continue;
     const ratio = (f: Spread, p: Spread) => f.median / p.median;
     out.push({
       candidate: partial.candidate,

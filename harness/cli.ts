@@ -48,8 +48,9 @@ Run "lazyjoin <command> --help" for the options of a command.`,
   run: `Usage: lazyjoin run [options] [-- <extra playwright test arguments>]
 
 Options:
-  --candidate NAME   candidate to test (synapse, synapse-1.98, dendrite, palpo, external, synapse-container,
-                     dendrite-container, container); repeatable or a comma list
+  --candidate NAME   candidate to test (synapse, synapse-1.98, synapse-postgres, dendrite, palpo, external,
+                     synapse-container, synapse-container-postgres, dendrite-container, container);
+                     repeatable or a comma list
                      (default: $LAZYJOIN_CANDIDATES or synapse)
   --grep ID|AREA     only the tests of a requirement (SJ-12), an ID family (SJ), an area or a room version (v12)
                      (send_join); repeatable or a comma list

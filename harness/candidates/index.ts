@@ -27,6 +27,11 @@ const drivers: Record<string, DriverFactory> = {
   palpo: createPalpo,
   external: createExternal,
   'synapse-container': deferred('synapse-container', 'container', async () => (await containerDrivers()).createSynapseContainer),
+  'synapse-container-postgres': deferred(
+    'synapse-container-postgres',
+    'container',
+    async () => (await containerDrivers()).createSynapseContainerPostgres,
+  ),
   'dendrite-container': deferred('dendrite-container', 'container', async () => (await containerDrivers()).createDendriteContainer),
   container: deferred('container', 'container', async () => (await containerDrivers()).createNamedImageContainer),
 };

@@ -32,6 +32,8 @@ export interface CandidateInfo {
   version: string;
   /** How it runs: `process`, `external`, `container`. */
   driver: string;
+  /** Where it stores its data, when the driver chooses it (Synapse: `sqlite` or `postgres`). */
+  database?: string;
 }
 
 export interface Candidate {

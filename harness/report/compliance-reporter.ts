@@ -188,6 +188,7 @@ function parseCandidate(description: string | undefined): CandidateInfo | undefi
         ...(typeof o.implementation === 'string' ? { implementation: o.implementation } : {}),
         version: String(o.version ?? 'unknown'),
         driver: String(o.driver ?? 'unknown'),
+        ...(typeof o.database === 'string' ? { database: o.database } : {}),
       };
     }
   } catch {

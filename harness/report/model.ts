@@ -47,6 +47,8 @@ export interface CandidateInfo {
   implementation?: string;
   version: string;
   driver: string;
+  /** Where the candidate stored its data, when its driver chose it (e.g. `sqlite`, `postgres`). */
+  database?: string;
 }
 
 /** Playwright's final status of a test (`TestResult['status']`). */

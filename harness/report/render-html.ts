@@ -164,7 +164,7 @@ const SCRIPT = `
   gate.textContent = report.gate.status === 'passed' ? 'Gate passed' : (report.gate.status === 'incomplete' ? 'Gate incomplete: ' : 'Gate failed: ') + report.gate.reasons.join('; ');
   for (const c of report.candidates) {
     const t = report.totals[c.name].all;
-    const box = el('div', { class: 'total' }, el('b', { text: c.name + ' ' + c.version }), el('span', { class: 'muted', text: '(' + c.driver + ') ' }));
+    const box = el('div', { class: 'total' }, el('b', { text: c.name + ' ' + c.version }), el('span', { class: 'muted', text: '(' + c.driver + (c.database ? ', ' + c.database : '') + ') ' }));
     for (const v of VERDICTS) if (t[v]) box.append(el('span', { class: 'verdict v-' + v, text: v + ' ' + t[v] }), ' ');
     $('totals').append(box);
   }

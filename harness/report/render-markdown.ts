@@ -27,7 +27,8 @@ export function renderMarkdown(report: ComplianceReport, limit = MARKDOWN_LIMIT)
   head.push(`|---|---|${TOTAL_COLUMNS.map(() => '---:').join('|')}|`);
   for (const c of report.candidates) {
     const t = report.totals[c.name].all;
-    head.push(`| ${inline(c.name)} | ${inline(c.version)} | ${TOTAL_COLUMNS.map((v) => t[v]).join(' | ')} |`);
+    const version = c.database ? `${c.version} (${c.database})` : c.version;
+    head.push(`| ${inline(c.name)} | ${inline(version)} | ${TOTAL_COLUMNS.map((v) => t[v]).join(' | ')} |`);
   }
   head.push('');
   for (const reason of report.gate.reasons.slice(0, 20)) head.push(`- ${inline(reason)}`);

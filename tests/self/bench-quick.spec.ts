@@ -37,6 +37,12 @@ test('quick benchmark on Synapse: schema-valid results, partial and full joins a
     expect(j.answeredPartial).toBe(j.mode === 'partial');
     expect(j.peakRssBytes).toBeGreaterThan(0);
     expect(j.remoteStallMs).toBeGreaterThanOrEqual(0);
+    // Synapse reaches every milestone, in order; "synced" comes with the others shown.
+    expect(j.notReached, log.join('\n')).toBeUndefined();
+    expect(j.usageUntil).toBe('synced');
+    expect(j.roomInSyncSeconds).toBeGreaterThan(0);
+    expect(j.othersShownSeconds).toBeGreaterThanOrEqual(j.roomInSyncSeconds!);
+    expect(j.syncedSeconds).toBeGreaterThanOrEqual(j.othersShownSeconds!);
     // --profile: a py-spy profile where py-spy is installed, else the reason there is none.
     if (pySpyAvailable()) {
       expect(j.profileError, log.join('\n')).toBeUndefined();

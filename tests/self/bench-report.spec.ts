@@ -76,6 +76,56 @@ test('arguments: defaults, quick mode, and one-line errors for bad input', () =>
   expect(parseBenchArgs(['--synthesis', '0']).synthesisMembers).toBe(0);
   expect(() => parseBenchArgs(['--synthesis', 'lots'])).toThrow('--synthesis takes a member count (0 for none), got "lots"');
   expect(() => parseBenchArgs(['--fast'])).toThrow('unknown argument "--fast"');
+  // PostgreSQL: Synapse as synapse-postgres, Palpo as itself; Palpo runs on nothing else.
+  expect(parseBenchArgs(['--candidate', 'synapse,palpo', '--database', 'postgres'])).toMatchObject({ candidates: ['synapse-postgres', 'palpo'], database: 'postgres' });
+  expect(() => parseBenchArgs(['--candidate', 'palpo'])).toThrow('--candidate palpo needs --database postgres (Palpo runs on PostgreSQL only)');
+  expect(() => parseBenchArgs(['--candidate', 'dendrite', '--database', 'postgres'])).toThrow('only Synapse and Palpo run on PostgreSQL here, not dendrite');
+  expect(parseBenchArgs([]).modes).toEqual(['partial', 'full']);
+  expect(parseBenchArgs(['--modes', 'full,partial', '--bound', '600'])).toMatchObject({ modes: ['partial', 'full'], boundSeconds: 600 });
+  expect(parseBenchArgs(['--modes', 'full']).modes).toEqual(['full']);
+  expect(() => parseBenchArgs(['--modes', 'lazy'])).toThrow('--modes takes partial, full or both separated by a comma, got "lazy"');
+  expect(() => parseBenchArgs(['--bound', '0'])).toThrow('--bound takes a positive number of seconds, got "0"');
+});
+
+/** A full join whose "synced" milestone was not reached: every member but the joiner was shown. */
+function ownMembershipNeverShown(run: number, othersShownSeconds: number): JoinMeasurement {
+  return {
+    ...join('full', 1000, run, 0),
+    candidate: 'palpo',
+    candidateVersion: '0.0.2',
+    askedOmitMembers: 'false',
+    joinSeconds: othersShownSeconds - 1,
+    syncedSeconds: null,
+    roomInSyncSeconds: othersShownSeconds - 0.5,
+    othersShownSeconds,
+    notReached: [{ milestone: 'synced', awaited: 'every joined member, the joiner included', boundSeconds: othersShownSeconds + 30, seen: '500 of 500 other joined members, the joiner not shown' }],
+    usageUntil: 'othersShown',
+    cpuSeconds: 3,
+  };
+}
+
+test('a milestone not reached: summarised over the runs that reached it, shown as not reached with its bound, never a ratio', () => {
+  const palpo = [ownMembershipNeverShown(1, 20), ownMembershipNeverShown(2, 24), { ...join('full', 1000, 3, 0), candidate: 'palpo', candidateVersion: '0.0.2', syncedSeconds: 26, roomInSyncSeconds: 25, othersShownSeconds: 26 }];
+  const [summary] = summariseJoins(palpo);
+  expect(summary.syncedSeconds).toEqual({ median: 26, min: 26, max: 26, runs: 1 });
+  expect(summary.othersShownSeconds).toEqual({ median: 24, min: 20, max: 26, runs: 3 });
+  expect(summary.notReached).toEqual([{ milestone: 'synced', runs: 2, boundSeconds: 54, awaited: 'every joined member, the joiner included', seen: '500 of 500 other joined members, the joiner not shown' }]);
+  const none = summariseJoins(palpo.slice(0, 2))[0];
+  expect(none.syncedSeconds).toBeUndefined();
+  const doc = { ...results(palpo.slice(0, 2)), options: { candidates: ['palpo'], sizes: [1000], runs: 2 } };
+  expect(validateResults(doc)).toEqual([]);
+  // Negative controls: an unknown milestone, and a "synced" that is neither a time nor null.
+  expect(validateResults({ ...doc, joins: [{ ...palpo[0], notReached: [{ ...palpo[0].notReached![0], milestone: 'soon' }] }] })).toEqual(['/joins/0/notReached/0/milestone: must be equal to one of the allowed values']);
+  expect(validateResults({ ...doc, joins: [{ ...palpo[0], syncedSeconds: 'never' }] })).toEqual(['/joins/0/syncedSeconds: must be number,null']);
+  const md = renderMarkdown(doc);
+  expect(md).toContain('| palpo 0.0.2 | 1000 | full | 21.00 (19.00–23.00) | 21.50 (19.50–23.50) | 22.00 (20.00–24.00) | not reached within 54 s |');
+  expect(md).toContain('Not reached: palpo 0.0.2 N=1000 full, "synced" in 2 of 2 runs within 54 s (awaited: every joined member, the joiner included; seen: 500 of 500 other joined members, the joiner not shown).');
+  expect(renderMarkdown(results(palpo))).toContain('| 26.00; not reached within 54 s in 2 of 3 runs |');
+  const svg = renderPlotSvg('palpo', doc.joinSummaries);
+  expect(svg).toContain('>full: others shown</text>');
+  expect(svg).not.toContain('>full: synced</text>');
+  expect(svg).not.toMatch(/NaN|Infinity/);
+  expect(fullToPartialRatios(summariseJoins([...palpo.slice(0, 2), { ...join('partial', 1000, 1, 10), candidate: 'palpo' }]))).toEqual([]);
 });
 
 test('medians and spreads; full over partial ratios only where the partial joins were partial', () => {
@@ -123,7 +173,7 @@ test('the plot has one point and whisker per (mode, figure, N) and a legend entr
 test('Markdown and HTML carry every summary row, the ratios and the figures', () => {
   const r = results(joins);
   const md = renderMarkdown(r);
-  expect(md).toContain('| synapse 1.98.0 | 1000 | full | 51.00 (50.50–51.50) | 102.00 (101.00–103.00) | 1.00 MB (1.00 MB–1.00 MB) | 0 B (0 B–0 B) |');
+  expect(md).toContain('| synapse 1.98.0 | 1000 | full | 51.00 (50.50–51.50) | – | – | 102.00 (101.00–103.00) | 1.00 MB (1.00 MB–1.00 MB) | 0 B (0 B–0 B) |');
   expect(md).toContain('| synapse | 1000 | 8.5× | 8.5× | 0.9× |');
   expect(md).toContain('| 100 | 150 | 0.10 | 0.05 | 1500 | 3000 | 25000 | 12% | 95 | 2.0 |');
   expect(bytesText(812)).toBe('812 B');

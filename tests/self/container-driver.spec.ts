@@ -7,7 +7,7 @@
  * they are skipped with that reason. The bad-input cases that need neither always run.
  */
 import { expect, test } from '@playwright/test';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,12 +16,27 @@ import { ImageName, type ContainerRuntimeClient } from 'testcontainers';
 import { createCandidate, defaultCacheDir } from '../../harness/candidates/index.ts';
 import { containerNetworkFromEnv, ContainerCandidate } from '../../harness/candidates/container/driver.ts';
 import { containerEngine, resolveDockerHost, trackedContainerIds } from '../../harness/candidates/container/engine.ts';
-import { createNamedImageContainer } from '../../harness/candidates/container/index.ts';
+import { createNamedImageContainer, createSynapseContainer, createSynapseContainerPostgres } from '../../harness/candidates/container/index.ts';
 import { ensureImage, synapseImage } from '../../harness/candidates/container/images.ts';
 import { containerKinds } from '../../harness/candidates/container/kinds.ts';
+import { acquirePostgres, findPostgresBinaries, postgresIdentifier, type PostgresService } from '../../harness/candidates/postgres.ts';
 import { CandidateError, type DriverOptions } from '../../harness/candidates/types.ts';
 import { CandidateClient } from '../../harness/client/client.ts';
 import { issueServerCert, suiteCA } from '../../harness/remote/pki.ts';
+
+function postgresBinaries(): ReturnType<typeof findPostgresBinaries> | undefined {
+  try {
+    return findPostgresBinaries();
+  } catch {
+    return undefined;
+  }
+}
+
+/** One query as the cluster's superuser over its socket; rows on lines, columns as psql -A prints them. */
+function superuserQuery(pg: PostgresService, sql: string, database = 'postgres'): string {
+  const args = ['-X', '-w', '-At', '-v', 'ON_ERROR_STOP=1', '-h', pg.socketDir, '-p', String(pg.port), '-U', 'postgres', '-d', database, '-c', sql];
+  return execFileSync(postgresBinaries()!.psql, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+}
 
 /** The first line of an error: the part that must name the cause on its own. */
 function headline(err: unknown): string {
@@ -96,9 +111,40 @@ test.describe('container driver: bad input without an engine', () => {
   });
 
   test('the drivers are registered under their project names', () => {
-    for (const name of ['synapse-container', 'dendrite-container']) {
+    for (const name of ['synapse-container', 'synapse-container-postgres', 'dendrite-container']) {
       expect(createCandidate(name, driverOptions(name)).info).toMatchObject({ name, driver: 'container' });
     }
+  });
+
+  test('Synapse in a container: the database comes from LAZYJOIN_SYNAPSE_DATABASE, or is fixed by synapse-container-postgres', async () => {
+    const saved = process.env.LAZYJOIN_SYNAPSE_DATABASE;
+    try {
+      delete process.env.LAZYJOIN_SYNAPSE_DATABASE;
+      expect(createSynapseContainer(driverOptions('db')).info).toMatchObject({ name: 'synapse-container', database: 'sqlite' });
+      expect(createSynapseContainerPostgres(driverOptions('db')).info).toMatchObject({ name: 'synapse-container-postgres', database: 'postgres' });
+      process.env.LAZYJOIN_SYNAPSE_DATABASE = 'Postgres';
+      expect(createSynapseContainer(driverOptions('db')).info).toMatchObject({ name: 'synapse-container', database: 'postgres' });
+      process.env.LAZYJOIN_SYNAPSE_DATABASE = 'sqlite';
+      expect(createSynapseContainerPostgres(driverOptions('db')).info).toMatchObject({ database: 'postgres' });
+      process.env.LAZYJOIN_SYNAPSE_DATABASE = 'mysql';
+      const err = await failure(() => createSynapseContainer(driverOptions('db')));
+      expect(headline(err)).toBe('Synapse database "mysql" is not one of sqlite, postgres (from option or LAZYJOIN_SYNAPSE_DATABASE)');
+    } finally {
+      if (saved === undefined) delete process.env.LAZYJOIN_SYNAPSE_DATABASE;
+      else process.env.LAZYJOIN_SYNAPSE_DATABASE = saved;
+    }
+  });
+
+  test('PostgreSQL in a container is refused, before any work, in bridge mode and for kinds that cannot use it', async () => {
+    const options = { ...driverOptions('pg'), candidateName: 'pg', image: 'x', database: 'postgres' as const };
+    const bridged = await failure(() => new ContainerCandidate({ ...options, kind: containerKinds.synapse!, network: 'bridge' }));
+    expect(headline(bridged)).toBe(
+      "pg: PostgreSQL needs LAZYJOIN_CONTAINER_NETWORK=host (the harness's PostgreSQL listens on the host's loopback, which a bridged container cannot reach)",
+    );
+    const dendrite = await failure(() => new ContainerCandidate({ ...options, kind: containerKinds.dendrite!, network: 'host' }));
+    expect(headline(dendrite)).toBe('pg: the dendrite kind cannot run on PostgreSQL');
+    // The control: the same options on host networking are accepted.
+    expect(new ContainerCandidate({ ...options, kind: containerKinds.synapse!, network: 'host' }).info.database).toBe('postgres');
   });
 });
 
@@ -178,7 +224,7 @@ test.describe('container driver on a live engine', () => {
     const candidate = createCandidate('synapse-container', driverOptions(name));
     try {
       await test.step('start', () => candidate.start());
-      expect(candidate.info).toEqual({ name: 'synapse-container', implementation: 'synapse', version: '1.98.0', driver: 'container' });
+      expect(candidate.info).toEqual({ name: 'synapse-container', implementation: 'synapse', version: '1.98.0', driver: 'container', database: 'sqlite' });
       expect(candidate.serverName).toMatch(/^127\.0\.0\.1:\d+$/);
       const user = await candidate.registerUser('alice', { displayName: 'Alice' });
       expect(user.userId).toBe(`@alice:${candidate.serverName}`);
@@ -208,6 +254,62 @@ test.describe('container driver on a live engine', () => {
     }
     expect(await leftovers(name)).toEqual([]);
     expect(candidate.logTail(5), 'the log stays for the report').not.toBe('');
+  });
+
+  test('synapse-container-postgres: a fresh database of its own, which holds its data across a restart and is dropped at teardown', async () => {
+    test.skip(!postgresBinaries(), "PostgreSQL server binaries not installed (Debian's postgresql package)");
+    const name = instance('synapse-pg');
+    const candidate = createCandidate('synapse-container-postgres', driverOptions(name));
+    // A lease on the same server the driver uses (one per process), to look into it as its superuser.
+    const pg = await acquirePostgres(dir);
+    const database = postgresIdentifier(name);
+    const superuser = (sql: string) => superuserQuery(pg, sql);
+    try {
+      await test.step('start', () => candidate.start());
+      expect(candidate.info).toEqual({ name: 'synapse-container-postgres', implementation: 'synapse', version: '1.98.0', driver: 'container', database: 'postgres' });
+      const user = await candidate.registerUser('alice');
+      // Synapse's schema and the new user are in the instance's own database, owned by its role.
+      expect(superuser(`SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = '${database}'`)).toBe(database);
+      expect(superuserQuery(pg, `SELECT name FROM users`, database)).toContain(user.userId);
+      // Its sessions come over loopback TCP (the container shares the host's network), as its role.
+      expect(superuser(`SELECT DISTINCT usename || ' ' || host(client_addr) FROM pg_stat_activity WHERE datname = '${database}'`)).toBe(`${database} 127.0.0.1`);
+      const client = new CandidateClient(candidate.clientUrl, user);
+      const { room_id: roomId } = (await client.createRoom({ preset: 'private_chat' })).ok();
+      await test.step('restart', () => candidate.restart());
+      expect((await client.joinedMembers(roomId)).ok().joined).toHaveProperty([user.userId]);
+    } finally {
+      await candidate.teardown();
+    }
+    expect(superuser(`SELECT count(*) FROM pg_database WHERE datname = '${database}'`), 'the database is dropped').toBe('0');
+    expect(superuser(`SELECT count(*) FROM pg_roles WHERE rolname = '${database}'`), 'and its role').toBe('0');
+    expect(await leftovers(name)).toEqual([]);
+    await pg.stop();
+  });
+
+  test('an image without psycopg2 on PostgreSQL: one line saying so and how to rebuild, nothing left running', async () => {
+    test.skip(!postgresBinaries(), "PostgreSQL server binaries not installed (Debian's postgresql package)");
+    // The current image less its psycopg2: what an image of the earlier recipe, or another
+    // Synapse image, gives.
+    const context = join(dir, 'no-psycopg2');
+    mkdirSync(context);
+    writeFileSync(join(context, 'Containerfile'), `FROM ${synapseTag}\nRUN rm -rf /opt/synapse/lib/python3*/site-packages/psycopg2\n`);
+    const tag = `localhost/lazyjoin-no-psycopg2:${run}`;
+    await ensureImage(engine!, { kind: 'synapse', version: '0', tag, context, containerfile: 'Containerfile', files: [], buildArgs: {} });
+    const name = instance('no-psycopg2');
+    const candidate = new ContainerCandidate({ ...driverOptions(name), candidateName: 'pg', kind: containerKinds.synapse!, image: tag, database: 'postgres' });
+    try {
+      const err = await failure(() => candidate.start());
+      expect(headline(err)).toMatch(
+        new RegExp(
+          `^${name}: container of ${tag} exited with code \\d+ while waiting for \\S+ to be healthy: the image has no psycopg2 \\(Synapse's postgres extra\\), so it cannot run on PostgreSQL: rebuild it with \`npm run images -- synapse\``,
+        ),
+      );
+      expect(err.logTail).toContain('Cannot create PostgresEngine -- psycopg2 module is not installed');
+      expect(await leftovers(name)).toEqual([]);
+    } finally {
+      await candidate.teardown();
+      await engine!.container.dockerode.getImage(tag).remove({ force: true }).catch(() => undefined);
+    }
   });
 
   test('an interrupted run (SIGINT) removes its container', async () => {

@@ -71,6 +71,36 @@ test('the reporter gathers the final attempt of each candidate test, its checks,
   expect(report.requirements.find((r: { id: string }) => r.id === 'SJ-16').results.synapse.verdict).toBe('error');
 });
 
+test('the database a candidate ran on reaches results.json, compliance.json and summary.md; a candidate without one shows none', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lazyjoin-reporter-'));
+  const reporter = new ComplianceReporter({ outputDir: dir, catalogue: SAMPLE_CATALOGUE });
+  reporter.onBegin({ projects: [] } as unknown as FullConfig, fakeSuite({ 'synapse-container-postgres': 1, dendrite: 1 }));
+  const candidate = (info: object) => ({ type: 'lazyjoin-candidate', description: JSON.stringify(info) });
+  reporter.onTestEnd(
+    fakeTest('p1', 'synapse-container-postgres', 'members omitted', ['@SJ-12', '@must']),
+    fakeResult('passed', 0, {
+      annotations: [outcome('SJ-12', 'pass'), candidate({ name: 'synapse-container-postgres', implementation: 'synapse', version: '1.98.0', driver: 'container', database: 'postgres' })],
+    }),
+  );
+  reporter.onTestEnd(
+    fakeTest('d1', 'dendrite', 'members omitted', ['@SJ-12', '@must']),
+    // A database that is not a string is not recorded.
+    fakeResult('passed', 0, { annotations: [outcome('SJ-12', 'pass'), candidate({ name: 'dendrite', implementation: 'dendrite', version: 'v0.13.8', driver: 'process', database: 7 })] }),
+  );
+  await reporter.onEnd({ status: 'passed' } as never);
+  const results = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as RunResults;
+  expect(results.candidates['synapse-container-postgres']).toMatchObject({ driver: 'container', database: 'postgres' });
+  expect(results.candidates.dendrite).not.toHaveProperty('database');
+  const report = JSON.parse(readFileSync(join(dir, 'compliance.json'), 'utf8'));
+  expect(report.candidates.map((c: { name: string; database?: string }) => [c.name, c.database])).toEqual([
+    ['synapse-container-postgres', 'postgres'],
+    ['dendrite', undefined],
+  ]);
+  const summary = readFileSync(join(dir, 'summary.md'), 'utf8');
+  expect(summary).toMatch(/^\| synapse-container-postgres \| 1\.98\.0 \(postgres\) \|/m);
+  expect(summary).toMatch(/^\| dendrite \| v0\.13\.8 \|/m);
+});
+
 test('check annotations are parsed strictly, with a one-line reason when malformed', () => {
   expect(parseCheck(JSON.stringify({ checkId: null, requirementId: 'SJ-07', level: 'MAY', verdict: 'informational', present: false, expected: 'e', observed: null }))).toEqual({
     checkId: null,

@@ -11,17 +11,26 @@
  * - Readiness: the client API's health path, then the federation key endpoint over TLS trusting
  *   only the suite CA; a container that exits meanwhile ends the wait at once with its log tail.
  * - Logs: followed into `<workDir>/container.log`, across restarts.
+ * - Database (`database: 'postgres'`, kinds that support it): a fresh database per instance on
+ *   the harness's PostgreSQL (../postgres.ts, one server per test process), created before the
+ *   container and dropped at teardown, as for the process driver. The container reaches it over
+ *   loopback TCP with the database role's own password: with host networking the server's
+ *   127.0.0.1 listener is the container's too, so nothing is mounted and the socket folder stays
+ *   closed to everyone but the server's user. Bridge mode cannot reach the host's loopback, so it
+ *   is refused with PostgreSQL at creation.
  * - Restart: the same container is stopped and started again, so its data stays.
- * - Cleanup: teardown removes the container; so does the end of the process, by signal too
- *   (engine.ts), and a failed start leaves nothing running.
+ * - Cleanup: teardown removes the container and drops its database; so does the end of the
+ *   process, by signal too (engine.ts; the PostgreSQL server stops with the process), and a failed
+ *   start leaves nothing running.
  */
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync, readFileSync, type WriteStream } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { once } from 'node:events';
 import { GenericContainer, ImageName, type ContainerRuntimeClient, type WaitStrategy } from 'testcontainers';
 import { request, type Dispatcher } from 'undici';
 import { LoopbackCandidate, waitUntilServing } from '../loopback.ts';
+import { acquirePostgres, releaseDatabase, type PostgresService } from '../postgres.ts';
 import { fileTail } from '../process.ts';
 import { freshLocalpart, registerWithSharedSecret } from '../shared-secret-registration.ts';
 import { registerWithToken } from '../token-registration.ts';
@@ -46,6 +55,8 @@ export interface ContainerDriverOptions extends DriverOptions {
   network?: ContainerNetwork;
   /** Bound on the wait for health after the container started (default 90 s). */
   healthTimeoutMs?: number;
+  /** `sqlite` (default: the kind's own storage in /data) or `postgres` (a fresh database per instance). */
+  database?: 'sqlite' | 'postgres';
 }
 
 /** As for the process drivers: a first start creates every schema, slow on a busy machine. */
@@ -89,11 +100,28 @@ export class ContainerCandidate extends LoopbackCandidate implements Candidate {
   private logFile?: WriteStream;
   /** The kind's client-API health path, known once the instance is described. */
   private healthPath = '';
+  /** The kind's reading of a start failure's log, known once the instance is described. */
+  private explainExit?: (logTail: string) => string | undefined;
+  private postgres?: PostgresService;
 
   constructor(private readonly opts: ContainerDriverOptions) {
     super(opts.instanceName);
-    this.info = { name: opts.candidateName, implementation: opts.kind.name, version: opts.versionHint ?? 'unknown', driver: 'container' };
+    this.info = {
+      name: opts.candidateName,
+      implementation: opts.kind.name,
+      version: opts.versionHint ?? 'unknown',
+      driver: 'container',
+      ...(opts.database ? { database: opts.database } : {}),
+    };
     this.network = opts.network ?? containerNetworkFromEnv();
+    if (opts.database === 'postgres') {
+      if (!opts.kind.postgres) throw new CandidateError(`${opts.candidateName}: the ${opts.kind.name} kind cannot run on PostgreSQL`);
+      if (this.network !== 'host') {
+        throw new CandidateError(
+          `${opts.candidateName}: PostgreSQL needs LAZYJOIN_CONTAINER_NETWORK=host (the harness's PostgreSQL listens on the host's loopback, which a bridged container cannot reach)`,
+        );
+      }
+    }
     mkdirSync(opts.workDir, { recursive: true });
     this.logPath = join(opts.workDir, 'container.log');
   }
@@ -137,7 +165,14 @@ export class ContainerCandidate extends LoopbackCandidate implements Candidate {
     await this.readVersionLabel(engine);
     const ports = this.listeners.require();
     const { certPem, keyPem } = await this.opts.issueCert(['127.0.0.1']);
+    let postgres;
+    if (this.info.database === 'postgres') {
+      // As for the process driver: the service lives next to the instance folders, in the run folder.
+      this.postgres ??= await acquirePostgres(dirname(this.opts.workDir));
+      postgres = await this.postgres.createDatabase(this.opts.instanceName);
+    }
     const instance = this.opts.kind.instance({
+      postgres,
       serverName: this.serverName,
       clientPort: ports.client,
       federationPort: ports.federation,
@@ -146,6 +181,7 @@ export class ContainerCandidate extends LoopbackCandidate implements Candidate {
       bindAddress: this.network === 'host' ? '127.0.0.1' : '0.0.0.0',
     });
     this.healthPath = instance.healthPath;
+    this.explainExit = instance.explainExit;
     this.registration = instance.registration;
     this.capabilities.admin = instance.registration === 'shared-secret';
     const files = [...instance.files, { path: CONTAINER_CA_PATH, content: readFileSync(this.opts.caCertPath, 'utf8'), mode: 0o644 }];
@@ -243,7 +279,8 @@ export class ContainerCandidate extends LoopbackCandidate implements Candidate {
         this.running = false;
         await this.drainLogs();
         const how = state ? `exited with code ${state.exitCode}${state.error ? ` (${state.error})` : ''}` : 'is gone';
-        throw new CandidateError(`${this.name}: container of ${this.opts.image} ${how} while waiting for ${url} to be healthy`, this.logTail());
+        const cause = this.explainExit?.(this.logTail(200));
+        throw new CandidateError(`${this.name}: container of ${this.opts.image} ${how} while waiting for ${url} to be healthy${cause ? `: ${cause}` : ''}`, this.logTail());
       }
       await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
     }
@@ -278,6 +315,10 @@ export class ContainerCandidate extends LoopbackCandidate implements Candidate {
     await this.removeContainer();
     await new Promise<void>((resolve) => (this.logFile ? this.logFile.end(() => resolve()) : resolve()));
     this.logFile = undefined;
+    // The database goes after the container, which holds connections to it.
+    const postgres = this.postgres;
+    this.postgres = undefined;
+    await releaseDatabase(postgres, this.opts.instanceName);
   }
 
   /** Removes the container (and its anonymous volumes) if there is one; the log file stays. */

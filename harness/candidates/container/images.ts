@@ -40,7 +40,10 @@ export interface BaseImages {
 export interface ImageDefinition {
   kind: 'synapse' | 'dendrite';
   version: string;
-  /** `localhost/lazyjoin-<kind>:<version>`: local by construction, never pulled. */
+  /**
+   * `localhost/lazyjoin-<kind>:<version>` (Synapse: `<version>-<recipe hash>`, see synapseImage):
+   * local by construction, never pulled.
+   */
   tag: string;
   /** Absolute path of the build context. */
   context: string;
@@ -84,15 +87,28 @@ export function synapseImage(version = SYNAPSE_CONTAINER_VERSION, bases: BaseIma
   const pinsDir = 'harness/candidates/synapse';
   const constraintsFiles = readdirSync(join(repoRoot, pinsDir)).filter((f) => /^constraints-.*\.txt$/.test(f)).sort();
   const hasConstraints = constraintsFiles.includes(constraints);
+  const containerfile = 'docker/synapse/Containerfile';
+  const files = constraintsFiles.map((f) => `${pinsDir}/${f}`);
   return {
     kind: 'synapse',
     version,
-    tag: `localhost/lazyjoin-synapse:${version}`,
+    // The tag names the recipe (Containerfile and pins), not only the version: an image of an
+    // older recipe (e.g. one without psycopg2) keeps its own tag, so a checkout of either recipe
+    // finds its own image instead of rebuilding the other's back and forth. The bases, which
+    // change daily, stay out of the tag: the inputs label decides a rebuild on them.
+    tag: `localhost/lazyjoin-synapse:${version}-${recipeHash(repoRoot, containerfile, files)}`,
     context: repoRoot,
-    containerfile: 'docker/synapse/Containerfile',
-    files: constraintsFiles.map((f) => `${pinsDir}/${f}`),
+    containerfile,
+    files,
     buildArgs: { BASE_IMAGE: bases.python, SYNAPSE_VERSION: version, CONSTRAINTS: hasConstraints ? constraints : 'none' },
   };
+}
+
+/** Hash (8 hex digits) of a recipe's files: the Containerfile and every file the build copies. */
+export function recipeHash(context: string, containerfile: string, files: string[]): string {
+  const hash = createHash('sha256');
+  for (const file of [containerfile, ...files]) hash.update(`\0${file}\0`).update(readFileSync(join(context, file)));
+  return hash.digest('hex').slice(0, 8);
 }
 
 export function dendriteImage(version = DEFAULT_DENDRITE_VERSION, bases: BaseImages = UPSTREAM_BASES): ImageDefinition {

@@ -5,6 +5,8 @@
  */
 import { dendriteArgs, dendriteEnv, dendriteInstanceFiles, dendriteInstancePaths } from '../dendrite/config.ts';
 import { checkSynapseLogLevel, synapseInstanceFiles, synapseInstancePaths } from '../synapse/config.ts';
+import { synapsePostgresDatabaseConfig } from '../synapse/postgres.ts';
+import type { PostgresDatabase } from '../postgres.ts';
 import { conduitFamilyEnv, conduitLazyjoinSettings, tomlTable, type ConduitFamilyName, type TomlValue } from '../conduit/config.ts';
 import { CandidateError, type InstanceFile } from '../types.ts';
 
@@ -24,6 +26,12 @@ export interface InstanceInput {
   registrationSecret: string;
   /** `127.0.0.1` with host networking, `0.0.0.0` in a bridged container. */
   bindAddress: string;
+  /**
+   * A fresh database on the harness's PostgreSQL (kinds with `postgres: true` only), reached over
+   * loopback TCP with the role's password: the container shares the host's network namespace, so
+   * the server's 127.0.0.1 listener is its own 127.0.0.1 (see driver.ts). Without it: SQLite in /data.
+   */
+  postgres?: PostgresDatabase;
 }
 
 export interface ContainerInstance {
@@ -39,15 +47,32 @@ export interface ContainerInstance {
    * with a registration token (no admin users).
    */
   registration: 'shared-secret' | 'token';
+  /**
+   * A one-line cause read from the log tail of a container that ended at start, when the kind
+   * knows it (e.g. an image without the PostgreSQL driver); undefined otherwise.
+   */
+  explainExit?(logTail: string): string | undefined;
 }
 
 export interface ContainerKind {
   name: string;
+  /** Whether the kind can run on the harness's PostgreSQL (InstanceInput.postgres). */
+  postgres?: boolean;
   instance(input: InstanceInput): ContainerInstance;
 }
 
+/** The host address of the PostgreSQL listener as a host-networked container sees it. */
+export const CONTAINER_POSTGRES_HOST = '127.0.0.1';
+
+/**
+ * What Synapse prints at start when its virtualenv has no psycopg2 (1.98: "RuntimeError: Cannot
+ * create PostgresEngine -- psycopg2 module is not installed"), or Python's own import error.
+ */
+const NO_PSYCOPG2 = /psycopg2 module is not installed|No module named '?psycopg2'?/;
+
 const synapse: ContainerKind = {
   name: 'synapse',
+  postgres: true,
   instance(i) {
     const files = synapseInstanceFiles({
       serverName: i.serverName,
@@ -59,6 +84,7 @@ const synapse: ContainerKind = {
       registrationSharedSecret: i.registrationSecret,
       bindAddress: i.bindAddress,
       logLevel: checkSynapseLogLevel(process.env.LAZYJOIN_SYNAPSE_LOG_LEVEL ?? 'INFO'),
+      database: i.postgres ? synapsePostgresDatabaseConfig(i.postgres, CONTAINER_POSTGRES_HOST) : undefined,
     });
     return {
       files,
@@ -66,6 +92,10 @@ const synapse: ContainerKind = {
       environment: { PYTHONUNBUFFERED: '1' },
       healthPath: '/health',
       registration: 'shared-secret',
+      explainExit: (logTail) =>
+        i.postgres && NO_PSYCOPG2.test(logTail)
+          ? "the image has no psycopg2 (Synapse's postgres extra), so it cannot run on PostgreSQL: rebuild it with `npm run images -- synapse` (docker/synapse/Containerfile installs matrix-synapse[postgres]), or give LAZYJOIN_SYNAPSE_IMAGE an image that has it"
+          : undefined,
     };
   },
 };

@@ -66,7 +66,7 @@ class SynapseCandidate extends ProcessCandidate {
     const logLevel = checkSynapseLogLevel(opts.logLevel ?? process.env.LAZYJOIN_SYNAPSE_LOG_LEVEL ?? 'INFO');
     const database = checkSynapseDatabase(opts.database ?? process.env.LAZYJOIN_SYNAPSE_DATABASE ?? 'sqlite');
     super(opts, join(opts.workDir, 'synapse.log'), DEFAULT_HEALTH_TIMEOUT_MS);
-    this.info = { name, implementation: 'synapse', version, driver: 'process' };
+    this.info = { name, implementation: 'synapse', version, driver: 'process', database };
     this.database = database;
     this.logLevel = logLevel;
     this.python = opts.python;

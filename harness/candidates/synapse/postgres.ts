@@ -71,10 +71,14 @@ export async function installSynapsePostgresSupport(cacheDir: string, install: S
   });
 }
 
-/** The `database` section of homeserver.yaml for a PostgreSQL database (over the Unix socket). */
-export function synapsePostgresDatabaseConfig(db: PostgresDatabase): Record<string, unknown> {
+/**
+ * The `database` section of homeserver.yaml for a PostgreSQL database: over the Unix socket by
+ * default (the process driver), or over TCP to `host` (the container driver: 127.0.0.1, where the
+ * role's password is required).
+ */
+export function synapsePostgresDatabaseConfig(db: PostgresDatabase, host: string = db.host): Record<string, unknown> {
   return {
     name: 'psycopg2',
-    args: { user: db.user, password: db.password, database: db.name, host: db.host, port: db.port, cp_min: 1, cp_max: 10 },
+    args: { user: db.user, password: db.password, database: db.name, host, port: db.port, cp_min: 1, cp_max: 10 },
   };
 }
