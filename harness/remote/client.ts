@@ -33,9 +33,6 @@ export function closedBeforeResponse(err: unknown): boolean {
   return /other side closed|socket hang up|ECONNRESET/i.test(`${e?.message ?? ''} ${e?.cause?.message ?? ''}`);
 }
 
-/** Methods retried once when the connection closed before any response (safe: no state changes). */
-const RETRIED_ONCE = new Set(['GET', 'HEAD']);
-
 export interface FederationResponse<T = any> {
   status: number;
   /** Parsed JSON body, or undefined when the body was empty or not JSON. */
@@ -111,20 +108,11 @@ export class FederationClient {
         bodyTimeout: timeout,
         signal: AbortSignal.timeout(timeout),
       });
-    let answered = noteOutbound(this.origin, destination, method, uri, opts.body);
+    const answered = noteOutbound(this.origin, destination, method, uri, opts.body);
     try {
-      let res;
-      try {
-        res = await send();
-      } catch (err) {
-        // A pooled keep-alive connection the other side closed meanwhile fails before any response
-        // byte: a safe request is sent once more, on a fresh connection, and the log says so. A
-        // second close is the server's doing.
-        if (!RETRIED_ONCE.has(method) || !closedBeforeResponse(err)) throw err;
-        answered(undefined, `(no answer: ${(err as Error).message}; sent once more)`);
-        answered = noteOutbound(this.origin, destination, method, uri, opts.body);
-        res = await send();
-      }
+      // Never sent twice: a connection the other side closes before answering is its answer
+      // (a candidate that drops a request is judged so by the caller, see closedBeforeResponse).
+      const res = await send();
       status = res.statusCode;
       responseHeaders = res.headers;
       raw = await res.body.text();
