@@ -300,7 +300,14 @@ export async function measureJoin(opts: JoinRunOptions): Promise<JoinMeasurement
         timeoutMs: opts.boundMs,
       })
       .catch((err: Error) => {
-        throw new Error(`did not join within ${joinBound} (awaited: the answer to POST /join; ${err.message.split('\n')[0]})`);
+        // What the join cost until the bound, as for a join that answered.
+        const now = treeUsage(pid);
+        const spent = [
+          `meanwhile the candidate used ${(now.cpuSeconds - before.cpuSeconds).toFixed(1)} CPU s, peak RSS ${(now.peakRssBytes / 2 ** 20).toFixed(0)} MiB`,
+          ...(pg && pgBefore && pgPss ? [`PostgreSQL ${(treeUsage(pg.pid, true).cpuSeconds - pgBefore.cpuSeconds).toFixed(1)} CPU s, peak PSS ${(pgPss.stop() / 2 ** 20).toFixed(0)} MiB`] : []),
+          `load ${loadStart.toFixed(1)} at the start, ${loadavg()[0].toFixed(1)} at the bound`,
+        ];
+        throw new Error(`did not join within ${joinBound} (awaited: the answer to POST /join; ${err.message.split('\n')[0]}; ${spent.join('; ')})`);
       });
     const joinSeconds = (performance.now() - t0) / 1000;
     joined.ok();

@@ -45,6 +45,44 @@ function modeLabel(s: JoinSummary): string {
   return s.answeredPartial ? 'partial' : 'partial asked, full answered';
 }
 
+/** A join that did not answer within its bound, read back from its failure (see joiner-bench.ts). */
+export interface JoinNotAnswered {
+  candidate: string;
+  members: number;
+  mode: string;
+  run: number;
+  bound: string;
+  candidateCpuSeconds?: number;
+  candidatePeakRssMiB?: number;
+  databaseCpuSeconds?: number;
+  databasePeakPssMiB?: number;
+  load?: string;
+}
+
+export function joinsNotAnswered(r: BenchResults): JoinNotAnswered[] {
+  return r.failures.flatMap((f) => {
+    const what = /^(\S+) N=(\d+) (partial|full) run (\d+)/.exec(f.what);
+    const bound = /: did not join within (\d+ s) /.exec(f.error);
+    if (!what || !bound) return [];
+    const line = f.error.split('\n')[0];
+    const used = /the candidate used ([\d.]+) CPU s, peak RSS (\d+) MiB/.exec(line);
+    const db = /PostgreSQL ([\d.]+) CPU s, peak PSS (\d+) MiB/.exec(line);
+    const load = /load ([\d.]+) at the start, ([\d.]+) at the bound/.exec(line);
+    return [
+      {
+        candidate: what[1],
+        members: Number(what[2]),
+        mode: what[3],
+        run: Number(what[4]),
+        bound: bound[1],
+        ...(used ? { candidateCpuSeconds: Number(used[1]), candidatePeakRssMiB: Number(used[2]) } : {}),
+        ...(db ? { databaseCpuSeconds: Number(db[1]), databasePeakPssMiB: Number(db[2]) } : {}),
+        ...(load ? { load: `${load[1]}–${load[2]}` } : {}),
+      },
+    ];
+  });
+}
+
 /** One line per (candidate, N, mode, milestone) not reached: what was awaited, for how long, what was seen. */
 function notReachedLines(r: BenchResults): string[] {
   return r.joinSummaries.flatMap((s) =>
@@ -65,6 +103,11 @@ export function renderMarkdown(r: BenchResults): string {
       `| ${s.candidate} ${s.candidateVersion} | ${s.members} | ${modeLabel(s)} | ${cell(s.joinSeconds)}${s.joinStatuses?.some((c) => c !== 200) ? ` (HTTP ${s.joinStatuses.join('/')})` : ''} | ${milestoneCell(s, 'roomInSyncSeconds', 'roomInSync')} | ${milestoneCell(s, 'othersShownSeconds', 'othersShown')} | ${milestoneCell(s, 'syncedSeconds', 'synced')} | ${bytesCell(s.sendJoinBytes)} | ${bytesCell(s.resyncBytes)} | ${cell(s.cpuSeconds, 1, 1)} | ${cell(s.peakRssBytes, MIB, 0)} | ${s.joinSeconds.runs} | ${fmt(s.loadAverage, 1)} | ${s.remoteStallMs === undefined ? '–' : s.remoteStallMs} |`,
     );
   }
+  for (const n of joinsNotAnswered(r)) {
+    const cpu = n.candidateCpuSeconds === undefined ? '–' : `${fmt(n.candidateCpuSeconds, 1)} until the bound`;
+    const rss = n.candidatePeakRssMiB === undefined ? '–' : String(n.candidatePeakRssMiB);
+    lines.push(`| ${n.candidate} | ${n.members} | ${n.mode} | did not join within ${n.bound} | – | – | – | – | – | ${cpu} | ${rss} | 1 | ${n.load ?? '–'} | – |`);
+  }
   lines.push(
     '',
     '"in sync": from the /join request until the room is in the join section of an eager (not lazy-loading) /sync. "others shown": until the room\'s state and timeline there show every joined member but the joiner. "synced": until they show every joined member, the joiner\'s own membership included; for a partial join, the resync is then complete. CPU and memory are measured until "synced", or, where it was not reached, until the last milestone reached. A milestone not reached was awaited until the bound, or for 30 s after "others shown" (– : not measured in that run).',
@@ -82,6 +125,9 @@ export function renderMarkdown(r: BenchResults): string {
       lines.push(
         `| ${s.candidate} ${s.candidateVersion} | ${s.members} | ${modeLabel(s)} | ${cell(s.cpuSeconds, 1, 1)} | ${cell(s.databaseCpuSeconds!, 1, 1)} | ${cell(s.peakRssBytes, MIB, 0)} | ${cell(s.databasePeakPssBytes!, MIB, 0)} | ${s.joinSeconds.runs} |`,
       );
+    }
+    for (const n of joinsNotAnswered(r).filter((x) => x.databaseCpuSeconds !== undefined)) {
+      lines.push(`| ${n.candidate} | ${n.members} | ${n.mode}, did not join within ${n.bound} | ${fmt(n.candidateCpuSeconds!, 1)} | ${fmt(n.databaseCpuSeconds!, 1)} | ${n.candidatePeakRssMiB} | ${n.databasePeakPssMiB} | 1 |`);
     }
     lines.push(
       '',

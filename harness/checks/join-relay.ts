@@ -36,8 +36,48 @@ export const joinRelayedToRoom: Check<JoinRelayObservation> = defineCheck({
   ],
 });
 
+/**
+ * A membership change the candidate accepted (it answered 200): an invite, leave, kick or ban
+ * through its client API, or a remote's leave through send_leave ("accepted into the graph by the
+ * receiving homeserver"). The room's current state, read through the client API, holds it (CD-03).
+ */
+export interface AcceptedMembershipObservation {
+  roomId: string;
+  changes: Array<{
+    userId: string;
+    /** The membership the accepted change gave the user. */
+    membership: string;
+    /** How it was accepted, e.g. `POST /invite (200)`, `PUT /send_leave (200)`. */
+    acceptedBy: string;
+    /** The user's membership in the room's current state afterwards; null when it holds none. */
+    held: string | null;
+  }>;
+}
+
+export const acceptedMembershipHeld: Check<AcceptedMembershipObservation> = defineCheck({
+  id: 'membership/accepted-change-held',
+  requirement: 'CD-03',
+  title: "a membership change the candidate accepted (answered 200) is in the room's current state afterwards",
+  evaluate(o): Evaluation {
+    if (o.changes.length === 0) return { notApplicable: 'no membership change was accepted' };
+    const lost = o.changes.filter((c) => c.held !== c.membership);
+    if (lost.length === 0) return { ok: true };
+    return {
+      ok: false,
+      reason: lost.map((c) => `${c.userId}: ${c.acceptedBy} made it ${c.membership}, the state holds ${c.held ?? 'no membership'}`).join('; '),
+      expected: lost.map((c) => `${c.userId} ${c.membership}`).join(', '),
+      observed: o,
+    };
+  },
+  controls: [
+    { name: 'an accepted leave not held', mutate: (o) => ({ ...o, changes: o.changes.map((c, i) => (i === 0 ? { ...c, held: 'join' } : c)) }) },
+    { name: 'an accepted invite not in the state at all', mutate: (o) => ({ ...o, changes: o.changes.map((c, i) => (i === 0 ? { ...c, held: null } : c)) }) },
+  ],
+});
+
 export const joinRelayChecks = {
   'resident-join-relay': [joinRelayedToRoom],
+  'resident-membership-held': [acceptedMembershipHeld],
 } as const;
 
 export function joinRelayPassingObservations(): Array<{ name: string; kind: string; observation: unknown }> {
@@ -47,5 +87,15 @@ export function joinRelayPassingObservations(): Array<{ name: string; kind: stri
     otherServers: [{ server: 'other.test', received: true, withinMs: 20_000 }],
     shownToLocalUsers: true,
   };
-  return [{ name: 'a join relayed to the one other server and shown', kind: 'resident-join-relay', observation }];
+  const held: AcceptedMembershipObservation = {
+    roomId: '!room:candidate.test',
+    changes: [
+      { userId: '@gone:other.test', membership: 'leave', acceptedBy: 'PUT /send_leave (200)', held: 'leave' },
+      { userId: '@guest:other.test', membership: 'invite', acceptedBy: 'POST /invite (200)', held: 'invite' },
+    ],
+  };
+  return [
+    { name: 'a join relayed to the one other server and shown', kind: 'resident-join-relay', observation },
+    { name: 'an accepted leave and invite held', kind: 'resident-membership-held', observation: held },
+  ];
 }

@@ -77,6 +77,8 @@ export interface JoinerTransactionObservation {
   /** The answer, or null when none came within `waitedMs`. */
   response: { status: number; body: unknown } | null;
   waitedMs: number;
+  /** When no answer came because the candidate closed the connection: what the request met. */
+  closed?: string;
 }
 
 export const transactionAnsweredDuringResync: Check<JoinerTransactionObservation> = defineCheck({
@@ -85,6 +87,7 @@ export const transactionAnsweredDuringResync: Check<JoinerTransactionObservation
   title: 'a transaction pushed during the resync is answered 200 with a result for each of its PDUs',
   evaluate: (o): Evaluation => {
     const expected = `HTTP 200 within ${o.waitedMs} ms, with "pdus" holding an entry for each of ${JSON.stringify(o.pduIds)}`;
+    if (!o.response && o.closed) return { ok: false, reason: `no answer: the candidate closed the connection without answering (${o.closed}; its log may say why)`, expected, observed: { closed: o.closed } };
     if (!o.response) return { ok: false, reason: `no answer within ${o.waitedMs} ms (the transaction is blocked)`, expected, observed: null };
     if (o.response.status !== 200) return { ok: false, reason: `answered HTTP ${o.response.status}`, expected, observed: o.response };
     const pdus = (o.response.body as { pdus?: unknown } | null)?.pdus;
@@ -95,6 +98,7 @@ export const transactionAnsweredDuringResync: Check<JoinerTransactionObservation
   },
   controls: [
     { name: 'blocked', mutate: (o) => ({ ...o, response: null }) },
+    { name: 'the connection closed without an answer', mutate: (o) => ({ ...o, response: null, closed: 'PUT /send failed: other side closed' }) },
     { name: 'answered 500', mutate: (o) => ({ ...o, response: { status: 500, body: { errcode: 'M_UNKNOWN' } } }) },
     { name: 'no result for a PDU', mutate: (o) => ({ ...o, pduIds: [...o.pduIds, '$never-answered'] }) },
     { name: 'no pdus object', mutate: (o) => ({ ...o, response: { status: 200, body: {} } }) },

@@ -258,3 +258,16 @@ function base(
 ): CheckOutcome {
   return { checkId, requirementId: req.id, level: req.level, verdict, ...rest };
 }
+
+/**
+ * After judging a departure that leaves the test's scenario unbuildable (the candidate dropped a
+ * request, or does not hold what it accepted): a known failure of this candidate ends the test as
+ * skipped with `why` (its other requirements are then not run, never errors); any other verdict
+ * ends it with `why` as the error, the departure already recorded.
+ */
+export function scenarioStopsAt(testInfo: TestInfo, outcome: CheckOutcome, why: string): never {
+  if (outcome.verdict === 'known-failure') {
+    testInfo.skip(true, `the scenario could not be built further: ${why} (${outcome.requirementId}, a known failure of this candidate), so the test's own requirements were not judged`);
+  }
+  throw new Error(`${why} (${outcome.requirementId} judged ${outcome.verdict}); the scenario could not be built further`);
+}

@@ -64,6 +64,7 @@ export interface SendJoinObservation {
      */
     invalidJoin?: InvalidJoinFault;
   };
+  /** `status` 0: no answer came, the candidate closed the connection (the body then says what the request met). */
   response: { status: number; body: unknown };
   truth?: RoomTruth;
   eventIdOf(pdu: WirePdu): string;

@@ -8,7 +8,8 @@ import type { Check, Evaluation } from './types.ts';
 
 type SendJoinCheck = Check<SendJoinObservation>;
 
-const answered = (o: SendJoinObservation) => `HTTP ${o.response.status}${errcodeOfBody(o.response.body) ? ` ${String(errcodeOfBody(o.response.body))}` : ''}`;
+const answered = (o: SendJoinObservation) =>
+  o.response.status === 0 ? 'with no answer: the candidate closed the connection' : `HTTP ${o.response.status}${errcodeOfBody(o.response.body) ? ` ${String(errcodeOfBody(o.response.body))}` : ''}`;
 
 export const invalidJoinRefused: SendJoinCheck = defineCheck({
   id: 'send-join/invalid-join-refused',
@@ -28,6 +29,7 @@ export const invalidJoinRefused: SendJoinCheck = defineCheck({
   controls: [
     { name: 'accepted with 200', mutate: (o) => ({ ...o, response: { status: 200, body: { state: [], auth_chain: [] } } }) },
     { name: 'a server error', mutate: (o) => ({ ...o, response: { status: 500, body: { errcode: 'M_UNKNOWN' } } }) },
+    { name: 'the connection closed without an answer', mutate: (o) => ({ ...o, response: { status: 0, body: '(no answer: other side closed)' } }) },
   ],
 });
 

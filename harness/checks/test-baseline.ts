@@ -25,8 +25,12 @@ export function deactivateBaseline(): void {
   active = undefined;
 }
 
+/**
+ * The test as baselines name it: its title, or its describe blocks and title joined with " > ", as
+ * the report writes them (testInfo.titlePath starts with the test file, which the report leaves out).
+ */
 function subject(testInfo: TestInfo, outcome: Pick<CheckOutcome, 'requirementId' | 'checkId' | 'verdict'>) {
-  return { requirementId: outcome.requirementId, checkId: outcome.checkId, verdict: outcome.verdict, testTitle: testInfo.title, testTitlePath: testInfo.titlePath };
+  return { requirementId: outcome.requirementId, checkId: outcome.checkId, verdict: outcome.verdict, testTitle: testInfo.title, testTitlePath: testInfo.titlePath.slice(1) };
 }
 
 /** The active baseline's entry excusing this failing outcome in this test, with the file it is in. */

@@ -7,7 +7,8 @@
 import type { TestInfo } from '@playwright/test';
 import type { CandidateClient } from '../client/client.ts';
 import { timelineOf, type SyncFilter, type SyncResponse } from '../client/types.ts';
-import { judge } from '../checks/judge.ts';
+import { judge, scenarioStopsAt } from '../checks/judge.ts';
+import { closedBeforeResponse } from '../remote/client.ts';
 import { stateNotServedFromPartialState } from '../checks/partial-state.ts';
 import { rejectedEventNotServed, stateIdsAfterResyncIsFullState, stateIdsWhilePartialIsFullState, transactionAnsweredDuringResync } from '../checks/joiner-resync-integrity.ts';
 import { parseStateKey, type PDU, type StateMap } from '../matrix/index.ts';
@@ -53,17 +54,30 @@ export async function observeStateAtEvent(testInfo: TestInfo, candidateServer: s
   judge(testInfo, stateIdsAfterResyncIsFullState, observation);
 }
 
-/** Pushes `eventIds` (and EDUs) in one transaction and judges that it was answered (ST-09). */
+/**
+ * Pushes `eventIds` (and EDUs) in one transaction and judges that it was answered (ST-09). A
+ * transaction whose connection the candidate closed without answering is judged so, and the
+ * scenario stops there (the events' fate is unknown): see `scenarioStopsAt`.
+ */
 export async function pushAndJudge(
   testInfo: TestInfo,
   candidateServer: string,
-  join: JoinUnderTest,
+  join: Pick<JoinUnderTest, 'remote' | 'room'>,
   eventIds: string[],
   edus: Array<{ edu_type: string; content: unknown }> = [],
 ): Promise<void> {
   const pdus = eventIds.map((id) => join.room.mustEvent(id) as PDU);
-  const response = await pushTransaction(join.remote, candidateServer, { pdus, edus }, ANSWER_WITHIN_MS);
-  judge(testInfo, transactionAnsweredDuringResync, { pduIds: eventIds, eduTypes: edus.map((e) => e.edu_type), response, waitedMs: ANSWER_WITHIN_MS });
+  let response: Awaited<ReturnType<typeof pushTransaction>>;
+  let closed: string | undefined;
+  try {
+    response = await pushTransaction(join.remote, candidateServer, { pdus, edus }, ANSWER_WITHIN_MS);
+  } catch (err) {
+    if (!closedBeforeResponse(err)) throw err;
+    response = null;
+    closed = (err as Error).message;
+  }
+  const outcome = judge(testInfo, transactionAnsweredDuringResync, { pduIds: eventIds, eduTypes: edus.map((e) => e.edu_type), response, waitedMs: ANSWER_WITHIN_MS, ...(closed ? { closed } : {}) });
+  if (closed) scenarioStopsAt(testInfo, outcome, `the candidate closed the connection of a transaction carrying ${eventIds.join(', ') || 'EDUs only'} without answering`);
   const results = (response?.body as { pdus?: Record<string, { error?: string }> } | undefined)?.pdus ?? {};
   const refused = Object.entries(results).filter(([, r]) => r?.error);
   if (refused.length) testInfo.annotations.push({ type: 'lazyjoin-observed', description: `PDUs the candidate refused: ${JSON.stringify(Object.fromEntries(refused))}` });

@@ -9,6 +9,30 @@ import { baseUrlFor, federationAgent } from './discovery.ts';
 import { certificateVerificationCode, explainUntrustedCertificate } from './tls-trust.ts';
 import { noteOutbound } from '../checks/wire.ts';
 
+/**
+ * A federation request that got no response. `closed` when the other side closed the connection
+ * before any response came (a server dropping the request, e.g. a handler that crashed), as
+ * opposed to a timeout, a refused connection or an untrusted certificate.
+ */
+export class NoResponseError extends Error {
+  constructor(
+    message: string,
+    readonly closed: boolean,
+  ) {
+    super(message);
+    this.name = 'NoResponseError';
+  }
+}
+
+/** Whether `err` says the connection was closed (or reset) before any response came. */
+export function closedBeforeResponse(err: unknown): boolean {
+  if (err instanceof NoResponseError) return err.closed;
+  const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } };
+  const codes = [e?.code, e?.cause?.code];
+  if (codes.includes('UND_ERR_SOCKET') || codes.includes('ECONNRESET')) return true;
+  return /other side closed|socket hang up|ECONNRESET/i.test(`${e?.message ?? ''} ${e?.cause?.message ?? ''}`);
+}
+
 export interface FederationResponse<T = any> {
   status: number;
   /** Parsed JSON body, or undefined when the body was empty or not JSON. */
@@ -74,9 +98,8 @@ export class FederationClient {
     let status: number;
     let raw: string;
     let responseHeaders: Record<string, string | string[] | undefined>;
-    const answered = noteOutbound(this.origin, destination, method, uri, opts.body);
-    try {
-      const res = await request(url, {
+    const send = () =>
+      request(url, {
         method: method as 'GET',
         headers,
         body: bodyText,
@@ -85,6 +108,11 @@ export class FederationClient {
         bodyTimeout: timeout,
         signal: AbortSignal.timeout(timeout),
       });
+    const answered = noteOutbound(this.origin, destination, method, uri, opts.body);
+    try {
+      // Never sent twice: a connection the other side closes before answering is its answer
+      // (a candidate that drops a request is judged so by the caller, see closedBeforeResponse).
+      const res = await send();
       status = res.statusCode;
       responseHeaders = res.headers;
       raw = await res.body.text();
@@ -92,8 +120,8 @@ export class FederationClient {
       const cause = (err as { cause?: { message?: string } }).cause?.message;
       answered(undefined, `(no answer: ${(err as Error).message}${cause ? `; ${cause}` : ''})`);
       const tlsCode = certificateVerificationCode(err);
-      if (tlsCode) throw new Error(`${method} ${url} from ${this.origin} failed: ${await explainUntrustedCertificate(this.origin, destination, url, tlsCode)}`);
-      throw new Error(`${method} ${url} from ${this.origin} failed: ${(err as Error).message}${cause ? ` (${cause})` : ''}`);
+      if (tlsCode) throw new NoResponseError(`${method} ${url} from ${this.origin} failed: ${await explainUntrustedCertificate(this.origin, destination, url, tlsCode)}`, false);
+      throw new NoResponseError(`${method} ${url} from ${this.origin} failed: ${(err as Error).message}${cause ? ` (${cause})` : ''}`, closedBeforeResponse(err));
     }
     let body: T | undefined;
     if (raw.length) {

@@ -5,7 +5,7 @@
 import type { TestInfo } from '@playwright/test';
 import { fileURLToPath } from 'node:url';
 import { encodeBase64, STABLE_ROOM_VERSIONS, type PDU } from '../matrix/index.ts';
-import { FederationClient } from '../remote/client.ts';
+import { closedBeforeResponse, FederationClient } from '../remote/client.ts';
 import type { Remote } from '../remote/remote.ts';
 import { trimmedJson } from '../remote/log.ts';
 import { fixtureOf, judgeAll, makeJoinChecks, writeObservationFixture, matrixFunctions, sendJoinChecks, recordNotSupported, type Check, type CheckOutcome, type MakeJoinObservation, type PublishedKeys, type SendJoinObservation, type WirePdu } from '../checks/index.ts';
@@ -72,11 +72,19 @@ export async function observeJoin(remote: Remote, candidateServer: string, room:
   const query: Record<string, string> = optIn === 'none' ? {} : 'omitMembers' in optIn ? { omit_members: optIn.omitMembers } : { [UNSTABLE_PARTIAL_STATE]: optIn.unstable };
   // The path names the event's room, so that a join moved to another room goes there.
   const roomId = typeof event.room_id === 'string' ? event.room_id : room.roomId;
-  const sent = await client.request('PUT', candidateServer, `/_matrix/federation/v2/send_join/${encodeURIComponent(roomId)}/${encodeURIComponent(eventId)}`, {
-    query,
-    body: event,
-    timeoutMs: 120_000,
-  });
+  // A connection the candidate closed without answering is its answer here (status 0, the body
+  // saying so): every check of the exchange judges it, none is left unjudged by a harness error.
+  const sent = await client
+    .request('PUT', candidateServer, `/_matrix/federation/v2/send_join/${encodeURIComponent(roomId)}/${encodeURIComponent(eventId)}`, {
+      query,
+      body: event,
+      timeoutMs: 120_000,
+    })
+    .catch((err: unknown) => {
+      if (!closedBeforeResponse(err)) throw err;
+      const raw = `(no answer: ${(err as Error).message})`;
+      return { status: 0, body: undefined, raw, headers: {} };
+    });
   const keys = await publishedKeys(remote, [event, ...eventsOf(sent.body)]);
   const sendJoin: SendJoinObservation = {
     request: {

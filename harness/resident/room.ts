@@ -13,8 +13,8 @@ import { FederationClient, type SendJoinMode } from '../remote/client.ts';
 import { trimmedJson } from '../remote/log.ts';
 import type { RoomTruth, StateEntry } from '../checks/send-join-observation.ts';
 import { test } from '@playwright/test';
-import { judge } from '../checks/judge.ts';
-import { joinRelayedToRoom } from '../checks/join-relay.ts';
+import { judge, scenarioStopsAt } from '../checks/judge.ts';
+import { acceptedMembershipHeld, joinRelayedToRoom } from '../checks/join-relay.ts';
 
 /** A server the suite controls and can sign as: a remote, or one of its bystander server names. */
 export interface SuiteServer {
@@ -31,6 +31,8 @@ export class ResidentRoom {
   private readonly memberships = new Map<string, string>();
   /** Joins the candidate accepted through send_join (200), by user: the event and the joining server. */
   private readonly acceptedJoins = new Map<string, { eventId: string; server: string }>();
+  /** Other membership changes the candidate accepted (answered 200), by user: the latest one and how it was accepted. */
+  private readonly acceptedChanges = new Map<string, { membership: string; acceptedBy: string }>();
 
   private constructor(
     readonly roomId: string,
@@ -52,11 +54,14 @@ export class ResidentRoom {
     return room;
   }
 
-  private note(userId: string, membership: string): void {
+  /** Records `userId`'s new membership; `acceptedBy` names the candidate's 200 answer that made it (none for a join). */
+  private note(userId: string, membership: string, acceptedBy?: string): void {
     const at = this.order.indexOf(userId);
     if (at >= 0) this.order.splice(at, 1);
     this.order.push(userId);
     this.memberships.set(userId, membership);
+    if (acceptedBy) this.acceptedChanges.set(userId, { membership, acceptedBy });
+    else this.acceptedChanges.delete(userId);
   }
 
   membershipOf(userId: string): string | undefined {
@@ -70,22 +75,22 @@ export class ResidentRoom {
 
   async invite(by: CandidateClient, userId: string): Promise<void> {
     (await by.invite(this.roomId, userId)).ok();
-    this.note(userId, 'invite');
+    this.note(userId, 'invite', 'POST /invite (200)');
   }
 
   async leave(client: CandidateClient): Promise<void> {
     (await client.leave(this.roomId)).ok();
-    this.note(client.userId, 'leave');
+    this.note(client.userId, 'leave', 'POST /leave (200)');
   }
 
   async kick(by: CandidateClient, userId: string): Promise<void> {
     (await by.kick(this.roomId, userId)).ok();
-    this.note(userId, 'leave');
+    this.note(userId, 'leave', 'POST /kick (200)');
   }
 
   async ban(by: CandidateClient, userId: string): Promise<void> {
     (await by.ban(this.roomId, userId)).ok();
-    this.note(userId, 'ban');
+    this.note(userId, 'ban', 'POST /ban (200)');
   }
 
   /**
@@ -107,7 +112,7 @@ export class ResidentRoom {
     const { event, eventId } = signJoinTemplate(made.body.event, server, made.body.room_version ?? '1');
     const sent = await client.sendLeave(candidateServer, this.roomId, eventId, event);
     if (sent.status !== 200) throw new Error(`send_leave of ${userId} from ${this.roomId} answered ${sent.status}: ${trimmedJson(sent.body ?? sent.raw, 300)}`);
-    this.note(userId, 'leave');
+    this.note(userId, 'leave', 'PUT /send_leave (200)');
   }
 
   /** Records a membership change done elsewhere (e.g. a remote leave sent over federation). */
@@ -137,6 +142,7 @@ export class ResidentRoom {
         ...(e.type === 'm.room.member' ? { membership: String(e.content.membership) } : {}),
       }));
     this.judgeAcceptedJoins(currentState);
+    this.judgeAcceptedChanges(currentState);
     const disagreements = [...this.memberships]
       .filter(([user, m]) => currentState.find((s) => s.type === 'm.room.member' && s.state_key === user)?.membership !== m)
       .map(([user, m]) => `${user}: recorded ${m}`);
@@ -159,14 +165,32 @@ export class ResidentRoom {
     });
     if (lost.length === 0) return;
     const testInfo = test.info();
-    const verdicts = lost.map(([, { eventId, server }]) =>
-      judge(testInfo, joinRelayedToRoom, { joinEventId: eventId, joiningServer: server, otherServers: [], shownToLocalUsers: false }).verdict,
+    const outcomes = lost.map(([, { eventId, server }]) =>
+      judge(testInfo, joinRelayedToRoom, { joinEventId: eventId, joiningServer: server, otherServers: [], shownToLocalUsers: false }),
     );
     const users = lost.map(([user]) => user).join(', ');
-    if (verdicts.every((v) => v === 'known-failure')) {
-      testInfo.skip(true, `the scenario could not be built: ${this.roomId} does not hold the accepted join(s) of ${users} (SJ-22, a known failure of this candidate), so the test's own requirements were not judged`);
-    }
-    throw new Error(`the candidate accepted the join(s) of ${users} to ${this.roomId} through send_join (200) but its state does not hold them (SJ-22 judged failed); the scenario could not be built further`);
+    scenarioStopsAt(testInfo, outcomes.find((o) => o.verdict !== 'known-failure') ?? outcomes[0], `${this.roomId} does not hold the join(s) of ${users} it accepted through send_join (200)`);
+  }
+
+  /**
+   * The other membership changes the candidate accepted (an invite, leave, kick or ban through its
+   * client API, a remote's send_leave) are judged against its state (CD-03) whenever there are
+   * any: held, they pass; one it does not hold fails, and the scenario stops there as for a lost
+   * join (a known failure ends the test as skipped with the reason).
+   */
+  private judgeAcceptedChanges(currentState: StateEntry[]): void {
+    const changes = [...this.acceptedChanges].map(([userId, { membership, acceptedBy }]) => ({
+      userId,
+      membership,
+      acceptedBy,
+      held: currentState.find((s) => s.type === 'm.room.member' && s.state_key === userId)?.membership ?? null,
+    }));
+    if (changes.length === 0) return;
+    const testInfo = test.info();
+    const outcome = judge(testInfo, acceptedMembershipHeld, { roomId: this.roomId, changes });
+    const lost = changes.filter((c) => c.held !== c.membership);
+    if (outcome.verdict === 'pass' || lost.length === 0) return;
+    scenarioStopsAt(testInfo, outcome, `${this.roomId} does not hold the membership change(s) it accepted of ${lost.map((c) => `${c.userId} (${c.membership})`).join(', ')}`);
   }
 
   /**

@@ -8,7 +8,7 @@
 import { test } from '../../harness/fixtures.ts';
 import type { CandidateClient } from '../../harness/client/client.ts';
 import { matrixFunctions } from '../../harness/checks/index.ts';
-import { judgeStateAgainstResolution } from '../../harness/joining/resync-observe.ts';
+import { judgeStateAgainstResolution, pushAndJudge } from '../../harness/joining/resync-observe.ts';
 import { selectAuthEvents } from '../../harness/matrix/index.ts';
 import type { Remote } from '../../harness/remote/index.ts';
 import type { EventSpec, Room } from '../../harness/remote/room.ts';
@@ -94,8 +94,8 @@ test.describe('joining: state resolution of concurrent branches', () => {
       const merge = room.forge({ ...mergeSpec, prevEvents: tips, authEvents });
 
       await test.step('the remote sends both branches, then the merge', async () => {
-        for (const ids of branchEvents) await remote.client.send(candidate.serverName, { pdus: ids.map((id) => room.mustEvent(id)) });
-        await remote.client.send(candidate.serverName, { pdus: [merge.event] });
+        for (const ids of branchEvents) await pushAndJudge(testInfo, candidate.serverName, { remote, room }, ids);
+        await pushAndJudge(testInfo, candidate.serverName, { remote, room }, [merge.eventId]);
         if (!(await client.awaitTimelineEvent(room.roomId, merge.eventId, VISIBLE_WITHIN_MS))) {
           throw new Error(`the candidate did not show the merge ${merge.eventId} within ${VISIBLE_WITHIN_MS} ms: it cannot be asked for the state there`);
         }

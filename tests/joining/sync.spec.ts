@@ -5,10 +5,11 @@
  * completes, then show it with full state (a waiting long poll is woken); afterwards both agree.
  */
 import { test, expect } from '../../harness/fixtures.ts';
+import type { TestInfo } from '@playwright/test';
 import { judge } from '../../harness/checks/judge.ts';
 import { lazySyncIncludesOwnJoin, lazySyncIncludesSenders, type LazySyncObservation } from '../../harness/checks/joining-sync.ts';
 import { eagerSyncLeavesRoomOut, eagerSyncShowsRoomOnceResynced, lazySyncIncludesRoom, lazySyncDeliversRoomUpdates } from '../../harness/checks/partial-state.ts';
-import { eagerSyncMembersEqualTruth, memberListEqualsTruth } from '../../harness/checks/client-data.ts';
+import { eagerSyncMembersEqualTruth, memberListEqualsTruth, summaryCountsEqualTruth } from '../../harness/checks/client-data.ts';
 import type { CandidateClient } from '../../harness/client/client.ts';
 import type { ClientEvent, SyncFilter, SyncResponse } from '../../harness/client/types.ts';
 import { FEDERATION_WITHIN_MS, LAZY_FILTER, partialJoin, RESYNC_WITHIN_MS, type PartialJoin } from '../../harness/joining/partial-join.ts';
@@ -42,6 +43,16 @@ function syncUntilEvent(client: CandidateClient, join: PartialJoin, eventId: str
     timeoutMs: FEDERATION_WITHIN_MS,
     description: `event ${eventId} in the timeline of ${join.roomId}`,
   });
+}
+
+/**
+ * A gappy sync is what these tests judge; a candidate whose sync does not leave the gap (a
+ * timeline over its filter's limit, not marked limited) gives no such sync, so the test ends not
+ * run with what came, rather than failing a requirement it is not about or ending as an error.
+ */
+function gapBuiltOrSkip(testInfo: TestInfo, facts: Array<[string, boolean]>): void {
+  const unmet = facts.filter(([, met]) => !met).map(([what]) => what);
+  if (unmet.length) testInfo.skip(true, `the gappy sync this test judges did not arise: expected ${unmet.join('; ')}`);
 }
 
 test.describe('joining: /sync during and after the resync', () => {
@@ -97,9 +108,11 @@ test.describe('joining: /sync during and after the resync', () => {
       // Wait on a separate token chain, so that the judged sync covers all the events at once.
       await syncUntilEvent(client, join, last, since, LAZY_FILTER);
       const sync = (await client.sync({ filter, since })).ok();
-      expect(inTimeline(sync, join.roomId, last), `the last event ${last} in the sync from before the gap`).toBe(true);
-      expect(inTimeline(sync, join.roomId, events[0]), `the timeline (limit 2) of 5 new events starting after ${newcomer}'s join`).toBe(false);
-      expect(sync.rooms!.join![join.roomId].timeline?.limited, 'timeline.limited of a sync that skipped events').toBe(true);
+      gapBuiltOrSkip(testInfo, [
+        [`the last event ${last} in the sync from before the gap`, inTimeline(sync, join.roomId, last)],
+        [`the timeline (limit 2) of 5 new events leaves out ${newcomer}'s join`, !inTimeline(sync, join.roomId, events[0])],
+        ['timeline.limited is true', sync.rooms?.join?.[join.roomId]?.timeline?.limited === true],
+      ]);
       const senders = [join.remoteMembers[0], join.remoteMembers[1]];
       const memberships = membershipsIn(sync, join.roomId);
       const missing = senders.filter((u) => memberships.get(u)?.content.membership !== 'join');
@@ -124,8 +137,11 @@ test.describe('joining: /sync during and after the resync', () => {
     await syncUntilEvent(client, join, second, since, LAZY_FILTER);
     const sync = (await client.sync({ filter, since })).ok();
     const room = sync.rooms?.join?.[join.roomId];
-    expect(room?.timeline?.events.map((e) => e.event_id), 'the timeline (limit 1) of the gappy sync').toEqual([second]);
-    expect(room?.timeline?.limited, 'timeline.limited of the gappy sync').toBe(true);
+    const timeline = room?.timeline?.events.map((e) => e.event_id) ?? [];
+    gapBuiltOrSkip(testInfo, [
+      [`the timeline (limit 1) is the last event ${second} alone (it was ${JSON.stringify(timeline)})`, timeline.length === 1 && timeline[0] === second],
+      ['timeline.limited is true', room?.timeline?.limited === true],
+    ]);
     judge(testInfo, lazySyncIncludesSenders, lazySyncObservation(sync, join.roomId, filter, since));
   });
 
@@ -181,7 +197,9 @@ test.describe('joining: /sync during and after the resync', () => {
     const eagerJoined = [...membershipsIn(eager, join.roomId).values()].filter((e) => e.content.membership === 'join').map((e) => e.state_key!).sort();
     judge(testInfo, eagerSyncMembersEqualTruth, { request: { roomId: join.roomId, lazyLoadMembers: false }, response: { status: 200, roomShown: eager.rooms?.join?.[join.roomId] !== undefined, joined: eagerJoined }, truth: { joined: truth } });
     const lazy = (await client.sync({ filter: LAZY_FILTER })).ok();
-    expect(lazy.rooms?.join?.[join.roomId]?.summary?.['m.joined_member_count'], 'm.joined_member_count of a lazy initial sync').toBe(truth.length);
+    const summary = lazy.rooms?.join?.[join.roomId]?.summary;
+    const invited = join.room.members().filter((m) => m.membership === 'invite').length;
+    judge(testInfo, summaryCountsEqualTruth, { request: { roomId: join.roomId, duringResync: false }, response: { roomShown: lazy.rooms?.join?.[join.roomId] !== undefined, ...(summary ? { summary } : {}) }, truth: { joined: truth.length, invited } });
     const answer = await client.joinedMembers(join.roomId);
     judge(testInfo, memberListEqualsTruth, { request: { api: 'GET /joined_members', roomId: join.roomId, duringResync: false }, response: { status: answer.status, ...(answer.status === 200 ? { joined: Object.keys((answer.body as { joined: object }).joined).sort() } : {}) }, truth: { joined: truth } });
   });

@@ -5,7 +5,7 @@
 import { expect, test } from '@playwright/test';
 import type { JoinMeasurement } from '../../bench/joiner-bench.ts';
 import { parseBenchArgs } from '../../bench/options.ts';
-import { bytesText, logTicks, renderHtml, renderMarkdown, renderPlotSvg } from '../../bench/render.ts';
+import { bytesText, joinsNotAnswered, logTicks, renderHtml, renderMarkdown, renderPlotSvg } from '../../bench/render.ts';
 import { fullToPartialRatios, mergeResults, spread, summariseJoins, validateResults, type BenchResults } from '../../bench/results.ts';
 import { pySpySummary } from '../../bench/profile.ts';
 import { summariseFolded } from '../../bench/where-time-goes.ts';
@@ -126,6 +126,26 @@ test('a milestone not reached: summarised over the runs that reached it, shown a
   expect(svg).not.toContain('>full: synced</text>');
   expect(svg).not.toMatch(/NaN|Infinity/);
   expect(fullToPartialRatios(summariseJoins([...palpo.slice(0, 2), { ...join('partial', 1000, 1, 10), candidate: 'palpo' }]))).toEqual([]);
+});
+
+test('a join not answered within its bound is a row of its own, with what it cost until then; other failures are not', () => {
+  const doc = results(joins);
+  doc.joinSummaries = doc.joinSummaries.map((s) => ({ ...s, databaseCpuSeconds: s.cpuSeconds, databasePeakPssBytes: s.peakRssBytes }));
+  doc.failures = [
+    {
+      what: 'palpo N=50000 full run 1 (attempt 1 of 2)',
+      error:
+        'palpo N=50000 full run 1: did not join within 600 s (awaited: the answer to POST /join; Headers Timeout Error; meanwhile the candidate used 212.3 CPU s, peak RSS 140 MiB; PostgreSQL 301.0 CPU s, peak PSS 180 MiB; load 5.1 at the start, 6.2 at the bound)\n--- candidate log tail ---\n…',
+    },
+    { what: 'synapse N=1000 full run 2 (attempt 1 of 2)', error: 'synapse N=1000 full run 2: GET /sync answered 500' },
+  ];
+  expect(validateResults(doc)).toEqual([]);
+  expect(joinsNotAnswered(doc)).toEqual([
+    { candidate: 'palpo', members: 50000, mode: 'full', run: 1, bound: '600 s', candidateCpuSeconds: 212.3, candidatePeakRssMiB: 140, databaseCpuSeconds: 301, databasePeakPssMiB: 180, load: '5.1–6.2' },
+  ]);
+  const md = renderMarkdown(doc);
+  expect(md).toContain('| palpo | 50000 | full | did not join within 600 s | – | – | – | – | – | 212.3 until the bound | 140 | 1 | 5.1–6.2 | – |');
+  expect(md).toContain('| palpo | 50000 | full, did not join within 600 s | 212.3 | 301.0 | 140 | 180 | 1 |');
 });
 
 test('medians and spreads; full over partial ratios only where the partial joins were partial', () => {
