@@ -106,7 +106,7 @@ export function renderMarkdown(r: BenchResults): string {
   for (const n of joinsNotAnswered(r)) {
     const cpu = n.candidateCpuSeconds === undefined ? '–' : `${fmt(n.candidateCpuSeconds, 1)} until the bound`;
     const rss = n.candidatePeakRssMiB === undefined ? '–' : String(n.candidatePeakRssMiB);
-    lines.push(`| ${n.candidate} | ${n.members} | ${n.mode} (run ${n.run}) | did not join within ${n.bound} | – | – | – | – | – | ${cpu} | ${rss} | 1 | ${n.load ?? '–'} | – |`);
+    lines.push(`| ${n.candidate} | ${n.members} | ${n.mode} | did not join within ${n.bound} | – | – | – | – | – | ${cpu} | ${rss} | 1 | ${n.load ?? '–'} | – |`);
   }
   lines.push(
     '',
@@ -127,7 +127,7 @@ export function renderMarkdown(r: BenchResults): string {
       );
     }
     for (const n of joinsNotAnswered(r).filter((x) => x.databaseCpuSeconds !== undefined)) {
-      lines.push(`| ${n.candidate} | ${n.members} | ${n.mode} (run ${n.run}), did not join within ${n.bound} | ${fmt(n.candidateCpuSeconds!, 1)} | ${fmt(n.databaseCpuSeconds!, 1)} | ${n.candidatePeakRssMiB} | ${n.databasePeakPssMiB} | 1 |`);
+      lines.push(`| ${n.candidate} | ${n.members} | ${n.mode}, did not join within ${n.bound} | ${fmt(n.candidateCpuSeconds!, 1)} | ${fmt(n.databaseCpuSeconds!, 1)} | ${n.candidatePeakRssMiB} | ${n.databasePeakPssMiB} | 1 |`);
     }
     lines.push(
       '',

@@ -144,8 +144,8 @@ test('a join not answered within its bound is a row of its own, with what it cos
     { candidate: 'palpo', members: 50000, mode: 'full', run: 1, bound: '600 s', candidateCpuSeconds: 212.3, candidatePeakRssMiB: 140, databaseCpuSeconds: 301, databasePeakPssMiB: 180, load: '5.1–6.2' },
   ]);
   const md = renderMarkdown(doc);
-  expect(md).toContain('| palpo | 50000 | full (run 1) | did not join within 600 s | – | – | – | – | – | 212.3 until the bound | 140 | 1 | 5.1–6.2 | – |');
-  expect(md).toContain('| palpo | 50000 | full (run 1), did not join within 600 s | 212.3 | 301.0 | 140 | 180 | 1 |');
+  expect(md).toContain('| palpo | 50000 | full | did not join within 600 s | – | – | – | – | – | 212.3 until the bound | 140 | 1 | 5.1–6.2 | – |');
+  expect(md).toContain('| palpo | 50000 | full, did not join within 600 s | 212.3 | 301.0 | 140 | 180 | 1 |');
 });
 
 test('medians and spreads; full over partial ratios only where the partial joins were partial', () => {
