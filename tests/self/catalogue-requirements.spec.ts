@@ -30,7 +30,7 @@ const EXPECTED_IDS = [
 ].sort();
 
 /** The project's own requirements, beyond the reference checklist: correctness of client-API data and of accepted membership changes. */
-const PROJECT_IDS = ['CD-01', 'CD-02', 'CD-03', 'HV-01', 'RD-01', 'SJ-29'];
+const PROJECT_IDS = ['CD-01', 'CD-02', 'CD-03', 'CD-04', 'CD-05', 'HV-01', 'RD-01', 'SJ-29'];
 
 /**
  * Catalogue-only splits of a reference requirement whose clauses have different levels, so that
