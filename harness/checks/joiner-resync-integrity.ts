@@ -84,7 +84,7 @@ export interface JoinerTransactionObservation {
 export const transactionAnsweredDuringResync: Check<JoinerTransactionObservation> = defineCheck({
   id: 'joiner/transaction-answered-during-resync',
   requirement: 'ST-09',
-  title: 'a transaction pushed during the resync is answered 200 with a result for each of its PDUs',
+  title: 'a transaction pushed to the candidate (a joiner during its resync, or a resident) is answered 200 with a result for each of its PDUs',
   evaluate: (o): Evaluation => {
     const expected = `HTTP 200 within ${o.waitedMs} ms, with "pdus" holding an entry for each of ${JSON.stringify(o.pduIds)}`;
     if (!o.response && o.closed) return { ok: false, reason: `no answer: the candidate closed the connection without answering (${o.closed}; its log may say why)`, expected, observed: { closed: o.closed } };
