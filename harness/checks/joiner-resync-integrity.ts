@@ -88,7 +88,7 @@ export const transactionAnsweredDuringResync: Check<JoinerTransactionObservation
   evaluate: (o): Evaluation => {
     const expected = `HTTP 200 within ${o.waitedMs} ms, with "pdus" holding an entry for each of ${JSON.stringify(o.pduIds)}`;
     if (!o.response && o.closed) return { ok: false, reason: `no answer: the candidate closed the connection without answering (${o.closed}; its log may say why)`, expected, observed: { closed: o.closed } };
-    if (!o.response) return { ok: false, reason: `no answer within ${o.waitedMs} ms (the transaction is blocked)`, expected, observed: null };
+    if (!o.response) return { ok: false, reason: `no answer within ${o.waitedMs} ms (the transaction is blocked)`, expected, observed: { response: null, waitedMs: o.waitedMs } };
     if (o.response.status !== 200) return { ok: false, reason: `answered HTTP ${o.response.status}`, expected, observed: o.response };
     const pdus = (o.response.body as { pdus?: unknown } | null)?.pdus;
     if (typeof pdus !== 'object' || pdus === null || Array.isArray(pdus)) return { ok: false, reason: 'the answer has no "pdus" object', expected, observed: o.response.body };
