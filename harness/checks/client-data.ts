@@ -3,7 +3,9 @@
  * whatever MSC3902 says about waiting: a member list given during the resync must be the room's
  * member list (CD-01), and a room shown in a /sync without lazy-loading must carry its real
  * membership (CD-02). An answer that did not come (still waiting, refused) is not data: these
- * checks then say "not applicable", and the profile's checks judge the waiting.
+ * checks then say "not applicable", and the profile's checks judge the waiting. A user who left,
+ * or was kicked or banned, is told so by /sync (CD-04); /messages without a token starts where
+ * its direction says (CD-05).
  */
 import { defineCheck } from './define.ts';
 import type { Check, Evaluation } from './types.ts';
@@ -126,10 +128,77 @@ export const summaryCountsEqualTruth: Check<ClientSummaryObservation> = defineCh
   ],
 });
 
+/** Whether a user's incremental /sync listed a room under rooms.leave after the user left it or was removed from it. */
+export interface ClientRemovalSyncObservation {
+  request: { roomId: string; userId: string; since: string; lazyLoadMembers: boolean };
+  /** The change, and who made it: the user (`leave`), or another member locally or over federation. */
+  change: { membership: 'leave' | 'kick' | 'ban'; by: 'self' | 'local' | 'remote' };
+  /** How long incremental syncs were long-polled for the room to show under rooms.leave. */
+  waitedMs: number;
+  response: {
+    /** Whether a sync within the bound had the room under rooms.leave. */
+    shownUnderLeave: boolean;
+    /** The membership of the user in that sync's leave section (timeline or state), when it had one. */
+    membership?: string;
+    /** The last sync body seen when the room never showed (trimmed in the report). */
+    lastBody?: unknown;
+  };
+}
+
+export const removalShownInSync: Check<ClientRemovalSyncObservation> = defineCheck({
+  id: 'client/removal-shown-in-sync',
+  requirement: 'CD-04',
+  title: "after a user leaves a room or is kicked or banned from it, the user's incremental /sync lists the room under rooms.leave",
+  evaluate: (o): Evaluation => {
+    const expected = `${o.request.roomId} under rooms.leave of an incremental /sync of ${o.request.userId} since ${o.request.since}, within ${o.waitedMs} ms`;
+    if (o.response.shownUnderLeave) return { ok: true, observed: o.response.membership === undefined ? null : { membership: o.response.membership } };
+    const what = o.change.membership === 'leave' ? 'leave' : `${o.change.membership} by ${o.change.by === 'remote' ? 'a remote member (over federation)' : 'a local member'}`;
+    return { ok: false, reason: `after the ${what}, the room was not under rooms.leave of any sync within ${o.waitedMs} ms`, expected, observed: { lastBody: o.response.lastBody ?? null } };
+  },
+  controls: [
+    { name: 'the room never under rooms.leave', mutate: (o) => ({ ...o, response: { shownUnderLeave: false, lastBody: { next_batch: 's1' } } }) },
+  ],
+});
+
+/** The first page of /messages asked backwards without a `from` token, and the room's newest events. */
+export interface ClientMessagesWithoutFromObservation {
+  request: { roomId: string; dir: 'b' | 'f'; limit: number };
+  response: { status: number; chunk: Array<{ event_id: string; type: string }> };
+  /** The room's newest events, all visible to the reader, oldest first: the last ones the test made (nothing came after them). */
+  truth: { newestEventIds: string[] };
+}
+
+export const messagesWithoutFromStartAtEnd: Check<ClientMessagesWithoutFromObservation> = defineCheck({
+  id: 'client/messages-without-from-starts-at-newest',
+  requirement: 'CD-05',
+  title: '/messages with dir=b and no from starts at the newest visible event and goes back in time',
+  evaluate: (o): Evaluation => {
+    if (o.request.dir !== 'b') return { notApplicable: 'dir=f: the observation holds the newest events, not the oldest' };
+    if (o.response.status !== 200) return { ok: false, reason: `/messages answered HTTP ${o.response.status}`, expected: 'HTTP 200 with a chunk', observed: o.response };
+    const want = [...o.truth.newestEventIds].reverse().slice(0, o.request.limit);
+    const got = o.response.chunk.map((e) => e.event_id).slice(0, want.length);
+    if (got.length === want.length && got.every((id, i) => id === want[i])) return { ok: true };
+    const first = o.response.chunk[0];
+    return {
+      ok: false,
+      reason: `dir=b without from: the chunk starts at ${first ? `${first.type} ${first.event_id}` : 'nothing'}, not at the newest visible event going back in time`,
+      expected: `chunk starting ${JSON.stringify(want)}`,
+      observed: { chunk: o.response.chunk.map((e) => `${e.type} ${e.event_id}`) },
+    };
+  },
+  controls: [
+    { name: 'the chunk in chronological order from the oldest', mutate: (o) => ({ ...o, response: { ...o.response, chunk: [{ event_id: '$create', type: 'm.room.create' }, ...[...o.response.chunk].reverse()] } }) },
+    { name: 'the newest event left out', mutate: (o) => ({ ...o, response: { ...o.response, chunk: o.response.chunk.slice(1) } }) },
+    { name: 'answered 403', mutate: (o) => ({ ...o, response: { status: 403, chunk: [] } }) },
+  ],
+});
+
 export const clientDataChecks = {
   'client-member-list': [memberListEqualsTruth] as ReadonlyArray<Check<ClientMemberListObservation>>,
   'client-sync-members': [eagerSyncMembersEqualTruth] as ReadonlyArray<Check<ClientSyncMembersObservation>>,
   'client-summary': [summaryCountsEqualTruth] as ReadonlyArray<Check<ClientSummaryObservation>>,
+  'client-removal-sync': [removalShownInSync] as ReadonlyArray<Check<ClientRemovalSyncObservation>>,
+  'client-messages-without-from': [messagesWithoutFromStartAtEnd] as ReadonlyArray<Check<ClientMessagesWithoutFromObservation>>,
 };
 
 /** Passing observations for the negative-control self-test. */
@@ -137,6 +206,8 @@ export function clientDataPassingObservations(): Array<
   | { name: string; kind: 'client-member-list'; observation: ClientMemberListObservation }
   | { name: string; kind: 'client-sync-members'; observation: ClientSyncMembersObservation }
   | { name: string; kind: 'client-summary'; observation: ClientSummaryObservation }
+  | { name: string; kind: 'client-removal-sync'; observation: ClientRemovalSyncObservation }
+  | { name: string; kind: 'client-messages-without-from'; observation: ClientMessagesWithoutFromObservation }
 > {
   const joined = ['@alice:remote.invalid', '@bob:remote.invalid', '@joiner:candidate.invalid'].sort();
   return [
@@ -154,6 +225,20 @@ export function clientDataPassingObservations(): Array<
       name: 'a summary during the resync counting every member',
       kind: 'client-summary',
       observation: { request: { roomId: '!r:remote.invalid', duringResync: true }, response: { roomShown: true, summary: { 'm.joined_member_count': 3, 'm.invited_member_count': 1 } }, truth: { joined: 3, invited: 1 } },
+    },
+    {
+      name: 'a ban over federation shown under rooms.leave',
+      kind: 'client-removal-sync',
+      observation: { request: { roomId: '!r:remote.invalid', userId: '@joiner:candidate.invalid', since: 's1', lazyLoadMembers: true }, change: { membership: 'ban', by: 'remote' }, waitedMs: 20_000, response: { shownUnderLeave: true, membership: 'ban' } },
+    },
+    {
+      name: '/messages?dir=b without from opening with the newest events',
+      kind: 'client-messages-without-from',
+      observation: {
+        request: { roomId: '!r:candidate.invalid', dir: 'b', limit: 3 },
+        response: { status: 200, chunk: [{ event_id: '$m2', type: 'm.room.message' }, { event_id: '$m1', type: 'm.room.message' }, { event_id: '$topic', type: 'm.room.topic' }] },
+        truth: { newestEventIds: ['$topic', '$m1', '$m2'] },
+      },
     },
   ];
 }

@@ -54,6 +54,18 @@ export function joinerResyncIntegrityPassingObservations(): Array<{ name: string
     { name: 'unauthorised state event during the resync', kind: 'joiner-event-fate', observation: rejected('partial') },
     { name: 'unauthorised state event after the resync', kind: 'joiner-event-fate', observation: rejected('complete') },
     { name: 'device-list update after the resync', kind: 'joiner-device-list-delivery', observation: delivery },
+    {
+      name: 'to-device messages to the devices of two servers',
+      kind: 'to-device-delivery',
+      observation: {
+        type: 'org.example.test',
+        waitedMs: 20_000,
+        targets: [
+          { userId: '@alice:remote.invalid', deviceId: 'A', server: 'remote.invalid', receivedBy: ['remote.invalid'] },
+          { userId: '@bob:bystander.invalid', deviceId: 'B', server: 'bystander.invalid', receivedBy: ['bystander.invalid'] },
+        ],
+      },
+    },
     { name: 'join completed without the forged event', kind: 'joiner-room-integrity', observation: joinedCleanly },
     { name: 'join refused', kind: 'joiner-room-integrity', observation: refused },
   ];

@@ -84,11 +84,11 @@ export interface JoinerTransactionObservation {
 export const transactionAnsweredDuringResync: Check<JoinerTransactionObservation> = defineCheck({
   id: 'joiner/transaction-answered-during-resync',
   requirement: 'ST-09',
-  title: 'a transaction pushed during the resync is answered 200 with a result for each of its PDUs',
+  title: 'a transaction pushed to the candidate (a joiner during its resync, or a resident) is answered 200 with a result for each of its PDUs',
   evaluate: (o): Evaluation => {
     const expected = `HTTP 200 within ${o.waitedMs} ms, with "pdus" holding an entry for each of ${JSON.stringify(o.pduIds)}`;
     if (!o.response && o.closed) return { ok: false, reason: `no answer: the candidate closed the connection without answering (${o.closed}; its log may say why)`, expected, observed: { closed: o.closed } };
-    if (!o.response) return { ok: false, reason: `no answer within ${o.waitedMs} ms (the transaction is blocked)`, expected, observed: null };
+    if (!o.response) return { ok: false, reason: `no answer within ${o.waitedMs} ms (the transaction is blocked)`, expected, observed: { response: null, waitedMs: o.waitedMs } };
     if (o.response.status !== 200) return { ok: false, reason: `answered HTTP ${o.response.status}`, expected, observed: o.response };
     const pdus = (o.response.body as { pdus?: unknown } | null)?.pdus;
     if (typeof pdus !== 'object' || pdus === null || Array.isArray(pdus)) return { ok: false, reason: 'the answer has no "pdus" object', expected, observed: o.response.body };
@@ -165,6 +165,39 @@ export const deviceListUpdateReachesRoomServers: Check<DeviceListDeliveryObserva
 });
 
 // ------------------------------------------------------------------------------------------------
+// Outgoing to-device messages
+
+/** Which servers received the `m.direct_to_device` EDUs carrying a client's to-device messages. */
+export interface ToDeviceDeliveryObservation {
+  /** The message type the client sent. */
+  type: string;
+  /** How long the remote's servers were watched for the EDUs. */
+  waitedMs: number;
+  /** One entry per addressed device: the user's own server, and the servers an EDU carrying this device's message reached. */
+  targets: Array<{ userId: string; deviceId: string; server: string; receivedBy: string[] }>;
+}
+
+export const toDeviceReachesTargetServers: Check<ToDeviceDeliveryObservation> = defineCheck({
+  id: 'federation/to-device-reaches-target-servers',
+  requirement: 'TD-01',
+  title: "a client's to-device message to a remote device is sent to that device's server in an m.direct_to_device EDU",
+  evaluate: (o): Evaluation => {
+    const missed = o.targets.filter((t) => !t.receivedBy.includes(t.server));
+    if (missed.length === 0) return { ok: true };
+    return {
+      ok: false,
+      reason: `${missed.length} of ${o.targets.length} to-device messages (${o.type}) did not reach their device's server within ${o.waitedMs} ms: ${missed.slice(0, 4).map((t) => `${t.userId}/${t.deviceId} (at ${t.server}; reached ${t.receivedBy.join(', ') || 'no server'})`).join('; ')}`,
+      expected: `an m.direct_to_device EDU carrying each message at the addressed user's server: ${o.targets.map((t) => `${t.userId} -> ${t.server}`).join(', ')}`,
+      observed: { missed },
+    };
+  },
+  controls: [
+    { name: 'one message never sent', mutate: (o) => ({ ...o, targets: o.targets.map((t, i) => (i === 0 ? { ...t, receivedBy: [] } : t)) }) },
+    { name: 'one message sent to another server', mutate: (o) => ({ ...o, targets: o.targets.map((t, i) => (i === 0 ? { ...t, receivedBy: ['elsewhere.invalid'] } : t)) }) },
+  ],
+});
+
+// ------------------------------------------------------------------------------------------------
 // Bad resident input must not end up in the joiner's room state
 
 /** The candidate's room state as its client sees it after a join with bad resident input. */
@@ -223,5 +256,6 @@ export const joinerResyncIntegrityChecks = {
   'joiner-transaction': [transactionAnsweredDuringResync],
   'joiner-event-fate': [rejectedEventNotServed],
   'joiner-device-list-delivery': [deviceListUpdateReachesRoomServers],
+  'to-device-delivery': [toDeviceReachesTargetServers],
   'joiner-room-integrity': [noInvalidEventInState],
 } as const;

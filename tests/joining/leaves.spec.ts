@@ -4,7 +4,10 @@
  * joining after a leave, and the remote kicking or banning the joiner.
  */
 import { test, expect } from '../../harness/fixtures.ts';
-import { judge } from '../../harness/checks/judge.ts';
+import type { TestInfo } from '@playwright/test';
+import { judge, scenarioStopsAt } from '../../harness/checks/judge.ts';
+import { removalShownInSync, type ClientRemovalSyncObservation } from '../../harness/checks/client-data.ts';
+import type { CheckOutcome } from '../../harness/checks/types.ts';
 import { localRequestsAnswerAtOnce } from '../../harness/checks/partial-state.ts';
 import type { CandidateClient } from '../../harness/client/client.ts';
 import type { SyncResponse } from '../../harness/client/types.ts';
@@ -24,13 +27,32 @@ async function tokenBefore(client: CandidateClient): Promise<string> {
   return (await client.sync({ filter: LAZY_FILTER })).ok().next_batch;
 }
 
-/** Waits until an incremental lazy sync of `client` from `since` lists the room under `leave` (bounded). */
-function awaitLeftInSync(client: CandidateClient, join: PartialJoin, since: string): Promise<SyncResponse> {
-  return client.waitForSync((s) => s.rooms?.leave?.[join.roomId] !== undefined, {
-    since,
-    filter: LAZY_FILTER,
-    timeoutMs: FEDERATION_WITHIN_MS,
-    description: `${join.roomId} under rooms.leave for ${client.userId}`,
+/**
+ * Long-polls incremental lazy syncs of `client` from `since` until one lists the room under
+ * `leave`, and judges that one did within the bound (CD-04), with the last body seen when none
+ * did. Returns the outcome (a scenario that needs the client to know of its removal stops on it).
+ */
+async function judgeLeftInSync(testInfo: TestInfo, client: CandidateClient, join: PartialJoin, since: string, change: ClientRemovalSyncObservation['change']): Promise<CheckOutcome> {
+  let last: SyncResponse | undefined;
+  let shown: SyncResponse | undefined;
+  try {
+    shown = await client.waitForSync(
+      (s) => {
+        last = s;
+        return s.rooms?.leave?.[join.roomId] !== undefined;
+      },
+      { since, filter: LAZY_FILTER, timeoutMs: FEDERATION_WITHIN_MS, description: `${join.roomId} under rooms.leave for ${client.userId}` },
+    );
+  } catch (err) {
+    if (!/timed out/.test((err as Error).message)) throw err;
+  }
+  const left = shown?.rooms?.leave?.[join.roomId];
+  const ownMember = [...(left?.timeline?.events ?? []), ...(left?.state?.events ?? [])].filter((e) => e.type === 'm.room.member' && e.state_key === client.userId).at(-1);
+  return judge(testInfo, removalShownInSync, {
+    request: { roomId: join.roomId, userId: client.userId, since, lazyLoadMembers: true },
+    change,
+    waitedMs: FEDERATION_WITHIN_MS,
+    response: shown ? { shownUnderLeave: true, ...(ownMember ? { membership: ownMember.content.membership as string } : {}) } : { shownUnderLeave: false, lastBody: last ?? null },
   });
 }
 
@@ -45,7 +67,7 @@ async function timed(testInfo: Parameters<Parameters<typeof test>[2]>[1], what: 
 }
 
 test.describe('joining: leaves, kicks, bans and second joins around the resync', () => {
-  test('leaving during the resync answers at once and the leave reaches the remote', { tag: ['@complement-40', '@complement-41', '@JS-08', '@msc-only'] }, async ({ candidate, client, remote }, testInfo) => {
+  test('leaving during the resync answers at once and the leave reaches the remote', { tag: ['@complement-40', '@complement-41', '@JS-08', '@CD-04', '@msc-only'] }, async ({ candidate, client, remote }, testInfo) => {
     const join = await partialJoin({ candidate, remote, joiner: client }, { members: 4, servers: 1 });
     if (join.notPartial(testInfo, ['JS-08'])) return;
     await join.awaitResyncStarted();
@@ -53,18 +75,18 @@ test.describe('joining: leaves, kicks, bans and second joins around the resync',
     const status = await timed(testInfo, 'leaving', client.leave(join.roomId));
     if (status === undefined) join.releaseResync();
     await expectLeaveAt(join, client.userId);
-    await awaitLeftInSync(client, join, since);
+    await judgeLeftInSync(testInfo, client, join, since, { membership: 'leave', by: 'self' });
     join.releaseResync();
   });
 
-  test('leaving after the resync completed reaches the remote', async ({ candidate, client, remote }) => {
+  test('leaving after the resync completed reaches the remote', { tag: ['@CD-04'] }, async ({ candidate, client, remote }, testInfo) => {
     const join = await partialJoin({ candidate, remote, joiner: client }, { members: 4, servers: 1 });
     join.releaseResync();
     await join.awaitResyncComplete();
     const since = await tokenBefore(client);
     (await client.leave(join.roomId)).ok();
     await expectLeaveAt(join, client.userId);
-    await awaitLeftInSync(client, join, since);
+    await judgeLeftInSync(testInfo, client, join, since, { membership: 'leave', by: 'self' });
   });
 
   test('leaving and rejoining while the first resync is still held', { tag: ['@complement-43', '@JS-08', '@msc-only'] }, async ({ candidate, client, remote }, testInfo) => {
@@ -98,7 +120,7 @@ test.describe('joining: leaves, kicks, bans and second joins around the resync',
     expect(joined, `/joined_members as ${bob.userId}`).toEqual([...join.remoteMembers, client.userId, bob.userId].sort());
   });
 
-  test('after a second local user joined the partial room, the first leaves and both see the leave', { tag: ['@complement-42', '@JS-08', '@msc-only'] }, async ({ candidate, client, remote, newClient }, testInfo) => {
+  test('after a second local user joined the partial room, the first leaves and both see the leave', { tag: ['@complement-42', '@JS-08', '@CD-04', '@msc-only'] }, async ({ candidate, client, remote, newClient }, testInfo) => {
     const join = await partialJoin({ candidate, remote, joiner: client }, { members: 4, servers: 1 });
     if (join.notPartial(testInfo, ['JS-08'])) return;
     await join.awaitResyncStarted();
@@ -107,7 +129,7 @@ test.describe('joining: leaves, kicks, bans and second joins around the resync',
     const since = await tokenBefore(client);
     await timed(testInfo, 'leaving after a second local join', client.leave(join.roomId));
     await expectLeaveAt(join, client.userId);
-    await awaitLeftInSync(client, join, since);
+    await judgeLeftInSync(testInfo, client, join, since, { membership: 'leave', by: 'self' });
     await bob.waitForSync((s) => (s.rooms?.join?.[join.roomId]?.timeline?.events ?? []).some((e) => e.type === 'm.room.member' && e.state_key === client.userId && e.content.membership === 'leave'), {
       filter: LAZY_FILTER,
       timeoutMs: FEDERATION_WITHIN_MS,
@@ -130,21 +152,25 @@ test.describe('joining: leaves, kicks, bans and second joins around the resync',
     expect(join.room.membership(bob.userId), `${bob.userId}'s membership on the remote`).toBe('join');
   });
 
-  test('a kick by the remote during the resync removes the joiner', { tag: ['@complement-45'] }, async ({ candidate, client, remote }) => {
+  test('a kick by the remote during the resync removes the joiner', { tag: ['@complement-45', '@CD-04'] }, async ({ candidate, client, remote }, testInfo) => {
     const join = await partialJoin({ candidate, remote, joiner: client }, { members: 3, servers: 1 });
     if (join.partial) await join.awaitResyncStarted();
     const since = await tokenBefore(client);
     await join.pushEvents([join.room.kick(join.remoteMembers[0], client.userId, 'kicked while partial')]);
-    await awaitLeftInSync(client, join, since);
+    await judgeLeftInSync(testInfo, client, join, since, { membership: 'kick', by: 'remote' });
     join.releaseResync();
   });
 
-  test('a ban by the remote during the resync removes the joiner and a rejoin is refused', { tag: ['@complement-46'] }, async ({ candidate, client, remote }) => {
+  test('a ban by the remote during the resync removes the joiner and a rejoin is refused', { tag: ['@complement-46', '@CD-04'] }, async ({ candidate, client, remote }, testInfo) => {
     const join = await partialJoin({ candidate, remote, joiner: client }, { members: 3, servers: 1 });
     if (join.partial) await join.awaitResyncStarted();
     const since = await tokenBefore(client);
     await join.pushEvents([join.room.ban(join.remoteMembers[0], client.userId, 'banned while partial')]);
-    await awaitLeftInSync(client, join, since);
+    const told = await judgeLeftInSync(testInfo, client, join, since, { membership: 'ban', by: 'remote' });
+    if (told.verdict !== 'pass') {
+      join.releaseResync();
+      scenarioStopsAt(testInfo, told, `${client.userId} was not told of the ban, so a refused rejoin would not show that the ban was applied`);
+    }
     const rejoin = await client.join(join.roomId, { via: [remote.serverName] });
     expect(rejoin.status, `a rejoin by the banned ${client.userId} (${rejoin.errcode ?? 'no errcode'})`).toBeGreaterThanOrEqual(400);
     join.releaseResync();

@@ -11,6 +11,7 @@
 import { test, expect } from '../../harness/fixtures.ts';
 import { judge, recordInformational } from '../../harness/checks/judge.ts';
 import { remoteMemberRequestsWait } from '../../harness/checks/partial-state.ts';
+import { toDeviceReachesTargetServers } from '../../harness/checks/joiner-resync-integrity.ts';
 import { memberListNotPresentedIncomplete } from '../../harness/checks/audit-checks.ts';
 import { gatherMemberListDuringResync } from '../../harness/audit/gather.ts';
 import type { ApiResult, CandidateClient } from '../../harness/client/client.ts';
@@ -124,7 +125,7 @@ async function awaitDelivery(join: PartialJoin, eventId: string, servers: readon
 }
 
 test.describe('joining: an encrypted room', () => {
-  test('the member list, key queries and encrypted sends during the resync; devices, encrypted events and to-device messages reach every remote member after it', { tag: ['@C-7', '@JS-18', '@JS-08'] }, async ({ candidate, client, remote }, testInfo) => {
+  test('the member list, key queries and encrypted sends during the resync; devices, encrypted events and to-device messages reach every remote member after it', { tag: ['@C-7', '@JS-18', '@JS-08', '@TD-01'] }, async ({ candidate, client, remote }, testInfo) => {
     const deviceOf = serveRemoteDevices(remote);
     const edus = recordEduDeliveries(remote);
     const join = await partialJoin({ candidate, remote, joiner: client }, { encrypted: true, members: 6, servers: 2 });
@@ -188,15 +189,29 @@ test.describe('joining: an encrypted room', () => {
     });
 
     await test.step('to-device messages reach the remote devices', async () => {
+      const type = 'org.lazyjoin.encrypted-room';
       const messages = Object.fromEntries(remoteMembers.map((u) => [u, { [deviceOf(u).deviceId]: { body: `to ${u}` } }]));
-      (await client.sendToDevice('org.lazyjoin.encrypted-room', messages)).ok();
-      for (const userId of remoteMembers) {
+      const mark = edus.mark();
+      (await client.sendToDevice(type, messages)).ok();
+      // Servers whose EDUs (since the send) carried the message for this user's device.
+      const carriers = (userId: string) => {
         const device = deviceOf(userId).deviceId;
-        await edus.expect(
-          (e) => e.to === serverOf(userId) && e.edu_type === 'm.direct_to_device' && (e.content.messages as Record<string, Record<string, unknown>> | undefined)?.[userId]?.[device] !== undefined,
-          { within: FEDERATION_WITHIN_MS },
-        );
+        const carrying = edus.all().slice(mark).filter((e) => e.edu_type === 'm.direct_to_device' && (e.content as { type?: unknown }).type === type && (e.content.messages as Record<string, Record<string, unknown>> | undefined)?.[userId]?.[device] !== undefined);
+        return [...new Set(carrying.map((e) => e.to))];
+      };
+      // Wait (bounded) until each message reached its user's server, waking on each EDU.
+      const deadline = Date.now() + FEDERATION_WITHIN_MS;
+      for (;;) {
+        const seen = edus.mark();
+        const left = deadline - Date.now();
+        if (remoteMembers.every((u) => carriers(u).includes(serverOf(u))) || left <= 0) break;
+        await edus.expect(() => true, { within: left, since: seen }).catch(() => undefined);
       }
+      judge(testInfo, toDeviceReachesTargetServers, {
+        type,
+        waitedMs: FEDERATION_WITHIN_MS,
+        targets: remoteMembers.map((userId) => ({ userId, deviceId: deviceOf(userId).deviceId, server: serverOf(userId), receivedBy: carriers(userId) })),
+      });
     });
   });
 });

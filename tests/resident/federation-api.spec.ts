@@ -6,11 +6,13 @@
  * judged as well.
  */
 import { request } from 'undici';
+import type { TestInfo } from '@playwright/test';
 import { test } from '../../harness/fixtures.ts';
 import { federationApiChecks, type ContentTypeObservation, type EventReadObservation, type HeaderVariant, type InboundHeaderObservation, type RefusalCase, type RefusalObservation } from '../../harness/checks/federation-api.ts';
 import { keyDocumentVerifier } from '../../harness/checks/matrix-binding.ts';
 import { requestSignatureObject, signedRequestObservation } from '../../harness/checks/request-object.ts';
-import { judge } from '../../harness/checks/judge.ts';
+import { judge, scenarioStopsAt } from '../../harness/checks/judge.ts';
+import { outboundEventIdIsReferenceHash } from '../../harness/checks/federation-api-outbound.ts';
 import { eventId, eventRefIds, parseXMatrixHeader, selectAuthEvents, signEvent, signRequest, stateKey, type PDU, type StateMap } from '../../harness/matrix/index.ts';
 import type { CandidateClient } from '../../harness/client/client.ts';
 import type { FederationResponse } from '../../harness/remote/client.ts';
@@ -46,15 +48,35 @@ async function sharedRoom(candidateServer: string, client: CandidateClient, remo
 }
 
 /**
- * Sends `bodies` in order as the room's creator; returns their event IDs and the last event as the
- * remote received it (awaited: the candidate's transaction reaching the remote).
+ * Sends `bodies` in order as the room's creator; returns their event IDs, the events as the remote
+ * received them and the last of them (awaited: the candidate's transactions reaching the remote).
+ * Each is found on arrival by its content, not by the event ID under test.
  */
-async function linearMessages(client: CandidateClient, room: ResidentRoom, remote: Remote, bodies: string[]): Promise<{ ids: string[]; last: PDU }> {
+async function linearMessages(client: CandidateClient, room: ResidentRoom, remote: Remote, bodies: string[]): Promise<{ ids: string[]; pdus: PDU[]; last: PDU }> {
   const ids: string[] = [];
   for (const body of bodies) ids.push((await client.sendMessage(room.roomId, body)).ok().event_id as string);
-  const lastId = ids[ids.length - 1];
-  const last = await remote.expectPdu((p) => eventId(p, room.roomVersion) === lastId, { within: PDU_WITHIN_MS });
-  return { ids, last };
+  const pdus: PDU[] = [];
+  for (const body of bodies) {
+    pdus.push(await remote.expectPdu((p) => p.room_id === room.roomId && p.type === 'm.room.message' && (p.content as { body?: unknown } | undefined)?.body === body, { within: PDU_WITHIN_MS }));
+  }
+  return { ids, pdus, last: pdus[pdus.length - 1] };
+}
+
+/**
+ * Judges that the IDs the client was given for `ids` are the reference hashes of the events as
+ * the remote received them (SG-06). The reads that follow name events by those IDs, so a room
+ * whose IDs are not the reference hashes cannot be read further (see `scenarioStopsAt`).
+ */
+async function judgeIdsOrStop(testInfo: TestInfo, remote: Remote, room: ResidentRoom, ids: string[], pdus: PDU[]): Promise<void> {
+  const observed = [];
+  for (const [i, pdu] of pdus.entries()) {
+    const v = await remote.verifyPdu(pdu, room.roomVersion);
+    observed.push({ clientEventId: ids[i], computed: { eventId: v.eventId, hashOk: v.hashOk, signaturesOk: v.signaturesOk, errors: v.errors } });
+  }
+  const outcome = judge(testInfo, outboundEventIdIsReferenceHash, { roomVersion: room.roomVersion, pdus: observed });
+  if (outcome.verdict !== 'pass' && outcome.verdict !== 'not-run') {
+    scenarioStopsAt(testInfo, outcome, `the event IDs the client was given in ${room.roomId} (room version ${room.roomVersion}) are not the reference hashes the remote computes, so the remote cannot name them`);
+  }
 }
 
 test.describe('federation API of the resident', () => {
@@ -132,9 +154,9 @@ test.describe('federation API of the resident', () => {
   forEachRoomVersion((version, vTag) => test('reading the room: /event, /event_auth and /get_missing_events', { tag: ['@ST-05', '@ST-06', '@ST-08', '@SJ-28', '@must', vTag] }, async ({ candidate, client, remote }, testInfo) => {
     if (!(await roomVersionOffered(testInfo, client, version))) return;
     const room = await sharedRoom(candidate.serverName, client, remote, version.id);
-    const {
-      ids: [m1, m2, m3, m4],
-    } = await linearMessages(client, room, remote, ['m1', 'm2', 'm3', 'm4']);
+    const sent = await linearMessages(client, room, remote, ['m1', 'm2', 'm3', 'm4']);
+    await judgeIdsOrStop(testInfo, remote, room, sent.ids, sent.pdus);
+    const [m1, m2, m3, m4] = sent.ids;
     const eventIdOf = (p: Record<string, unknown>) => eventId(p as PDU, room.roomVersion);
     const types = new ContentTypes();
     const judgeRead = (o: EventReadObservation) => judgeApplicable(testInfo, federationApiChecks['resident-event-read'], o);

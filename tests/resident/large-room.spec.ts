@@ -8,7 +8,9 @@
  */
 import { test, expect } from '../../harness/fixtures.ts';
 import { recordInformational } from '../../harness/checks/index.ts';
-import { FederationClient } from '../../harness/remote/client.ts';
+import { judge, scenarioStopsAt } from '../../harness/checks/judge.ts';
+import { transactionAnsweredDuringResync } from '../../harness/checks/joiner-resync-integrity.ts';
+import { FederationClient, NoResponseError, type FederationResponse } from '../../harness/remote/client.ts';
 import { timelineOf } from '../../harness/client/types.ts';
 import { answerSizes, judgeJoin, observeJoin, partialAnswered } from '../../harness/resident/observe.ts';
 import { ResidentRoom, type SuiteServer } from '../../harness/resident/room.ts';
@@ -19,6 +21,8 @@ const BYSTANDERS = 3;
 const TRANSACTION_PDUS = 50;
 /** Bounds the processing of one transaction of joins (a few seconds on either candidate). */
 const TRANSACTION_VISIBLE_WITHIN_MS = 60_000;
+/** Bounds the answer to one transaction of joins (the federation client's default bound). */
+const TRANSACTION_ANSWERED_WITHIN_MS = 30_000;
 
 test('a 1000-member room: partial answer against full answer', { tag: ['@SJ-07', '@SJ-12', '@SJ-14', '@SJ-16', '@SJ-17', '@SJ-18', '@must'] }, async ({ candidate, client, makeRemote, remote }, testInfo) => {
   test.setTimeout(10 * 60_000);
@@ -45,8 +49,25 @@ test('a 1000-member room: partial answer against full answer', { tag: ['@SJ-07',
         joins.push(replica.append({ type: 'm.room.member', sender: userId, stateKey: userId, content: { membership: 'join' } }));
         room.recordMembership(userId, 'join');
       }
-      const res = await new FederationClient(server.serverName, server.key).send(candidate.serverName, { pdus: joins.map((id) => replica.mustEvent(id)) });
-      expect(res.status, `/send of ${joins.length} joins from ${server.serverName}`).toBe(200);
+      // A transaction the candidate does not answer (in time, or at all) is judged so (ST-09),
+      // and the room cannot be built further: its joins' fate is unknown.
+      let res: FederationResponse | undefined;
+      let noAnswer: NoResponseError | undefined;
+      try {
+        res = await new FederationClient(server.serverName, server.key).send(candidate.serverName, { pdus: joins.map((id) => replica.mustEvent(id)) });
+      } catch (err) {
+        if (!(err instanceof NoResponseError)) throw err;
+        noAnswer = err;
+      }
+      const outcome = judge(testInfo, transactionAnsweredDuringResync, {
+        pduIds: joins,
+        eduTypes: [],
+        response: res ? { status: res.status, body: res.body ?? res.raw } : null,
+        waitedMs: TRANSACTION_ANSWERED_WITHIN_MS,
+        ...(noAnswer?.closed ? { closed: noAnswer.message } : {}),
+      });
+      if (!res) scenarioStopsAt(testInfo, outcome, `the candidate did not answer a transaction of ${joins.length} joins from ${server.serverName} (${noAnswer?.message})`);
+      if (res.status !== 200) scenarioStopsAt(testInfo, outcome, `the candidate answered a transaction of ${joins.length} joins from ${server.serverName} with HTTP ${res.status}`);
       const refused = Object.entries(res.body?.pdus ?? {}).filter(([, r]) => r && typeof r === 'object' && 'error' in r);
       expect(refused, `joins the candidate refused in a transaction from ${server.serverName}`).toEqual([]);
       const last = joins[joins.length - 1];

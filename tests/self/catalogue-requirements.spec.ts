@@ -29,8 +29,8 @@ const EXPECTED_IDS = [
   ...range('C', 1, 15, 1),
 ].sort();
 
-/** The project's own requirements, beyond the reference checklist: correctness of client-API data and of accepted membership changes. */
-const PROJECT_IDS = ['CD-01', 'CD-02', 'CD-03', 'HV-01', 'RD-01', 'SJ-29'];
+/** The project's own requirements, beyond the reference checklist: correctness of client-API data, of accepted membership changes, and the delivery of to-device messages. */
+const PROJECT_IDS = ['CD-01', 'CD-02', 'CD-03', 'CD-04', 'CD-05', 'HV-01', 'RD-01', 'SJ-29', 'TD-01'];
 
 /**
  * Catalogue-only splits of a reference requirement whose clauses have different levels, so that

@@ -1,10 +1,14 @@
 /**
  * Smoke: the client-server calls the conformance tests rely on answer as the spec says on this
- * candidate, so that a later failure points at partial-state behaviour, not at the basics.
+ * candidate, so that a later failure points at partial-state behaviour, not at the basics. Where
+ * a basic is a requirement of the catalogue (CD-05), it is judged, with the candidate's baseline
+ * active like in every conformance test.
  */
-import { candidateTest as test, expect } from '../../harness/candidates/fixture.ts';
+import { test, expect } from '../../harness/fixtures.ts';
 import { lazyLoadMembersFilter, membershipIn, timelineOf } from '../../harness/client/types.ts';
 import { signedDeviceKeys } from '../../harness/client/device-keys.ts';
+import { judge } from '../../harness/checks/judge.ts';
+import { messagesWithoutFromStartAtEnd } from '../../harness/checks/client-data.ts';
 
 test.describe('client-server API basics', () => {
   test('membership: invite, join, kick, ban, leave; members, joined members, state', async ({ client: alice, newClient }) => {
@@ -52,17 +56,22 @@ test.describe('client-server API basics', () => {
     expect(denied.errcode).toBe('M_FORBIDDEN');
   });
 
-  test('events, history, aliases, profile, receipts and typing', async ({ client: alice, newClient }) => {
+  test('events, history, aliases, profile, receipts and typing', { tag: ['@CD-05'] }, async ({ client: alice, newClient }, testInfo) => {
     const bob = await newClient();
     const { room_id: roomId } = (await alice.createRoom({ preset: 'public_chat' })).ok();
     (await bob.join(roomId)).ok();
 
-    (await alice.sendState(roomId, 'm.room.topic', '', { topic: 'smoke' })).ok();
+    const { event_id: topicId } = (await alice.sendState(roomId, 'm.room.topic', '', { topic: 'smoke' })).ok();
     const { event_id: messageId } = (await alice.sendMessage(roomId, 'first')).ok();
     expect((await bob.event(roomId, messageId)).ok().content).toMatchObject({ body: 'first' });
-    const history = (await bob.messages(roomId, { dir: 'b', limit: 10 })).ok();
     // The suite reads the newest events of a room this way (no `from`: the end of the timeline).
-    expect(history.chunk[0]?.event_id, `/messages?dir=b without from starts at the newest event of the room (reverse-chronological from the end of the timeline); chunk: ${JSON.stringify(history.chunk.map((e) => e.type))}`).toBe(messageId);
+    const limit = 10;
+    const history = await bob.messages(roomId, { dir: 'b', limit });
+    judge(testInfo, messagesWithoutFromStartAtEnd, {
+      request: { roomId, dir: 'b', limit },
+      response: { status: history.status, chunk: (history.body?.chunk ?? []).map((e) => ({ event_id: e.event_id as string, type: e.type })) },
+      truth: { newestEventIds: [topicId as string, messageId as string] },
+    });
 
     const alias = `#smoke-${Date.now()}:${alice.userId.slice(alice.userId.indexOf(':') + 1)}`;
     (await alice.createAlias(alias, roomId)).ok();
