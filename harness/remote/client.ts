@@ -98,8 +98,11 @@ export class FederationClient {
     let status: number;
     let raw: string;
     let responseHeaders: Record<string, string | string[] | undefined>;
-    const send = () =>
-      request(url, {
+    const answered = noteOutbound(this.origin, destination, method, uri, opts.body);
+    try {
+      // Never sent twice: a connection the other side closes before answering is its answer
+      // (a candidate that drops a request is judged so by the caller, see closedBeforeResponse).
+      const res = await request(url, {
         method: method as 'GET',
         headers,
         body: bodyText,
@@ -108,11 +111,6 @@ export class FederationClient {
         bodyTimeout: timeout,
         signal: AbortSignal.timeout(timeout),
       });
-    const answered = noteOutbound(this.origin, destination, method, uri, opts.body);
-    try {
-      // Never sent twice: a connection the other side closes before answering is its answer
-      // (a candidate that drops a request is judged so by the caller, see closedBeforeResponse).
-      const res = await send();
       status = res.statusCode;
       responseHeaders = res.headers;
       raw = await res.body.text();
